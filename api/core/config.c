@@ -1,0 +1,174 @@
+/*
+ * The configuration table: one row per environment variable, with its parser, default and
+ * range. Adding a setting is adding a row.
+ */
+#include "core/config.h"
+#include "core/mem.h"
+#include "core/parse.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_STRING, K_LONG, K_BOOL, K_LOGLEVEL, K_LISTEN } kind;
+
+typedef struct {
+    const char *env;
+    kind kind;
+    size_t offset;
+    const char *def; /* NULL: unset */
+    long min, max;
+    const char *help;
+} setting;
+
+#define OFF(f) offsetof(lda_config, f)
+
+static const setting SETTINGS[] = {
+    {"LDA_DATABASE_URL", K_STRING, OFF(database_url), NULL, 0, 0,
+     "libpq URL of the database (required by serve and migrate)"},
+    {"LDA_DATABASE_URL_READ", K_STRING, OFF(database_url_read), NULL, 0, 0,
+     "libpq URL of a read replica (optional)"},
+    {"LDA_LISTEN", K_LISTEN, OFF(listen), "127.0.0.1:8080", 0, 0, "address:port to listen on"},
+    {"LDA_THREADS", K_LONG, OFF(threads), "8", 1, 256, "HTTP worker threads"},
+    {"LDA_DB_POOL", K_LONG, OFF(db_pool), "8", 1, 256, "PostgreSQL connections"},
+    {"LDA_LOG_LEVEL", K_LOGLEVEL, OFF(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"LDA_STATS_MIN_CELL", K_LONG, OFF(stats_min_cell), "11", 1, 1000,
+     "disclosure-control threshold for statistics"},
+    {"LDA_PSEUDONYM_KEY", K_STRING, OFF(pseudonym_key), NULL, 32, 1024,
+     "HMAC key of person_key (at least 32 characters; unset: a random key kept in the database)"},
+    {"LDA_CORS_ORIGINS", K_STRING, OFF(cors_origins), NULL, 0, 0,
+     "comma-separated origins allowed by CORS"},
+    {"LDA_MAX_BODY_BYTES", K_LONG, OFF(max_body_bytes), "1048576", 1024, 67108864,
+     "largest body of a single-record route"},
+    {"LDA_MAX_BATCH_BYTES", K_LONG, OFF(max_batch_bytes), "33554432", 1024, 1073741824,
+     "largest body of a batch route"},
+    {"LDA_STATEMENT_TIMEOUT_MS", K_LONG, OFF(statement_timeout_ms), "5000", 100, 600000,
+     "PostgreSQL statement_timeout of the service's sessions"},
+    {"LDA_CONNECTION_TIMEOUT_S", K_LONG, OFF(connection_timeout_s), "30", 1, 3600,
+     "idle HTTP connection timeout"},
+    {"LDA_MAX_CONNECTIONS", K_LONG, OFF(max_connections), "2048", 16, 100000,
+     "concurrent HTTP connections"},
+    {"LDA_MAX_CONNECTIONS_PER_IP", K_LONG, OFF(max_connections_per_ip), "1024", 0, 100000,
+     "concurrent HTTP connections per client address (0: no cap)"},
+    {"LDA_RATE_LIMIT_RPS", K_LONG, OFF(rate_limit_rps), "200", 0, 1000000,
+     "requests per second allowed per token (0: no limit)"},
+    {"LDA_RATE_LIMIT_BURST", K_LONG, OFF(rate_limit_burst), "400", 1, 10000000,
+     "burst allowed above the per-token rate"},
+    {"LDA_SHUTDOWN_GRACE_S", K_LONG, OFF(shutdown_grace_s), "20", 1, 600,
+     "how long SIGTERM waits for requests in flight"},
+    {"LDA_ALLOW_UNSAFE_DURABILITY", K_BOOL, OFF(allow_unsafe_durability), "false", 0, 0,
+     "serve even if PostgreSQL runs without fsync (tests only)"},
+};
+
+static bool parse_listen(const char *v, struct sockaddr_in *sa)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v) return false;
+    char host[64];
+    size_t hl = (size_t)(colon - v);
+    if (hl >= sizeof host) return false;
+    memcpy(host, v, hl);
+    host[hl] = '\0';
+    long port;
+    if (!parse_long(colon + 1, 1, 65535, &port)) return false;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
+}
+
+static bool apply(lda_config *c, const setting *s, const char *v, char *msg, size_t msglen)
+{
+    char *field = (char *)c + s->offset;
+    switch (s->kind) {
+    case K_STRING:
+        if (s->min > 0 && (long)strlen(v) < s->min) {
+            snprintf(msg, msglen, "%s: must be at least %ld characters", s->env, s->min);
+            return false;
+        }
+        if (s->max > 0 && (long)strlen(v) > s->max) {
+            snprintf(msg, msglen, "%s: must be at most %ld characters", s->env, s->max);
+            return false;
+        }
+        *(char **)field = *v ? xstrdup(v) : NULL;
+        return true;
+    case K_LONG:
+        if (!parse_long(v, s->min, s->max, (long *)field)) {
+            snprintf(msg, msglen, "%s: expected a whole number from %ld to %ld", s->env, s->min,
+                     s->max);
+            return false;
+        }
+        return true;
+    case K_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1")) *(bool *)field = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "0")) *(bool *)field = false;
+        else {
+            snprintf(msg, msglen, "%s: expected true or false", s->env);
+            return false;
+        }
+        return true;
+    case K_LOGLEVEL: {
+        static const char *const names[] = {"debug", "info", "warn", "error"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(v, names[i])) {
+                *(log_level *)field = (log_level)i;
+                return true;
+            }
+        snprintf(msg, msglen, "%s: expected debug, info, warn or error", s->env);
+        return false;
+    }
+    case K_LISTEN:
+        if (!parse_listen(v, &c->listen_addr)) {
+            snprintf(msg, msglen, "%s: expected an IPv4 address and port, e.g. 127.0.0.1:8080",
+                     s->env);
+            return false;
+        }
+        *(char **)field = xstrdup(v);
+        return true;
+    }
+    return false;
+}
+
+bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *msg,
+                 size_t msglen)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < sizeof SETTINGS / sizeof SETTINGS[0]; i++) {
+        const setting *s = &SETTINGS[i];
+        const char *v = getenv_fn(s->env);
+        if (!v) v = s->def;
+        if (!v) continue;
+        if (!apply(out, s, v, msg, msglen)) {
+            config_free(out);
+            return false;
+        }
+    }
+    if (out->rate_limit_burst < out->rate_limit_rps) out->rate_limit_burst = out->rate_limit_rps;
+    return true;
+}
+
+void config_free(lda_config *c)
+{
+    for (size_t i = 0; i < sizeof SETTINGS / sizeof SETTINGS[0]; i++) {
+        const setting *s = &SETTINGS[i];
+        if (s->kind == K_STRING || s->kind == K_LISTEN) {
+            char **p = (char **)((char *)c + s->offset);
+            free(*p);
+            *p = NULL;
+        }
+    }
+}
+
+void config_print_help(void)
+{
+    printf("Environment:\n");
+    for (size_t i = 0; i < sizeof SETTINGS / sizeof SETTINGS[0]; i++) {
+        const setting *s = &SETTINGS[i];
+        printf("  %-28s %s", s->env, s->help);
+        if (s->def) printf(" (default %s)", s->def);
+        if (s->kind == K_LONG) printf(" [%ld..%ld]", s->min, s->max);
+        printf("\n");
+    }
+}

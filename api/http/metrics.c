@@ -1,0 +1,131 @@
+#include "http/metrics.h"
+#include "core/mem.h"
+#include "http/route.h"
+#include "store/db.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROUTES 128
+#define NSTATUS 600
+static const double BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,    0.25,  0.5,    1,     2.5,   5,    10};
+#define NBUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
+
+typedef struct {
+    atomic_long by_status[NSTATUS];
+    atomic_long bucket[NBUCKETS + 1]; /* last: +Inf */
+    atomic_llong sum_us;
+    atomic_long count;
+} route_metrics;
+
+static route_metrics M[MAX_ROUTES + 1]; /* last slot: unmatched */
+static atomic_long inflight;
+
+void metrics_inflight_add(int delta) { atomic_fetch_add_explicit(&inflight, delta, memory_order_relaxed); }
+long metrics_inflight(void) { return atomic_load(&inflight); }
+
+void metrics_observe(int route_index, int status, double seconds)
+{
+    route_metrics *m = &M[route_index < 0 || route_index >= MAX_ROUTES ? MAX_ROUTES : route_index];
+    if (status >= 100 && status < NSTATUS)
+        atomic_fetch_add_explicit(&m->by_status[status], 1, memory_order_relaxed);
+    size_t b = 0;
+    while (b < NBUCKETS && seconds > BUCKETS[b]) b++;
+    atomic_fetch_add_explicit(&m->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->sum_us, (long long)(seconds * 1e6), memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} sbuf;
+
+__attribute__((format(printf, 2, 3))) static void put(sbuf *s, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) lda_oom();
+        if ((size_t)n < s->cap - s->len) {
+            s->len += (size_t)n;
+            return;
+        }
+        s->cap = s->cap * 2 + (size_t)n;
+        s->buf = xrealloc(s->buf, s->cap);
+    }
+}
+
+static void route_label(size_t i, char *out, size_t outlen)
+{
+    if (i >= ROUTE_COUNT) snprintf(out, outlen, "method=\"\",route=\"unmatched\"");
+    else snprintf(out, outlen, "method=\"%s\",route=\"%s\"", ROUTES[i].method, ROUTES[i].pattern);
+}
+
+char *metrics_render(size_t *len)
+{
+    sbuf s = {xmalloc(16384), 0, 16384};
+    char label[256];
+    size_t nroutes = ROUTE_COUNT < MAX_ROUTES ? ROUTE_COUNT : MAX_ROUTES;
+
+    put(&s, "# HELP lda_http_requests_total HTTP requests answered, by route and status.\n"
+            "# TYPE lda_http_requests_total counter\n");
+    for (size_t i = 0; i <= nroutes; i++) {
+        route_metrics *m = &M[i == nroutes ? MAX_ROUTES : i];
+        route_label(i, label, sizeof label);
+        for (int st = 100; st < NSTATUS; st++) {
+            long v = atomic_load_explicit(&m->by_status[st], memory_order_relaxed);
+            if (v) put(&s, "lda_http_requests_total{%s,status=\"%d\"} %ld\n", label, st, v);
+        }
+    }
+    put(&s, "# HELP lda_http_request_duration_seconds Time to answer, by route.\n"
+            "# TYPE lda_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i <= nroutes; i++) {
+        route_metrics *m = &M[i == nroutes ? MAX_ROUTES : i];
+        long count = atomic_load_explicit(&m->count, memory_order_relaxed);
+        if (!count) continue;
+        route_label(i, label, sizeof label);
+        long cum = 0;
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            cum += atomic_load_explicit(&m->bucket[b], memory_order_relaxed);
+            put(&s, "lda_http_request_duration_seconds_bucket{%s,le=\"%g\"} %ld\n", label, BUCKETS[b], cum);
+        }
+        cum += atomic_load_explicit(&m->bucket[NBUCKETS], memory_order_relaxed);
+        put(&s, "lda_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %ld\n", label, cum);
+        put(&s, "lda_http_request_duration_seconds_sum{%s} %.6f\n", label,
+            (double)atomic_load_explicit(&m->sum_us, memory_order_relaxed) / 1e6);
+        put(&s, "lda_http_request_duration_seconds_count{%s} %ld\n", label, cum);
+    }
+    db_pool_stats ps;
+    db_pool_get_stats(&ps);
+    put(&s,
+        "# HELP lda_db_pool_connections Database pool slots by state.\n"
+        "# TYPE lda_db_pool_connections gauge\n"
+        "lda_db_pool_connections{state=\"in_use\"} %d\n"
+        "lda_db_pool_connections{state=\"idle\"} %d\n"
+        "# HELP lda_db_pool_size Database pool size.\n"
+        "# TYPE lda_db_pool_size gauge\n"
+        "lda_db_pool_size %d\n"
+        "# HELP lda_db_pool_connected Pool slots holding an open connection.\n"
+        "# TYPE lda_db_pool_connected gauge\n"
+        "lda_db_pool_connected %d\n"
+        "# HELP lda_db_reconnections_total Connections re-opened after a failure.\n"
+        "# TYPE lda_db_reconnections_total counter\n"
+        "lda_db_reconnections_total %ld\n"
+        "# HELP lda_db_connect_failures_total Failed connection attempts.\n"
+        "# TYPE lda_db_connect_failures_total counter\n"
+        "lda_db_connect_failures_total %ld\n"
+        "# HELP lda_http_requests_in_flight Requests being handled.\n"
+        "# TYPE lda_http_requests_in_flight gauge\n"
+        "lda_http_requests_in_flight %ld\n",
+        ps.in_use, ps.size - ps.in_use, ps.size, ps.connected, ps.reconnects, ps.connect_failures,
+        metrics_inflight());
+    *len = s.len;
+    return s.buf;
+}

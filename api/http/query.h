@@ -1,0 +1,58 @@
+/*
+ * query — the query string, parsed strictly and checked against what a route accepts
+ * (SPEC §3: query parameters are validated like bodies; nothing is silently ignored).
+ */
+#ifndef LDA_HTTP_QUERY_H
+#define LDA_HTTP_QUERY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+    Q_STRING,    /* any text up to 200 bytes */
+    Q_LONG,      /* integer in [min, max] */
+    Q_DATE,      /* YYYY-MM-DD */
+    Q_TIMESTAMP, /* RFC 3339 with offset, or a date (start of that day, Europe/Paris) */
+    Q_UUID,
+    Q_CODE,      /* a code of the enumeration named `vocab` */
+    Q_BOOL,      /* true | false */
+    Q_CURSOR,    /* opaque pagination cursor: checked by the handler */
+} qtype;
+
+typedef struct {
+    const char *name;
+    qtype type;
+    long min, max;     /* Q_LONG */
+    const char *vocab; /* Q_CODE */
+    bool repeatable;
+} qparam;
+
+#define QPARAM_END {NULL, Q_STRING, 0, 0, NULL, false}
+
+typedef struct {
+    char *name;
+    char *value;
+} qpair;
+
+typedef struct {
+    qpair *items;
+    size_t count;
+} qlist;
+
+/* Splits and percent-decodes the query part of `url` (the text after '?'; no '?' = empty).
+ * Returns false for a malformed encoding (bad %XX, NUL byte, invalid UTF-8). */
+bool query_parse(const char *url, qlist *out);
+void query_free(qlist *q);
+
+/* Checks every pair against `spec` (terminated by QPARAM_END): unknown names, repeated
+ * non-repeatable names and bad values are appended to `errors` as {field, message} with
+ * field "?name". Returns true when none. */
+bool query_check(const qlist *q, const qparam *spec, json_t *errors);
+
+/* The first value of `name`, or NULL. */
+const char *query_get(const qlist *q, const char *name);
+/* The i-th value of `name` (for repeatable parameters), or NULL past the end. */
+const char *query_get_nth(const qlist *q, const char *name, size_t i);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * request — what a handler receives and the few ways it answers.
+ *
+ * The dispatcher (http/server.c) has already, before a handler runs: matched the route,
+ * set X-Request-Id, enforced the body limit, authenticated the caller against the route's
+ * roles, validated the query string against the route's parameters, and parsed a JSON
+ * body (Content-Type, duplicate keys, depth). A handler parses its input into domain
+ * structs, calls the store, and renders exactly one answer.
+ */
+#ifndef LDA_HTTP_REQUEST_H
+#define LDA_HTTP_REQUEST_H
+
+#include "core/config.h"
+#include "core/err.h"
+#include "http/query.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct _u_request;
+struct _u_response;
+struct lda_route;
+
+/* Roles (SPEC §4) as bits, so a route can allow several. */
+typedef enum {
+    ROLE_ADMIN = 1u << 0,
+    ROLE_COORDINATOR = 1u << 1,
+    ROLE_PARTNER = 1u << 2,
+    ROLE_SIAO = 1u << 3,
+    ROLE_ANALYST = 1u << 4,
+} role_bit;
+#define ROLES_ANY (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_PARTNER | ROLE_SIAO | ROLE_ANALYST)
+
+#define MAX_SCOPE_PLATFORMS 16
+
+/* The authenticated caller. */
+typedef struct {
+    char token_id[37]; /* UUID */
+    role_bit role;
+    const char *role_name;
+    char source[65];   /* siao tokens: the source they push as */
+    size_t nplatforms;
+    char platforms[MAX_SCOPE_PLATFORMS][32];
+} lda_principal;
+
+typedef struct lda_req {
+    const struct _u_request *u;
+    struct _u_response *res;
+    const struct lda_route *route;
+    const lda_config *cfg;
+    char request_id[65];
+    const char *method;
+    const char *path;
+    char *params[4];          /* path parameters, in pattern order */
+    qlist query;
+    json_t *body;             /* parsed JSON body (routes that take one), owned here */
+    const char *raw_body;     /* the body bytes (not NUL-terminated) */
+    size_t raw_body_len;
+    const lda_principal *who; /* NULL on public routes */
+    int status;               /* the status answered */
+} lda_req;
+
+/* A header of the request, or NULL. Case-insensitive. */
+const char *http_req_header(const lda_req *r, const char *name);
+
+/* Sets a response header (copied). */
+void http_set_header(lda_req *r, const char *name, const char *value);
+
+/* Answers `status` with a JSON body; `body` is stolen. */
+void http_send_json(lda_req *r, int status, json_t *body);
+/* Answers `status` with JSON text already serialised (e.g. built by PostgreSQL). */
+void http_send_json_text(lda_req *r, int status, const char *text, size_t len);
+/* Answers `status` with any body and content type (bytes are copied). */
+void http_send_body(lda_req *r, int status, const char *content_type, const char *body,
+                    size_t len);
+/* Answers 204 with no body. */
+void http_send_no_content(lda_req *r);
+
+/* True when the caller's scope covers `platform` (admins and unscoped analysts: all). */
+bool http_in_scope(const lda_req *r, const char *platform);
+
+#endif

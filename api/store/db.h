@@ -1,0 +1,70 @@
+/*
+ * db — the PostgreSQL connection pool. A fixed number of slots, each holding one libpq
+ * connection, leased to one request at a time. Connections are opened lazily, dropped to
+ * the lda_app role, and re-opened after a failure with a shared backoff, so that while the
+ * database is down requests fail fast with LDA_EUNAVAILABLE (503) instead of hanging, and
+ * the service recovers on its own when it comes back.
+ *
+ * Statements are prepared lazily, once per connection, the first time they are used.
+ */
+#ifndef LDA_STORE_DB_H
+#define LDA_STORE_DB_H
+
+#include "core/config.h"
+#include "core/err.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+typedef struct db_conn db_conn;
+
+/* A prepared statement: declare one static instance per SQL text. `slot` is private. */
+typedef struct {
+    const char *name; /* unique, e.g. "platform_get" */
+    const char *sql;  /* $1.. parameters, all passed as text */
+    int slot;         /* assigned on first use; leave 0 */
+} db_stmt;
+
+/* Builds the pool (no connection is opened yet). Call once before threads start. */
+lda_err db_pool_start(const lda_config *cfg);
+/* Closes every connection. Call after the last request has finished. */
+void db_pool_stop(void);
+
+/* Leases a connected slot. Waits for a free slot at most a few seconds. Returns
+ * LDA_EUNAVAILABLE when the database cannot be reached. The caller must db_release(). */
+lda_err db_acquire(db_conn **out);
+/* Returns the slot: rolls back an open transaction, drops a broken connection. */
+void db_release(db_conn *c);
+
+/*
+ * Runs a prepared statement with text parameters (NULL entries are SQL NULL).
+ * Returns the result (caller PQclear()s it) when it succeeded, else NULL with *err set:
+ * LDA_EUNAVAILABLE (connection lost, statement or lock timeout), LDA_ECONFLICT (unique or
+ * exclusion violation), LDA_EINVALID (check or foreign-key violation), LDA_EDB otherwise.
+ * Only the SQLSTATE is logged, never the message or DETAIL (they can hold data).
+ */
+PGresult *db_exec(db_conn *c, db_stmt *stmt, int nparams, const char *const *params,
+                  lda_err *err);
+
+/* Runs a fixed command with no parameter (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...). */
+lda_err db_command(db_conn *c, const char *sql);
+
+/* The raw connection, for COPY. */
+PGconn *db_pgconn(db_conn *c);
+
+/* The SQLSTATE of the last failed db_exec on c ("" if none). */
+const char *db_last_sqlstate(const db_conn *c);
+
+/* Maps a failed result and its connection to an lda_err (and logs the SQLSTATE). */
+lda_err db_error_from_result(db_conn *c, const PGresult *res);
+
+typedef struct {
+    int size, in_use, connected;
+    long reconnects, connect_failures;
+} db_pool_stats;
+void db_pool_get_stats(db_pool_stats *out);
+
+/* Convenience: the first cell of the first row, or NULL. */
+const char *db_value(const PGresult *r);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * platform — the five territorial platforms and the funding figures (reference data).
+ * Both are rendered to JSON by PostgreSQL and passed through as text.
+ */
+#ifndef LDA_STORE_PLATFORM_H
+#define LDA_STORE_PLATFORM_H
+
+#include "core/err.h"
+#include "store/db.h"
+
+/* *json = {"items":[...],"next_cursor":null}; caller frees. */
+lda_err platform_list_json(db_conn *c, char **json);
+/* *json = one platform, or LDA_ENOTFOUND; caller frees. */
+lda_err platform_get_json(db_conn *c, const char *code, char **json);
+/* *json = funding list, optionally for one AMI (NULL: all); caller frees. */
+lda_err funding_list_json(db_conn *c, const char *ami, char **json);
+
+/* The applied schema version (readiness). */
+lda_err schema_version(db_conn *c, int *version);
+
+#endif
