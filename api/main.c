@@ -7,6 +7,10 @@
 #include "core/mem.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "core/parse.h"
+#include "domain/token.h"
+#include "store/audit.h"
+#include "store/token.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -30,6 +34,7 @@ typedef struct {
 static int cmd_serve(const lda_config *cfg, int argc, char **argv);
 static int cmd_migrate(const lda_config *cfg, int argc, char **argv);
 static int cmd_version(const lda_config *cfg, int argc, char **argv);
+static int cmd_token(const lda_config *cfg, int argc, char **argv);
 
 static const command COMMANDS[] = {
     {"serve", cmd_serve, "serve the HTTP API (the default)",
@@ -43,6 +48,14 @@ static const command COMMANDS[] = {
      "lda-api migrate\n\n"
      "Applies the SQL migrations compiled into this binary (db/migrations) that the\n"
      "database of LDA_DATABASE_URL has not applied yet, in order, each in a transaction.\n"},
+    {"token", cmd_token, "create, list or revoke API tokens",
+     "lda-api token create --role ROLE --name NAME [--platform CODE]... [--source NAME]\n"
+     "                         [--expires-at RFC3339]\n"
+     "       lda-api token list\n"
+     "       lda-api token revoke ID\n\n"
+     "create prints the new token alone on stdout (it is shown only once; the database\n"
+     "keeps its SHA-256). ROLE is admin, coordinator, partner, siao or analyst;\n"
+     "coordinator, partner and siao need --platform (repeatable); siao needs --source.\n"},
     {"version", cmd_version, "print the version and the schema version it needs",
      "lda-api version\n"},
 };
@@ -106,6 +119,128 @@ static int cmd_migrate(const lda_config *cfg, int argc, char **argv)
     log_json(LOG_INFO, "schema up to date",
              json_pack("{s:i, s:i}", "applied", applied, "schema_version", version));
     return 0;
+}
+
+static int token_create_cli(int argc, char **argv)
+{
+    json_t *in = JCHECK(json_object());
+    json_t *platforms = JCHECK(json_array());
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *key = !strcmp(opt, "--role")         ? "role"
+                          : !strcmp(opt, "--name")       ? "name"
+                          : !strcmp(opt, "--source")     ? "source"
+                          : !strcmp(opt, "--expires-at") ? "expires_at"
+                          : !strcmp(opt, "--platform")   ? "platforms"
+                                                         : NULL;
+        if (!key || !val) {
+            fprintf(stderr, "token create: unknown option or missing value: %s\n", opt);
+            json_decref(platforms);
+            json_decref(in);
+            return 2;
+        }
+        if (!strcmp(key, "platforms")) json_array_append_new(platforms, JCHECK(json_string(val)));
+        else json_object_set_new(in, key, JCHECK(json_string(val)));
+        i++;
+    }
+    json_object_set_new(in, "platforms", platforms);
+    if (!json_object_get(in, "name")) {
+        const char *role = json_string_value(json_object_get(in, "role"));
+        json_object_set_new(in, "name", JCHECK(json_string(role ? role : "token")));
+    }
+    json_t *errors = JCHECK(json_array());
+    vctx ctx = {today_paris()};
+    if (!token_validate(in, &ctx, errors)) {
+        size_t k;
+        json_t *err;
+        json_array_foreach(errors, k, err)
+            fprintf(stderr, "token create: %s %s\n",
+                    json_string_value(json_object_get(err, "field")) + 1,
+                    json_string_value(json_object_get(err, "message")));
+        json_decref(errors);
+        json_decref(in);
+        return 2;
+    }
+    json_decref(errors);
+    db_conn *c = NULL;
+    char *json = NULL;
+    lda_err e = db_acquire(&c);
+    if (!e) e = token_create(c, in, &json);
+    db_release(c);
+    json_decref(in);
+    if (e) {
+        fprintf(stderr, "token create: failed (%s)\n", lda_err_name(e));
+        return 1;
+    }
+    json_t *t = json_loads(json, 0, NULL);
+    printf("%s\n", json_string_value(json_object_get(t, "token")));
+    json_decref(t);
+    free(json);
+    return 0;
+}
+
+static int token_list_cli(void)
+{
+    db_conn *c = NULL;
+    lda_err e = db_acquire(&c);
+    const char *cursor = NULL;
+    char *owned = NULL;
+    while (!e) {
+        char *json = NULL;
+        e = token_list_json(c, 500, cursor, &json);
+        if (e) break;
+        json_t *page = json_loads(json, 0, NULL);
+        free(json);
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(page, "items"), i, t)
+        {
+            char *line = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            printf("%s\n", line);
+            free(line);
+        }
+        free(owned);
+        const char *next = json_string_value(json_object_get(page, "next_cursor"));
+        owned = next ? xstrdup(next) : NULL;
+        cursor = owned;
+        json_decref(page);
+        if (!cursor) break;
+    }
+    free(owned);
+    db_release(c);
+    if (e) fprintf(stderr, "token list: failed (%s)\n", lda_err_name(e));
+    return e ? 1 : 0;
+}
+
+static int cmd_token(const lda_config *cfg, int argc, char **argv)
+{
+    int rc = need_url(cfg);
+    if (rc) return rc;
+    if (argc < 1) {
+        fprintf(stderr, "token: expected create, list or revoke (see lda-api token --help)\n");
+        return 2;
+    }
+    if (!strcmp(argv[0], "revoke") && (argc != 2 || !is_uuid(argv[1]))) {
+        fprintf(stderr, "token revoke: expected one token id (a UUID)\n");
+        return 2;
+    }
+    db_pool_start(cfg);
+    if (!strcmp(argv[0], "create")) rc = token_create_cli(argc, argv);
+    else if (!strcmp(argv[0], "list")) rc = token_list_cli();
+    else if (!strcmp(argv[0], "revoke")) {
+        db_conn *c = NULL;
+        lda_err e = db_acquire(&c);
+        if (!e) e = token_revoke(c, argv[1]);
+        db_release(c);
+        if (e == LDA_ENOTFOUND) fprintf(stderr, "token revoke: no active token %s\n", argv[1]);
+        else if (e) fprintf(stderr, "token revoke: failed (%s)\n", lda_err_name(e));
+        rc = e == LDA_ENOTFOUND ? 1 : e ? 1 : 0;
+    } else {
+        fprintf(stderr, "token: unknown action '%s'\n", argv[0]);
+        rc = 2;
+    }
+    db_pool_stop();
+    return rc;
 }
 
 static int cmd_version(const lda_config *cfg, int argc, char **argv)
@@ -196,7 +331,9 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
     ulfius_global_init();
     db_pool_start(cfg);
     auth_init(cfg);
+    audit_start(cfg->database_url);
     rc = server_run(cfg);
+    audit_stop();
     auth_shutdown();
     db_pool_stop();
     ulfius_global_close();

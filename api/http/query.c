@@ -93,9 +93,7 @@ const char *query_get(const qlist *q, const char *name) { return query_get_nth(q
 
 static void add_error(json_t *errors, const char *name, const char *message)
 {
-    char *field = xasprintf("?%s", name);
-    json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", field, "message", message)));
-    free(field);
+    json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", name, "message", message)));
 }
 
 static const char *check_value(const qparam *p, const char *v)

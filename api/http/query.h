@@ -47,7 +47,7 @@ void query_free(qlist *q);
 
 /* Checks every pair against `spec` (terminated by QPARAM_END): unknown names, repeated
  * non-repeatable names and bad values are appended to `errors` as {field, message} with
- * field "?name". Returns true when none. */
+ * field = the parameter name. Returns true when none. */
 bool query_check(const qlist *q, const qparam *spec, json_t *errors);
 
 /* The first value of `name`, or NULL. */

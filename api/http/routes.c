@@ -5,7 +5,17 @@
 #include "http/route.h"
 #include "resources/resource.h"
 
+#define Q_PAGE {"limit", Q_LONG, 1, 500, NULL, false}, {"cursor", Q_CURSOR, 0, 0, NULL, false}
+
 static const qparam Q_FUNDING[] = {{"ami", Q_LONG, 1, 2, NULL, false}, QPARAM_END};
+static const qparam Q_LIST[] = {Q_PAGE, QPARAM_END};
+static const qparam Q_AUDIT[] = {Q_PAGE,
+                                 {"token_id", Q_UUID, 0, 0, NULL, false},
+                                 {"resource_type", Q_STRING, 0, 0, NULL, false},
+                                 {"resource_id", Q_UUID, 0, 0, NULL, false},
+                                 {"from", Q_TIMESTAMP, 0, 0, NULL, false},
+                                 {"to", Q_TIMESTAMP, 0, 0, NULL, false},
+                                 QPARAM_END};
 
 const lda_route ROUTES[] = {
     {"GET", "/healthz", 0, BODY_NONE, NULL, healthz_get},
@@ -16,6 +26,10 @@ const lda_route ROUTES[] = {
     {"GET", "/v1/platforms", 0, BODY_NONE, NULL, platforms_list},
     {"GET", "/v1/platforms/{code}", 0, BODY_NONE, NULL, platforms_get},
     {"GET", "/v1/funding", 0, BODY_NONE, Q_FUNDING, funding_list},
+    {"POST", "/v1/tokens", ROLE_ADMIN, BODY_JSON, NULL, tokens_create},
+    {"GET", "/v1/tokens", ROLE_ADMIN, BODY_NONE, Q_LIST, tokens_list},
+    {"DELETE", "/v1/tokens/{id}", ROLE_ADMIN, BODY_NONE, NULL, tokens_revoke},
+    {"GET", "/v1/audit-events", ROLE_ADMIN, BODY_NONE, Q_AUDIT, audit_events_list},
 };
 
 const size_t ROUTE_COUNT = sizeof ROUTES / sizeof ROUTES[0];

@@ -16,6 +16,9 @@ db_conn *resource_db(lda_req *r);
  * Releases `c` (may be NULL) first. */
 void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json);
 
+/* The validated ?limit= (default 50). */
+int resource_limit(const lda_req *r);
+
 /* health.c */
 void healthz_get(lda_req *r);
 void readyz_get(lda_req *r);
@@ -26,5 +29,10 @@ void platforms_list(lda_req *r);
 void platforms_get(lda_req *r);
 void funding_list(lda_req *r);
 void vocabularies_get(lda_req *r);
+/* tokens.c */
+void tokens_create(lda_req *r);
+void tokens_list(lda_req *r);
+void tokens_revoke(lda_req *r);
+void audit_events_list(lda_req *r);
 
 #endif

@@ -1,0 +1,242 @@
+/*
+ * vocab — the product's enumerations (SPEC §2) as static data: every code with
+ * its French label, in the order of the specification. Validation, rendering,
+ * the batch path and GET /v1/vocabularies all read these tables.
+ *
+ * Every enumeration of a person's situation (composition, sex, resource,
+ * housing_situation, vulnerability, siao_need) also carries `unknown`: the
+ * source does not know, or the person refused to say. SIAO requests' `situation`
+ * uses the housing_situation enumeration.
+ */
+#include "vocab.h"
+
+#include <string.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define UNKNOWN_LABEL "Inconnu (ne sait pas ou refus)"
+
+static const vocab_code PLATFORM[] = {
+    {"artois", "Artois"},
+    {"lens_henin", "Lens-Hénin"},
+    {"audomarois", "Audomarois"},
+    {"boulonnais", "Boulonnais"},
+    {"montreuillois", "Montreuillois"},
+};
+
+static const vocab_code PARTNER_KIND[] = {
+    {"ccas", "CCAS (centre communal d'action sociale)"},
+    {"departement_mds", "Département (Maison du Département Solidarité)"},
+    {"guardianship", "Service tutélaire (tutelle, curatelle)"},
+    {"shelter_structure", "Structure d'hébergement"},
+    {"siao", "SIAO"},
+    {"social_landlord", "Bailleur social"},
+    {"association", "Association"},
+    {"mental_health", "Acteur de la santé mentale (EPSM, CMP)"},
+    {"justice_spip", "Justice (SPIP)"},
+    {"caf", "CAF (caisse d'allocations familiales)"},
+    {"mission_locale", "Mission locale"},
+    {"other", "Autre partenaire"},
+};
+
+static const vocab_code COMPOSITION[] = {
+    {"single_person", "Personne seule"},
+    {"couple_no_child", "Couple sans enfant"},
+    {"couple_with_children", "Couple avec enfant(s)"},
+    {"single_parent", "Famille monoparentale"},
+    {"other", "Autre composition"},
+    {"unknown", UNKNOWN_LABEL},
+};
+
+static const vocab_code SEX[] = {
+    {"female", "Femme"},
+    {"male", "Homme"},
+    {"other", "Autre"},
+    {"unknown", UNKNOWN_LABEL},
+};
+
+static const vocab_code RESOURCE[] = {
+    {"rsa", "RSA (revenu de solidarité active)"},
+    {"aah", "AAH (allocation aux adultes handicapés)"},
+    {"salary", "Salaire"},
+    {"unemployment_benefit", "Allocation chômage"},
+    {"pension", "Retraite ou pension"},
+    {"youth_guarantee", "Garantie jeunes (contrat d'engagement jeune)"},
+    {"none", "Sans ressources"},
+    {"other", "Autres ressources"},
+    {"unknown", UNKNOWN_LABEL},
+};
+
+static const vocab_code HOUSING_SITUATION[] = {
+    {"housed", "Déjà en logement"},
+    {"street", "À la rue, en errance"},
+    {"squat", "En squat"},
+    {"hosted_by_third_party", "Hébergé chez des tiers"},
+    {"shelter_structure", "Hébergé en structure"},
+    {"hotel", "À l'hôtel"},
+    {"institution", "En institution (hôpital, prison, aide sociale à l'enfance)"},
+    {"precarious_housing", "Habitat précaire"},
+    {"other", "Autre situation"},
+    {"unknown", UNKNOWN_LABEL},
+};
+
+static const vocab_code VULNERABILITY[] = {
+    {"mental_health", "Troubles de santé mentale"},
+    {"addiction", "Conduites addictives"},
+    {"domestic_violence", "Victime de violences intrafamiliales"},
+    {"eviction", "Expulsion locative"},
+    {"justice_release", "Sortie de détention (personne sous main de justice)"},
+    {"disability", "Handicap"},
+    {"child_welfare_leaver", "Sortant de l'aide sociale à l'enfance (ASE)"},
+    {"no_resources_youth", "Jeune sans ressources"},
+    {"unknown", UNKNOWN_LABEL},
+};
+
+static const vocab_code REFERRAL_REASON[] = {
+    {"eviction_risk", "Risque d'expulsion locative"},
+    {"homelessness", "Sans-abrisme"},
+    {"leaving_structure", "Sortie de structure ou d'institution"},
+    {"unsuitable_housing", "Logement inadapté"},
+    {"domestic_violence", "Violences intrafamiliales"},
+    {"health", "Problématique de santé"},
+    {"other", "Autre motif"},
+};
+
+static const vocab_code REFERRAL_STATUS[] = {
+    {"received", "Saisine reçue"},
+    {"assessing", "Étayage en cours"},
+    {"orientation_proposed", "Orientation proposée"},
+    {"accompanied", "Ménage accompagné"},
+    {"accompaniment_ended", "Accompagnement terminé"},
+    {"reoriented", "Ménage réorienté"},
+    {"no_follow_up", "Sans suite"},
+};
+
+static const vocab_code MEASURE_KIND[] = {
+    {"adsl", "ADSL – Autonome Dans Son Logement"},
+    {"vial", "VIAL – Vers l'Insertion et l'Autonomie en Logement"},
+    {"envaul", "ENVAUL – ENtrée dans la Vie AUtonome par le Logement"},
+    {"other", "Autre accompagnement"},
+};
+
+static const vocab_code MEASURE_END_REASON[] = {
+    {"goals_met", "Objectifs atteints"},
+    {"handover_mainstream", "Relais vers le droit commun"},
+    {"broken_off", "Rupture de l'accompagnement"},
+    {"moved_away", "Départ du territoire"},
+    {"death", "Décès"},
+    {"other", "Autre motif"},
+};
+
+static const vocab_code HOUSING_OUTCOME[] = {
+    {"accessed", "Accès au logement"},
+    {"maintained", "Maintien dans le logement"},
+    {"none", "Ni accès ni maintien"},
+};
+
+static const vocab_code HOUSING_TYPE[] = {
+    {"social_housing", "Logement social"},
+    {"private_rental", "Logement locatif privé"},
+    {"sas_housing", "Logement SAS"},
+    {"youth_flatshare", "Colocation pour jeunes de 18 à 25 ans"},
+    {"rental_intermediation", "Intermédiation locative (IML)"},
+    {"boarding_house", "Pension de famille"},
+    {"other", "Autre type de logement"},
+};
+
+static const vocab_code SIAO_CHANNEL[] = {
+    {"call_115", "Appel au 115"},
+    {"siao_insertion", "SIAO insertion"},
+    {"street_outreach", "Maraude (aller vers)"},
+    {"day_centre", "Accueil de jour"},
+    {"other", "Autre canal"},
+};
+
+static const vocab_code SIAO_NEED[] = {
+    {"emergency_shelter", "Hébergement d'urgence"},
+    {"housing", "Logement"},
+    {"food", "Alimentation"},
+    {"health", "Santé"},
+    {"employment_training", "Emploi et formation"},
+    {"rights_access", "Accès aux droits"},
+    {"mobility", "Mobilité"},
+    {"other", "Autre besoin"},
+    {"unknown", UNKNOWN_LABEL},
+};
+
+static const vocab_code SIAO_RESPONSE[] = {
+    {"sheltered", "Mise à l'abri (hébergé)"},
+    {"housing_orientation", "Orientation vers le logement"},
+    {"no_place_available", "Pas de place disponible"},
+    {"declined_by_person", "Refus de la personne"},
+    {"referred_elsewhere", "Orientation vers un autre service"},
+    {"pending", "En attente de réponse"},
+    {"other", "Autre réponse"},
+};
+
+static const vocab_code AGE_BAND[] = {
+    {"under_18", "Moins de 18 ans"},
+    {"age_18_25", "18 à 25 ans"},
+    {"age_26_34", "26 à 34 ans"},
+    {"age_35_44", "35 à 44 ans"},
+    {"age_45_54", "45 à 54 ans"},
+    {"age_55_64", "55 à 64 ans"},
+    {"age_65_plus", "65 ans et plus"},
+};
+
+static const vocab_code ROLE[] = {
+    {"admin", "Administrateur"},
+    {"coordinator", "Coordinateur de plateforme"},
+    {"partner", "Partenaire prescripteur"},
+    {"siao", "Système d'information SIAO"},
+    {"analyst", "Analyste (statistiques)"},
+};
+
+#define VOCAB(name, label, arr) {name, label, arr, COUNT(arr)}
+
+const vocab VOCABS[] = {
+    VOCAB("platform", "Plateforme territoriale", PLATFORM),
+    VOCAB("partner_kind", "Type de partenaire", PARTNER_KIND),
+    VOCAB("composition", "Composition du ménage", COMPOSITION),
+    VOCAB("sex", "Sexe", SEX),
+    VOCAB("resource", "Ressources", RESOURCE),
+    VOCAB("housing_situation", "Situation au regard du logement", HOUSING_SITUATION),
+    VOCAB("vulnerability", "Vulnérabilités", VULNERABILITY),
+    VOCAB("referral_reason", "Motif de la saisine", REFERRAL_REASON),
+    VOCAB("referral_status", "Statut de la saisine", REFERRAL_STATUS),
+    VOCAB("measure_kind", "Type d'accompagnement", MEASURE_KIND),
+    VOCAB("measure_end_reason", "Motif de fin d'accompagnement", MEASURE_END_REASON),
+    VOCAB("housing_outcome", "Résultat logement", HOUSING_OUTCOME),
+    VOCAB("housing_type", "Type de logement", HOUSING_TYPE),
+    VOCAB("siao_channel", "Canal de la demande SIAO", SIAO_CHANNEL),
+    VOCAB("siao_need", "Besoin exprimé", SIAO_NEED),
+    VOCAB("siao_response", "Réponse apportée", SIAO_RESPONSE),
+    VOCAB("age_band", "Tranche d'âge", AGE_BAND),
+    VOCAB("role", "Rôle du jeton d'accès", ROLE),
+};
+
+const size_t VOCAB_COUNT = COUNT(VOCABS);
+
+const vocab *vocab_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < VOCAB_COUNT; i++)
+        if (strcmp(VOCABS[i].name, name) == 0)
+            return &VOCABS[i];
+    return NULL;
+}
+
+const char *vocab_label(const vocab *v, const char *code)
+{
+    if (!v || !code)
+        return NULL;
+    for (size_t i = 0; i < v->ncodes; i++)
+        if (strcmp(v->codes[i].code, code) == 0)
+            return v->codes[i].label_fr;
+    return NULL;
+}
+
+bool vocab_has(const vocab *v, const char *code)
+{
+    return vocab_label(v, code) != NULL;
+}

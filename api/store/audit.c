@@ -1,0 +1,267 @@
+#include "store/audit.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "store/page.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define QUEUE_MAX 100000
+#define FLUSH_MS 200
+
+typedef struct {
+    char at[40];
+    char token_id[37];
+    const char *role;
+    const char *action;
+    const char *resource_type;
+    char resource_id[37];
+    char request_id[65];
+    int status;
+} event;
+
+static struct {
+    pthread_mutex_t lock;      /* guards the queue */
+    pthread_mutex_t flushing;  /* one flush at a time, in order */
+    pthread_cond_t wake;
+    event *items;
+    size_t count, cap;
+    long dropped;
+    bool stop;
+    bool running;
+    pthread_t thread;
+} q = {.lock = PTHREAD_MUTEX_INITIALIZER,
+       .flushing = PTHREAD_MUTEX_INITIALIZER,
+       .wake = PTHREAD_COND_INITIALIZER};
+
+static db_stmt S_INSERT = {
+    "audit_insert",
+    "INSERT INTO audit_event (at, token_id, role, action, resource_type, resource_id,"
+    " request_id, status)"
+    " SELECT * FROM unnest($1::timestamptz[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
+    " $6::uuid[], $7::text[], $8::smallint[])",
+    0};
+
+void audit_record(const lda_req *r, const char *action, const char *resource_type,
+                  const char *resource_id, int status)
+{
+    event e;
+    memset(&e, 0, sizeof e);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(e.at, sizeof e.at, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(e.at + n, sizeof e.at - n, ".%06ldZ", (long)tv.tv_usec);
+    if (r->who) {
+        snprintf(e.token_id, sizeof e.token_id, "%s", r->who->token_id);
+        e.role = r->who->role_name;
+    }
+    e.action = action;
+    e.resource_type = resource_type;
+    if (resource_id) snprintf(e.resource_id, sizeof e.resource_id, "%s", resource_id);
+    snprintf(e.request_id, sizeof e.request_id, "%s", r->request_id);
+    e.status = status;
+
+    pthread_mutex_lock(&q.lock);
+    if (q.count >= QUEUE_MAX) q.dropped++;
+    else {
+        if (q.count == q.cap) {
+            q.cap = q.cap ? q.cap * 2 : 256;
+            q.items = xrealloc(q.items, q.cap * sizeof *q.items);
+        }
+        q.items[q.count++] = e;
+    }
+    pthread_mutex_unlock(&q.lock);
+}
+
+long audit_dropped(void)
+{
+    pthread_mutex_lock(&q.lock);
+    long d = q.dropped;
+    pthread_mutex_unlock(&q.lock);
+    return d;
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} abuf;
+
+static void put(abuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->buf = xrealloc(b->buf, b->cap);
+    }
+    memcpy(b->buf + b->len, s, n + 1);
+    b->len += n;
+}
+
+/* Appends one element of a PostgreSQL array literal: NULL or a double-quoted value
+ * (values here are ids, codes and timestamps: quoted anyway for safety). */
+static void put_elem(abuf *b, const char *v, bool first)
+{
+    if (!first) put(b, ",");
+    if (!v || !*v) {
+        put(b, "NULL");
+        return;
+    }
+    put(b, "\"");
+    for (const char *p = v; *p; p++) {
+        char ch[3] = {0};
+        if (*p == '"' || *p == '\\') {
+            ch[0] = '\\';
+            ch[1] = *p;
+        } else
+            ch[0] = *p;
+        put(b, ch);
+    }
+    put(b, "\"");
+}
+
+lda_err audit_flush(db_conn *c)
+{
+    pthread_mutex_lock(&q.flushing);
+    pthread_mutex_lock(&q.lock);
+    event *items = q.items;
+    size_t count = q.count;
+    q.items = NULL;
+    q.count = q.cap = 0;
+    pthread_mutex_unlock(&q.lock);
+    if (!count) {
+        pthread_mutex_unlock(&q.flushing);
+        return LDA_OK;
+    }
+    abuf cols[8];
+    memset(cols, 0, sizeof cols);
+    for (int k = 0; k < 8; k++) put(&cols[k], "{");
+    for (size_t i = 0; i < count; i++) {
+        event *e = &items[i];
+        char status[12];
+        snprintf(status, sizeof status, "%d", e->status);
+        const char *vals[8] = {e->at, e->token_id, e->role, e->action, e->resource_type,
+                               e->resource_id, e->request_id, status};
+        for (int k = 0; k < 8; k++) put_elem(&cols[k], vals[k], i == 0);
+    }
+    const char *params[8];
+    for (int k = 0; k < 8; k++) {
+        put(&cols[k], "}");
+        params[k] = cols[k].buf;
+    }
+    lda_err err;
+    PGresult *r = db_exec(c, &S_INSERT, 8, params, &err);
+    PQclear(r);
+    for (int k = 0; k < 8; k++) free(cols[k].buf);
+    if (err) {
+        /* put them back in front, to be retried by the next flush */
+        pthread_mutex_lock(&q.lock);
+        size_t keep = count + q.count > QUEUE_MAX ? QUEUE_MAX - (q.count < QUEUE_MAX ? q.count : QUEUE_MAX) : count;
+        q.dropped += (long)(count - keep);
+        event *merged = xmalloc((keep + q.count + 1) * sizeof *merged);
+        memcpy(merged, items, keep * sizeof *merged);
+        if (q.count) memcpy(merged + keep, q.items, q.count * sizeof *merged);
+        free(q.items);
+        q.items = merged;
+        q.count += keep;
+        q.cap = q.count + 1;
+        pthread_mutex_unlock(&q.lock);
+    }
+    free(items);
+    pthread_mutex_unlock(&q.flushing);
+    return err;
+}
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&q.lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += FLUSH_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!q.stop) pthread_cond_timedwait(&q.wake, &q.lock, &ts);
+        bool stop = q.stop;
+        size_t pending = q.count;
+        pthread_mutex_unlock(&q.lock);
+        if (pending) {
+            db_conn *c = NULL;
+            if (db_acquire(&c) == LDA_OK) {
+                audit_flush(c);
+                db_release(c);
+            }
+        }
+        if (stop) break;
+    }
+    return NULL;
+}
+
+void audit_start(const char *database_url)
+{
+    (void)database_url;
+    q.stop = false;
+    if (pthread_create(&q.thread, NULL, writer, NULL) == 0) q.running = true;
+}
+
+void audit_stop(void)
+{
+    if (!q.running) return;
+    pthread_mutex_lock(&q.lock);
+    q.stop = true;
+    pthread_cond_signal(&q.wake);
+    pthread_mutex_unlock(&q.lock);
+    pthread_join(q.thread, NULL);
+    q.running = false;
+    if (q.count)
+        log_json(LOG_WARN, "audit events not written at shutdown",
+                 json_pack("{s:I}", "count", (json_int_t)q.count));
+    free(q.items);
+    q.items = NULL;
+    q.count = q.cap = 0;
+}
+
+static db_stmt S_LIST = {
+    "audit_list",
+    "WITH page AS (SELECT * FROM audit_event"
+    "  WHERE ($1::uuid IS NULL OR token_id = $1::uuid)"
+    "    AND ($2::text IS NULL OR resource_type = $2)"
+    "    AND ($3::uuid IS NULL OR resource_id = $3::uuid)"
+    "    AND ($4::timestamptz IS NULL OR at >= $4::timestamptz)"
+    "    AND ($5::timestamptz IS NULL OR at < $5::timestamptz)"
+    "    AND ($8::timestamptz IS NULL OR at <= $8::timestamptz)"
+    "    AND ($6::bigint IS NULL OR id > $6::bigint)"
+    "  ORDER BY id LIMIT $7::int + 1)"
+    " SELECT coalesce(json_agg(json_build_object('id', id, 'at', at, 'token_id', token_id,"
+    "  'role', role, 'action', action, 'resource_type', resource_type, 'resource_id', resource_id,"
+    "  'request_id', request_id, 'status', status) ORDER BY id), '[]')::text,"
+    "  count(*), (array_agg(id::text ORDER BY id))[$7::int],"
+    "  (array_agg(id::text ORDER BY id))[$7::int] FROM page",
+    0};
+
+lda_err audit_list_json(db_conn *c, const char *token_id, const char *resource_type,
+                        const char *resource_id, const char *from, const char *to_excl,
+                        const char *to_incl, int limit, const char *cursor, char **json)
+{
+    char *key, *id;
+    if (page_cursor(cursor, &key, &id)) return LDA_EINVALID;
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *params[] = {token_id, resource_type, resource_id, from, to_excl, key, lim, to_incl};
+    lda_err e;
+    PGresult *r = db_exec(c, &S_LIST, 8, params, &e);
+    free(key);
+    free(id);
+    if (!r) return e;
+    e = page_render(r, limit, json);
+    PQclear(r);
+    return e;
+}
