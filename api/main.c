@@ -8,6 +8,7 @@
 #include "http/auth.h"
 #include "http/server.h"
 #include "core/parse.h"
+#include "domain/household.h"
 #include "domain/token.h"
 #include "store/audit.h"
 #include "store/token.h"
@@ -272,6 +273,21 @@ static bool durable(PGconn *pg)
     return ok;
 }
 
+/* LDA_PSEUDONYM_KEY, or else the random key the migrations stored in the database. */
+static bool load_pseudonym_key(const lda_config *cfg, PGconn *pg)
+{
+    if (cfg->pseudonym_key) {
+        household_set_key(cfg->pseudonym_key);
+        return true;
+    }
+    PGresult *r = PQexec(pg, "SELECT value FROM app_secret WHERE name = 'pseudonym_key'");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok) household_set_key(PQgetvalue(r, 0, 0));
+    else log_error("no pseudonymisation key: set LDA_PSEUDONYM_KEY or run lda-api migrate");
+    PQclear(r);
+    return ok;
+}
+
 /* Checks the schema and durability before serving; retries a few seconds if PostgreSQL
  * is still starting. */
 static int preflight(const lda_config *cfg)
@@ -290,6 +306,8 @@ static int preflight(const lda_config *cfg)
     else if (version < expected) {
         log_json(LOG_ERROR, "the database schema is behind this build: run `lda-api migrate`",
                  json_pack("{s:i, s:i}", "schema_version", version, "expected", expected));
+        rc = 1;
+    } else if (!load_pseudonym_key(cfg, pg)) {
         rc = 1;
     } else if (!durable(pg)) {
         if (cfg->allow_unsafe_durability)

@@ -151,7 +151,8 @@ static bool validate_value(const lda_field *f, const json_t *v, vmode mode, cons
     case FT_OBJECT: {
         if (!json_is_object(v)) break;
         char *sp = xasprintf("%s/%s", ptr, f->name);
-        bool ok = schema_validate(f->sub, v, mode, ctx, sp, errors);
+        vmode sub = mode == V_PATCH && (f->flags & F_MERGE) ? V_PATCH : V_CREATE;
+        bool ok = schema_validate(f->sub, v, sub, ctx, sp, errors);
         free(sp);
         return ok;
     }
@@ -195,6 +196,26 @@ bool schema_validate(const lda_field *fields, const json_t *value, vmode mode, c
             if ((g->flags & F_REQUIRED) && !json_object_get(value, g->name))
                 schema_error(errors, ptr, g->name, "is required");
     return json_array_size(errors) == before;
+}
+
+json_t *schema_merge(const lda_field *fields, const json_t *stored, const json_t *patch)
+{
+    json_t *out = JCHECK(json_deep_copy(stored));
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)patch, key, v)
+    {
+        const lda_field *f = NULL;
+        for (const lda_field *g = fields; g->name; g++)
+            if (!strcmp(g->name, key)) f = g;
+        json_t *old = json_object_get(out, key);
+        if (f && f->type == FT_OBJECT && (f->flags & F_MERGE) && json_is_object(old) &&
+            json_is_object(v))
+            json_object_set_new(out, key, schema_merge(f->sub, old, v));
+        else
+            json_object_set(out, key, v);
+    }
+    return out;
 }
 
 int32_t schema_date(const json_t *obj, const char *name)

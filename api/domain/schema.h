@@ -30,6 +30,7 @@ enum {
     F_NOT_FUTURE = 1u << 2, /* dates: not after today (Europe/Paris) */
     F_CREATE_ONLY = 1u << 3,/* rejected by PATCH */
     F_IDENTITY = 1u << 4,   /* personal data: only roles that may see identity get it */
+    F_MERGE = 1u << 5,      /* FT_OBJECT: a PATCH merges into the stored object (else replaces) */
 };
 
 typedef struct lda_field {
@@ -58,6 +59,11 @@ typedef struct {
  */
 bool schema_validate(const lda_field *fields, const json_t *value, vmode mode, const vctx *ctx,
                      const char *ptr, json_t *errors);
+
+/* The object a PATCH produces: `stored` (a rendering of the resource) with `patch` applied:
+ * members replaced, null clears, FT_OBJECT fields flagged F_MERGE merged member by member.
+ * Returns a new reference. */
+json_t *schema_merge(const lda_field *fields, const json_t *stored, const json_t *patch);
 
 /* Appends {"field": ptr+name, "message": msg} to errors. */
 void schema_error(json_t *errors, const char *ptr, const char *name, const char *msg);

@@ -86,7 +86,15 @@ json_t *problem_build(int status, const char *detail, const char *instance,
 
 void problem_send(lda_req *r, int status, const char *detail, json_t *errors)
 {
+    problem_send_with(r, status, detail, errors, NULL);
+}
+
+void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors,
+                       json_t *extra)
+{
     json_t *p = problem_build(status, detail, r->path, r->request_id, errors);
+    if (extra) json_object_update(p, extra);
+    json_decref(extra);
     if (status == 503) http_set_header(r, "Retry-After", "1");
     if (status == 401) http_set_header(r, "WWW-Authenticate", "Bearer realm=\"lda-api\"");
     char *text = json_dumps(p, JSON_COMPACT);

@@ -21,6 +21,11 @@ json_t *problem_build(int status, const char *detail, const char *instance,
  * 503 and 429, WWW-Authenticate on 401. */
 void problem_send(lda_req *r, int status, const char *detail, json_t *errors);
 
+/* problem_send with extra members merged into the document (`extra` stolen, may be NULL),
+ * e.g. {"existing_id": ...} on a duplicate household. */
+void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors,
+                       json_t *extra);
+
 /* problem_send(r, problem_status(e), detail or a generic detail for e, NULL). */
 void problem_send_err(lda_req *r, lda_err e, const char *detail);
 

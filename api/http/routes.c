@@ -9,6 +9,25 @@
 
 static const qparam Q_FUNDING[] = {{"ami", Q_LONG, 1, 2, NULL, false}, QPARAM_END};
 static const qparam Q_LIST[] = {Q_PAGE, QPARAM_END};
+static const qparam Q_PARTNERS[] = {Q_PAGE,
+                                    {"platform", Q_CODE, 0, 0, "platform", false},
+                                    {"kind", Q_CODE, 0, 0, "partner_kind", false},
+                                    QPARAM_END};
+static const qparam Q_HOUSEHOLDS[] = {Q_PAGE,
+                                      {"platform", Q_CODE, 0, 0, "platform", false},
+                                      {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
+                                      QPARAM_END};
+static const qparam Q_REFERRALS[] = {Q_PAGE,
+                                     {"platform", Q_CODE, 0, 0, "platform", false},
+                                     {"status", Q_CODE, 0, 0, "referral_status", false},
+                                     {"partner", Q_UUID, 0, 0, NULL, false},
+                                     {"household", Q_UUID, 0, 0, NULL, false},
+                                     {"received_from", Q_DATE, 0, 0, NULL, false},
+                                     {"received_to", Q_DATE, 0, 0, NULL, false},
+                                     {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
+                                     QPARAM_END};
+
+#define CASE (ROLE_ADMIN | ROLE_COORDINATOR)
 static const qparam Q_AUDIT[] = {Q_PAGE,
                                  {"token_id", Q_UUID, 0, 0, NULL, false},
                                  {"resource_type", Q_STRING, 0, 0, NULL, false},
@@ -30,6 +49,25 @@ const lda_route ROUTES[] = {
     {"GET", "/v1/tokens", ROLE_ADMIN, BODY_NONE, Q_LIST, tokens_list},
     {"DELETE", "/v1/tokens/{id}", ROLE_ADMIN, BODY_NONE, NULL, tokens_revoke},
     {"GET", "/v1/audit-events", ROLE_ADMIN, BODY_NONE, Q_AUDIT, audit_events_list},
+    {"GET", "/v1/partners", CASE | ROLE_PARTNER, BODY_NONE, Q_PARTNERS, partners_list},
+    {"POST", "/v1/partners", CASE, BODY_JSON, NULL, partners_create},
+    {"GET", "/v1/partners/{id}", CASE | ROLE_PARTNER, BODY_NONE, NULL, partners_get},
+    {"PATCH", "/v1/partners/{id}", CASE, BODY_JSON, NULL, partners_patch},
+    {"GET", "/v1/households", CASE, BODY_NONE, Q_HOUSEHOLDS, households_list},
+    {"POST", "/v1/households", CASE, BODY_JSON, NULL, households_create},
+    {"GET", "/v1/households/{id}", CASE, BODY_NONE, NULL, households_get},
+    {"PATCH", "/v1/households/{id}", CASE, BODY_JSON, NULL, households_patch},
+    {"DELETE", "/v1/households/{id}", ROLE_ADMIN, BODY_NONE, NULL, households_delete},
+    {"GET", "/v1/referrals", CASE | ROLE_PARTNER, BODY_NONE, Q_REFERRALS, referrals_list},
+    {"POST", "/v1/referrals", CASE | ROLE_PARTNER, BODY_JSON, NULL, referrals_create},
+    {"GET", "/v1/referrals/{id}", CASE | ROLE_PARTNER, BODY_NONE, NULL, referrals_get},
+    {"PATCH", "/v1/referrals/{id}", CASE, BODY_JSON, NULL, referrals_patch},
+    {"POST", "/v1/referrals/{id}/transitions", CASE, BODY_JSON, NULL, referrals_transition},
+    {"GET", "/v1/referrals/{id}/events", CASE, BODY_NONE, Q_LIST, referrals_events},
+    {"GET", "/v1/referrals/{id}/measures", CASE, BODY_NONE, Q_LIST, measures_list},
+    {"POST", "/v1/referrals/{id}/measures", CASE, BODY_JSON, NULL, measures_create},
+    {"GET", "/v1/measures/{id}", CASE, BODY_NONE, NULL, measures_get},
+    {"PATCH", "/v1/measures/{id}", CASE, BODY_JSON, NULL, measures_patch},
 };
 
 const size_t ROUTE_COUNT = sizeof ROUTES / sizeof ROUTES[0];

@@ -1,4 +1,9 @@
 #include "resources/resource.h"
+#include "core/mem.h"
+#include "core/parse.h"
+#include "store/audit.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,4 +25,132 @@ void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json)
     if (e == LDA_OK && json) http_send_json_text(r, status, json, strlen(json));
     else problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
     free(json);
+}
+
+char *resource_scope(const lda_req *r)
+{
+    if (!r->who || r->who->role == ROLE_ADMIN) return NULL;
+    if (r->who->role == ROLE_ANALYST && r->who->nplatforms == 0) return NULL;
+    size_t cap = 3;
+    for (size_t i = 0; i < r->who->nplatforms; i++) cap += strlen(r->who->platforms[i]) + 1;
+    char *out = xmalloc(cap), *p = out;
+    *p++ = '{';
+    for (size_t i = 0; i < r->who->nplatforms; i++) {
+        if (i) *p++ = ',';
+        size_t n = strlen(r->who->platforms[i]);
+        memcpy(p, r->who->platforms[i], n);
+        p += n;
+    }
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
+bool resource_uuid_param(lda_req *r, int i)
+{
+    if (r->params[i] && is_uuid(r->params[i])) return true;
+    problem_send(r, 404, NULL, NULL);
+    return false;
+}
+
+bool resource_if_match(lda_req *r, long version)
+{
+    const char *h = http_req_header(r, "If-Match");
+    if (!h) return true;
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%ld\"", version);
+    const char *p = h;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == '*') return true;
+        if (!strncmp(p, "W/", 2)) p += 2;
+        size_t n = strcspn(p, ",");
+        while (n && p[n - 1] == ' ') n--;
+        if (n == strlen(etag) && !strncmp(p, etag, n)) return true;
+        p += strcspn(p, ",");
+    }
+    problem_send(r, 412, NULL, NULL);
+    return false;
+}
+
+void resource_send_doc(lda_req *r, db_conn *c, lda_err e, int status, char *json, long version,
+                       const char *location_prefix)
+{
+    if (!e && json) {
+        char etag[32];
+        snprintf(etag, sizeof etag, "\"%ld\"", version);
+        http_set_header(r, "ETag", etag);
+        if (status == 201 && location_prefix) {
+            json_t *d = json_loads(json, 0, NULL);
+            char *loc = xasprintf("%s/%s", location_prefix, json_string_value(json_object_get(d, "id")));
+            http_set_header(r, "Location", loc);
+            free(loc);
+            json_decref(d);
+        }
+    }
+    resource_answer(r, c, e, status, json);
+}
+
+bool resource_invalid(lda_req *r, json_t *errors, const char *detail)
+{
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return false;
+    }
+    problem_send(r, 422, detail, errors);
+    return true;
+}
+
+void resource_audit_page(lda_req *r, const char *type, const char *page_json)
+{
+    json_t *page = json_loads(page_json, 0, NULL);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(page, "items"), i, item)
+        audit_record(r, "list", type, json_string_value(json_object_get(item, "id")), 200);
+    json_decref(page);
+}
+
+void resource_patch(lda_req *r, const patch_flow *f)
+{
+    if (!resource_uuid_param(r, 0)) return;
+    json_t *errors = JCHECK(json_array());
+    vctx ctx = {today_paris()};
+    schema_validate(f->fields, r->body, V_PATCH, &ctx, "", errors);
+    char detail[96];
+    snprintf(detail, sizeof detail, "The %s change is not valid.", f->what);
+    if (resource_invalid(r, errors, detail)) return;
+    db_conn *c = resource_db(r);
+    if (!c) return;
+    store_doc d = {0};
+    json_t *stored = NULL, *merged = NULL;
+    lda_err e = f->load(r, c, &d);
+    if (e || !resource_if_match(r, d.version)) goto done;
+    stored = json_loads(d.json, 0, NULL);
+    if (!stored) {
+        e = LDA_EINTERNAL;
+        goto done;
+    }
+    merged = schema_merge(f->fields, stored, r->body);
+    errors = JCHECK(json_array());
+    if (f->check && !f->check(r, c, stored, merged, errors)) {
+        json_decref(errors);
+        goto done;
+    }
+    if (resource_invalid(r, errors, detail)) goto done;
+    store_doc out = {0};
+    e = f->save(r, c, merged, d.version, &out);
+    if (r->status) goto done; /* save answered (e.g. 409 with details) */
+    if (!e && f->audit_type) audit_record(r, "update", f->audit_type, r->params[0], 200);
+    store_doc_free(&d);
+    json_decref(stored);
+    json_decref(merged);
+    resource_send_doc(r, c, e, 200, out.json, out.version, NULL);
+    return;
+done:
+    store_doc_free(&d);
+    json_decref(stored);
+    json_decref(merged);
+    db_release(c);
+    if (!r->status) problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
 }

@@ -7,7 +7,9 @@
 
 #include "http/problem.h"
 #include "http/request.h"
+#include "domain/schema.h"
 #include "store/db.h"
+#include "store/doc.h"
 
 /* Leases a database connection; on failure answers 503 and returns NULL. */
 db_conn *resource_db(lda_req *r);
@@ -15,6 +17,48 @@ db_conn *resource_db(lda_req *r);
 /* Answers `status` with `json` (taken and freed) when e is LDA_OK, else the problem for e.
  * Releases `c` (may be NULL) first. */
 void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json);
+
+/* The caller's scope as a PostgreSQL text[] literal, or NULL for every platform. Caller
+ * frees. */
+char *resource_scope(const lda_req *r);
+
+/* True when path parameter i is a UUID; else answers 404 and returns false. */
+bool resource_uuid_param(lda_req *r, int i);
+
+/* True when the If-Match header is absent, "*", or lists the ETag of `version`;
+ * else answers 412 and returns false. */
+bool resource_if_match(lda_req *r, long version);
+
+/* Answers a resource: ETag from d->version, Location prefix+id on 201; or the problem for
+ * e. Releases c and frees d. */
+void resource_send_doc(lda_req *r, db_conn *c, lda_err e, int status, char *json, long version,
+                       const char *location_prefix);
+
+/* 422 with the collected errors (stolen) when there are any: returns true when it answered. */
+bool resource_invalid(lda_req *r, json_t *errors, const char *detail);
+
+/* Records one audit event per item id of a JSON list page (action "list"). */
+void resource_audit_page(lda_req *r, const char *type, const char *page_json);
+
+/*
+ * The one PATCH flow: validate the patch against `fields`, read the stored resource in the
+ * caller's scope (404), compare If-Match with its version (412), merge, apply the
+ * resource's own rules to the merged result, write it guarded by the version read (412 if
+ * it changed meanwhile), answer 200 with the new ETag, audit.
+ */
+typedef struct {
+    const lda_field *fields;
+    const char *what;       /* "partner": used in messages */
+    const char *audit_type; /* NULL: not audited */
+    lda_err (*load)(lda_req *r, db_conn *c, store_doc *d);
+    /* Cross-field and permission rules on the merged resource: append to errors (422), or
+     * answer another problem itself and return false. */
+    bool (*check)(lda_req *r, db_conn *c, const json_t *stored, const json_t *merged,
+                  json_t *errors);
+    lda_err (*save)(lda_req *r, db_conn *c, const json_t *merged, long version,
+                    store_doc *out);
+} patch_flow;
+void resource_patch(lda_req *r, const patch_flow *f);
 
 /* The validated ?limit= (default 50). */
 int resource_limit(const lda_req *r);
@@ -34,5 +78,28 @@ void tokens_create(lda_req *r);
 void tokens_list(lda_req *r);
 void tokens_revoke(lda_req *r);
 void audit_events_list(lda_req *r);
+/* partners.c */
+void partners_list(lda_req *r);
+void partners_create(lda_req *r);
+void partners_get(lda_req *r);
+void partners_patch(lda_req *r);
+/* households.c */
+void households_list(lda_req *r);
+void households_create(lda_req *r);
+void households_get(lda_req *r);
+void households_patch(lda_req *r);
+void households_delete(lda_req *r);
+/* referrals.c */
+void referrals_list(lda_req *r);
+void referrals_create(lda_req *r);
+void referrals_get(lda_req *r);
+void referrals_patch(lda_req *r);
+void referrals_transition(lda_req *r);
+void referrals_events(lda_req *r);
+/* measures.c */
+void measures_list(lda_req *r);
+void measures_create(lda_req *r);
+void measures_get(lda_req *r);
+void measures_patch(lda_req *r);
 
 #endif

@@ -1,6 +1,7 @@
 #include "store/audit.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "store/doc.h"
 #include "store/page.h"
 
 #include <pthread.h>
@@ -256,12 +257,8 @@ lda_err audit_list_json(db_conn *c, const char *token_id, const char *resource_t
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {token_id, resource_type, resource_id, from, to_excl, key, lim, to_incl};
-    lda_err e;
-    PGresult *r = db_exec(c, &S_LIST, 8, params, &e);
+    lda_err e = store_page(c, &S_LIST, 8, params, limit, json);
     free(key);
     free(id);
-    if (!r) return e;
-    e = page_render(r, limit, json);
-    PQclear(r);
     return e;
 }

@@ -2,6 +2,7 @@
 #include "core/mem.h"
 #include "core/secret.h"
 #include "domain/schema.h"
+#include "store/doc.h"
 #include "store/page.h"
 
 #include <stdio.h>
@@ -90,13 +91,9 @@ lda_err token_list_json(db_conn *c, int limit, const char *cursor, char **json)
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {key, id, lim};
-    lda_err e;
-    PGresult *r = db_exec(c, &S_LIST, 3, params, &e);
+    lda_err e = store_page(c, &S_LIST, 3, params, limit, json);
     free(key);
     free(id);
-    if (!r) return e;
-    e = page_render(r, limit, json);
-    PQclear(r);
     return e;
 }
 

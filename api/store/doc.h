@@ -1,0 +1,28 @@
+/*
+ * doc — one resource as PostgreSQL rendered it: its JSON text and its row_version (the
+ * ETag). Statements that return a doc select (json::text, row_version).
+ */
+#ifndef LDA_STORE_DOC_H
+#define LDA_STORE_DOC_H
+
+#include "core/err.h"
+#include "store/db.h"
+
+typedef struct {
+    char *json;
+    long version;
+} store_doc;
+
+/* Runs `s`; LDA_ENOTFOUND when it returns no row. On success the caller owns out->json. */
+lda_err store_one(db_conn *c, db_stmt *s, int n, const char *const *params, store_doc *out);
+
+void store_doc_free(store_doc *d);
+
+/* Runs a keyset list statement (see store/page.h) and renders the page. */
+lda_err store_page(db_conn *c, db_stmt *s, int n, const char *const *params, int limit,
+                   char **json);
+
+/* Runs a statement for its effect; *rows = rows affected or returned (may be NULL). */
+lda_err store_exec(db_conn *c, db_stmt *s, int n, const char *const *params, int *rows);
+
+#endif
