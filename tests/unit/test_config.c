@@ -1,0 +1,76 @@
+/* core/config: the configuration table. */
+#include "check.h"
+#include "core/config.h"
+
+#include <arpa/inet.h>
+
+static const char *const *fake_env;
+
+static const char *lookup(const char *name)
+{
+    for (const char *const *p = fake_env; p && *p; p += 2)
+        if (!strcmp(p[0], name)) return p[1];
+    return NULL;
+}
+
+static bool load(const char *const *env, lda_config *c, char *msg)
+{
+    fake_env = env;
+    return config_load(c, lookup, msg, 256);
+}
+
+TEST(defaults_are_safe)
+{
+    lda_config c;
+    char msg[256];
+    const char *const env[] = {NULL};
+    CHECK(load(env, &c, msg));
+    CHECK_STR(c.listen, "127.0.0.1:8080");
+    CHECK(c.threads == 8 && c.db_pool == 8 && c.stats_min_cell == 11);
+    CHECK(c.max_body_bytes == 1048576 && c.max_batch_bytes == 33554432);
+    CHECK(c.database_url == NULL && c.pseudonym_key == NULL);
+    CHECK(!c.allow_unsafe_durability);
+    config_free(&c);
+}
+
+TEST(bad_values_name_the_variable)
+{
+    lda_config c;
+    char msg[256];
+    const char *const threads[] = {"LDA_THREADS", "abc", NULL};
+    CHECK(!load(threads, &c, msg));
+    CHECK(strstr(msg, "LDA_THREADS") == msg);
+    CHECK(strchr(msg, '\n') == NULL);
+    const char *const zero[] = {"LDA_DB_POOL", "0", NULL};
+    CHECK(!load(zero, &c, msg) && strstr(msg, "LDA_DB_POOL"));
+    const char *const listen[] = {"LDA_LISTEN", "localhost", NULL};
+    CHECK(!load(listen, &c, msg) && strstr(msg, "LDA_LISTEN"));
+    const char *const level[] = {"LDA_LOG_LEVEL", "loud", NULL};
+    CHECK(!load(level, &c, msg) && strstr(msg, "LDA_LOG_LEVEL"));
+    const char *const key[] = {"LDA_PSEUDONYM_KEY", "short", NULL};
+    CHECK(!load(key, &c, msg) && strstr(msg, "LDA_PSEUDONYM_KEY"));
+    const char *const big[] = {"LDA_MAX_BODY_BYTES", "999999999999", NULL};
+    CHECK(!load(big, &c, msg) && strstr(msg, "LDA_MAX_BODY_BYTES"));
+}
+
+TEST(values_are_read)
+{
+    lda_config c;
+    char msg[256];
+    const char *const env[] = {"LDA_THREADS", "4", "LDA_LISTEN", "127.0.0.1:9999",
+                               "LDA_LOG_LEVEL", "warn", "LDA_DATABASE_URL", "postgresql://x",
+                               NULL};
+    CHECK(load(env, &c, msg));
+    CHECK(c.threads == 4 && c.log_level == LOG_WARN);
+    CHECK(ntohs(c.listen_addr.sin_port) == 9999);
+    CHECK_STR(c.database_url, "postgresql://x");
+    config_free(&c);
+}
+
+int main(void)
+{
+    RUN(defaults_are_safe);
+    RUN(bad_values_name_the_variable);
+    RUN(values_are_read);
+    return check_summary();
+}
