@@ -27,7 +27,16 @@ static const qparam Q_REFERRALS[] = {Q_PAGE,
                                      {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
                                      QPARAM_END};
 
+static const qparam Q_BATCH[] = {{"atomic", Q_BOOL, 0, 0, NULL, false},
+                                 {"source", Q_STRING, 0, 0, NULL, false},
+                                 QPARAM_END};
+static const qparam Q_SIAO[] = {Q_PAGE,
+                                {"source", Q_STRING, 0, 0, NULL, false},
+                                {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
+                                QPARAM_END};
+
 #define CASE (ROLE_ADMIN | ROLE_COORDINATOR)
+#define PUSH (ROLE_ADMIN | ROLE_SIAO)
 static const qparam Q_AUDIT[] = {Q_PAGE,
                                  {"token_id", Q_UUID, 0, 0, NULL, false},
                                  {"resource_type", Q_STRING, 0, 0, NULL, false},
@@ -53,11 +62,13 @@ const lda_route ROUTES[] = {
     {"POST", "/v1/partners", CASE, BODY_JSON, NULL, partners_create},
     {"GET", "/v1/partners/{id}", CASE | ROLE_PARTNER, BODY_NONE, NULL, partners_get},
     {"PATCH", "/v1/partners/{id}", CASE, BODY_JSON, NULL, partners_patch},
+    {"POST", "/v1/households/batch", PUSH, BODY_BATCH, Q_BATCH, households_batch},
     {"GET", "/v1/households", CASE, BODY_NONE, Q_HOUSEHOLDS, households_list},
     {"POST", "/v1/households", CASE, BODY_JSON, NULL, households_create},
     {"GET", "/v1/households/{id}", CASE, BODY_NONE, NULL, households_get},
     {"PATCH", "/v1/households/{id}", CASE, BODY_JSON, NULL, households_patch},
     {"DELETE", "/v1/households/{id}", ROLE_ADMIN, BODY_NONE, NULL, households_delete},
+    {"POST", "/v1/referrals/batch", PUSH, BODY_BATCH, Q_BATCH, referrals_batch},
     {"GET", "/v1/referrals", CASE | ROLE_PARTNER, BODY_NONE, Q_REFERRALS, referrals_list},
     {"POST", "/v1/referrals", CASE | ROLE_PARTNER, BODY_JSON, NULL, referrals_create},
     {"GET", "/v1/referrals/{id}", CASE | ROLE_PARTNER, BODY_NONE, NULL, referrals_get},
@@ -68,6 +79,8 @@ const lda_route ROUTES[] = {
     {"POST", "/v1/referrals/{id}/measures", CASE, BODY_JSON, NULL, measures_create},
     {"GET", "/v1/measures/{id}", CASE, BODY_NONE, NULL, measures_get},
     {"PATCH", "/v1/measures/{id}", CASE, BODY_JSON, NULL, measures_patch},
+    {"POST", "/v1/siao-requests/batch", PUSH, BODY_BATCH, Q_BATCH, siao_requests_batch},
+    {"GET", "/v1/siao-requests", PUSH, BODY_NONE, Q_SIAO, siao_requests_list},
 };
 
 const size_t ROUTE_COUNT = sizeof ROUTES / sizeof ROUTES[0];

@@ -101,5 +101,10 @@ void measures_list(lda_req *r);
 void measures_create(lda_req *r);
 void measures_get(lda_req *r);
 void measures_patch(lda_req *r);
+/* batch.c */
+void siao_requests_batch(lda_req *r);
+void siao_requests_list(lda_req *r);
+void households_batch(lda_req *r);
+void referrals_batch(lda_req *r);
 
 #endif

@@ -1,0 +1,61 @@
+#include "domain/siao.h"
+#include "core/parse.h"
+
+#include <time.h>
+
+const lda_field SIAO_REQUEST_FIELDS[] = {
+    {"external_id", FT_STRING, F_REQUIRED, 1, 100, NULL, NULL, NULL, NULL},
+    {"received_at", FT_TIMESTAMP, F_REQUIRED, 0, 0, NULL, NULL, NULL, NULL},
+    {"platform", FT_CODE, F_REQUIRED, 0, 0, "platform", NULL, NULL, NULL},
+    {"channel", FT_CODE, F_REQUIRED, 0, 0, "siao_channel", NULL, NULL, NULL},
+    {"person_key", FT_STRING, F_NULLABLE, 1, 128, NULL, NULL, NULL, NULL},
+    {"age", FT_INT, F_NULLABLE, 0, 120, NULL, NULL, NULL, NULL},
+    {"birth_year", FT_INT, F_NULLABLE, 1880, 2100, NULL, NULL, NULL, NULL},
+    {"sex", FT_CODE, F_NULLABLE, 0, 0, "sex", NULL, NULL, NULL},
+    {"composition", FT_CODE, F_NULLABLE, 0, 0, "composition", NULL, NULL, NULL},
+    {"situation", FT_CODE, F_NULLABLE, 0, 0, "housing_situation", NULL, NULL, NULL},
+    {"resources", FT_CODES, F_NULLABLE, 0, 20, "resource", NULL, NULL, NULL},
+    {"needs", FT_CODES, F_NULLABLE, 0, 20, "siao_need", NULL, NULL, NULL},
+    {"response", FT_CODE, F_NULLABLE, 0, 0, "siao_response", NULL, NULL, NULL},
+    {"alternatives_known", FT_BOOL, F_NULLABLE, 0, 0, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+static int paris_year(const char *timestamp)
+{
+    int64_t us;
+    if (!parse_timestamp(timestamp, &us)) return -1;
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    localtime_r(&t, &tm); /* the process runs with TZ=Europe/Paris */
+    return tm.tm_year + 1900;
+}
+
+int siao_request_age(const json_t *in)
+{
+    const json_t *age = json_object_get(in, "age");
+    if (json_is_integer(age)) return (int)json_integer_value(age);
+    const json_t *by = json_object_get(in, "birth_year");
+    if (!json_is_integer(by)) return -1;
+    return paris_year(schema_str(in, "received_at")) - (int)json_integer_value(by);
+}
+
+bool siao_request_validate(const json_t *in, const vctx *ctx, json_t *errors)
+{
+    size_t before = json_array_size(errors);
+    if (!schema_validate(SIAO_REQUEST_FIELDS, in, V_CREATE, ctx, "", errors)) return false;
+    int64_t us;
+    parse_timestamp(schema_str(in, "received_at"), &us);
+    if (us / 1000000 > (int64_t)time(NULL) + 300)
+        schema_error(errors, "", "received_at", "must not be in the future");
+    const json_t *age = json_object_get(in, "age"), *by = json_object_get(in, "birth_year");
+    if (json_is_integer(by)) {
+        int derived = paris_year(schema_str(in, "received_at")) - (int)json_integer_value(by);
+        if (derived < 0 || derived > 120)
+            schema_error(errors, "", "birth_year", "gives an age outside 0..120 at received_at");
+        else if (json_is_integer(age) && json_integer_value(age) != derived &&
+                 json_integer_value(age) != derived - 1)
+            schema_error(errors, "", "age", "does not agree with birth_year");
+    }
+    return json_array_size(errors) == before;
+}

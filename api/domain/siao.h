@@ -1,0 +1,22 @@
+/*
+ * siao (domain) — an SIAO request as pushed by a source system (SPEC §2), and the batch
+ * records of households and referrals: their field descriptions and rules.
+ */
+#ifndef LDA_DOMAIN_SIAO_H
+#define LDA_DOMAIN_SIAO_H
+
+#include "domain/schema.h"
+
+#define BATCH_MAX_RECORDS 10000
+
+extern const lda_field SIAO_REQUEST_FIELDS[];
+
+/* Field rules plus: age or birth_year (if both, they must agree), the derived age within
+ * 0..120. */
+bool siao_request_validate(const json_t *in, const vctx *ctx, json_t *errors);
+
+/* The age a request stands for: `age`, or the year of received_at (Europe/Paris) minus
+ * birth_year; -1 when neither is given. `in` must be valid. */
+int siao_request_age(const json_t *in);
+
+#endif

@@ -1,0 +1,153 @@
+/* Batch upserts of households and referrals pushed by SIAO systems (see store/batch.h). */
+#include "store/batch.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Clashes: a person who already has an active household on the platform under another
+ * identifier, or twice in this batch. They are reported, not written. */
+static db_stmt S_HOUSEHOLD_UPSERT = {
+    "household_upsert",
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(idx int, external_id text,"
+    "  platform text, composition text, adults smallint, children smallint, head jsonb,"
+    "  resources text[], housing_situation text, vulnerabilities text[], person_key text)),"
+    " clash AS (SELECT i.idx, h.id::text AS existing FROM input i JOIN household h"
+    "   ON h.platform = i.platform AND h.person_key = i.person_key AND h.erased_at IS NULL"
+    "   AND (h.source IS DISTINCT FROM $1 OR h.external_ref IS DISTINCT FROM i.external_id)"
+    "  UNION ALL SELECT i.idx, NULL FROM input i WHERE EXISTS (SELECT 1 FROM input j"
+    "   WHERE j.platform = i.platform AND j.person_key = i.person_key AND j.idx < i.idx)),"
+    " up AS (INSERT INTO household AS h (source, external_ref, platform, composition, adults,"
+    "  children, head_last_name, head_first_name, head_birth_date, head_sex, resources,"
+    "  housing_situation, vulnerabilities, person_key, created_by)"
+    "  SELECT $1, external_id, platform, composition, adults, children, head->>'last_name',"
+    "  head->>'first_name', (head->>'birth_date')::date, head->>'sex', coalesce(resources, '{}'),"
+    "  housing_situation, coalesce(vulnerabilities, '{}'), person_key, $3::uuid FROM input"
+    "  WHERE idx NOT IN (SELECT idx FROM clash)"
+    "  ON CONFLICT (source, external_ref) WHERE source IS NOT NULL AND external_ref IS NOT NULL"
+    "  DO UPDATE SET platform = EXCLUDED.platform, composition = EXCLUDED.composition,"
+    "  adults = EXCLUDED.adults, children = EXCLUDED.children,"
+    "  head_last_name = EXCLUDED.head_last_name, head_first_name = EXCLUDED.head_first_name,"
+    "  head_birth_date = EXCLUDED.head_birth_date, head_sex = EXCLUDED.head_sex,"
+    "  resources = EXCLUDED.resources, housing_situation = EXCLUDED.housing_situation,"
+    "  vulnerabilities = EXCLUDED.vulnerabilities, person_key = EXCLUDED.person_key"
+    "  WHERE (h.platform, h.composition, h.adults, h.children, h.head_last_name,"
+    "   h.head_first_name, h.head_birth_date, h.head_sex, h.resources, h.housing_situation,"
+    "   h.vulnerabilities) IS DISTINCT FROM (EXCLUDED.platform, EXCLUDED.composition,"
+    "   EXCLUDED.adults, EXCLUDED.children, EXCLUDED.head_last_name, EXCLUDED.head_first_name,"
+    "   EXCLUDED.head_birth_date, EXCLUDED.head_sex, EXCLUDED.resources,"
+    "   EXCLUDED.housing_situation, EXCLUDED.vulnerabilities)"
+    "  RETURNING (xmax = 0) AS inserted)"
+    " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
+    "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing)), '[]')"
+    "   FROM clash)::text",
+    0};
+
+static db_stmt S_REFERRAL_UPSERT = {
+    "referral_upsert",
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(idx int, external_id text,"
+    "  household uuid, household_external_id text, platform text, partner uuid,"
+    "  referrer_kind text, referrer_name text, received_on date, has_social_note boolean,"
+    "  reasons text[], decision_note text, concertation jsonb)),"
+    " resolved AS (SELECT i.*, coalesce(h1.id, h2.id) AS household_id FROM input i"
+    "  LEFT JOIN household h1 ON h1.id = i.household AND h1.platform = i.platform"
+    "  LEFT JOIN household h2 ON h2.source = $1 AND h2.external_ref = i.household_external_id"
+    "   AND h2.platform = i.platform),"
+    " bad AS (SELECT idx, CASE WHEN household_id IS NULL THEN 'household' ELSE 'partner' END AS field"
+    "  FROM resolved r WHERE household_id IS NULL OR (partner IS NOT NULL AND NOT EXISTS"
+    "   (SELECT 1 FROM partner p WHERE p.id = r.partner AND (p.platform IS NULL OR p.platform = r.platform)))),"
+    " up AS (INSERT INTO referral AS t (source, external_id, household_id, platform, partner_id,"
+    "  referrer_kind, referrer_name, received_on, has_social_note, reasons, status,"
+    "  status_dates, concertation_held_on, concertation_household_present, decision_note,"
+    "  created_by)"
+    "  SELECT $1, external_id, household_id, platform, partner, referrer_kind, referrer_name,"
+    "  received_on, coalesce(has_social_note, false), coalesce(reasons, '{}'), 'received',"
+    "  jsonb_build_object('received', received_on), (concertation->>'held_on')::date,"
+    "  (concertation->>'household_present')::bool, decision_note, $2::uuid"
+    "  FROM resolved WHERE idx NOT IN (SELECT idx FROM bad)"
+    "  ON CONFLICT (source, external_id) WHERE source IS NOT NULL AND external_id IS NOT NULL"
+    "  DO UPDATE SET household_id = EXCLUDED.household_id, partner_id = EXCLUDED.partner_id,"
+    "  referrer_kind = EXCLUDED.referrer_kind, referrer_name = EXCLUDED.referrer_name,"
+    "  received_on = EXCLUDED.received_on, has_social_note = EXCLUDED.has_social_note,"
+    "  reasons = EXCLUDED.reasons,"
+    "  status_dates = t.status_dates || jsonb_build_object('received', EXCLUDED.received_on),"
+    "  concertation_held_on = EXCLUDED.concertation_held_on,"
+    "  concertation_household_present = EXCLUDED.concertation_household_present,"
+    "  decision_note = EXCLUDED.decision_note"
+    "  WHERE (t.household_id, t.partner_id, t.referrer_kind, t.referrer_name, t.received_on,"
+    "   t.has_social_note, t.reasons, t.concertation_held_on, t.concertation_household_present,"
+    "   t.decision_note) IS DISTINCT FROM (EXCLUDED.household_id, EXCLUDED.partner_id,"
+    "   EXCLUDED.referrer_kind, EXCLUDED.referrer_name, EXCLUDED.received_on,"
+    "   EXCLUDED.has_social_note, EXCLUDED.reasons, EXCLUDED.concertation_held_on,"
+    "   EXCLUDED.concertation_household_present, EXCLUDED.decision_note)"
+    "  RETURNING (xmax = 0) AS inserted, id, received_on),"
+    " ev AS (INSERT INTO referral_event (referral_id, on_date, from_status, to_status, token_id, role)"
+    "  SELECT id, received_on, NULL, 'received', $2::uuid, $4 FROM up WHERE inserted)"
+    " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
+    "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'field', field)), '[]') FROM bad)::text",
+    0};
+
+/* Runs an upsert returning (created, updated, problems json); problems become rejections. */
+static lda_err run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records,
+                   long n, json_t *rejected, batch_counts *out,
+                   json_t *(*why)(const json_t *problem))
+{
+    lda_err e;
+    PGresult *r = db_exec(c, s, np, p, &e);
+    if (!r) return e;
+    out->created = atol(PQgetvalue(r, 0, 0));
+    out->updated = atol(PQgetvalue(r, 0, 1));
+    json_t *problems = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
+    PQclear(r);
+    json_t *recs = json_loads(records, 0, NULL);
+    size_t i;
+    json_t *pb;
+    json_array_foreach(problems, i, pb)
+    {
+        json_int_t idx = json_integer_value(json_object_get(pb, "idx"));
+        const char *ext = NULL;
+        size_t k;
+        json_t *rec;
+        json_array_foreach(recs, k, rec) if (json_integer_value(json_object_get(rec, "idx")) == idx)
+            ext = json_string_value(json_object_get(rec, "external_id"));
+        json_array_append_new(rejected, JCHECK(json_pack("{s:I, s:s?, s:o}", "index", idx,
+                                                         "external_id", ext, "errors", why(pb))));
+    }
+    out->unchanged = n - out->created - out->updated - (long)json_array_size(problems);
+    json_decref(problems);
+    json_decref(recs);
+    return LDA_OK;
+}
+
+static json_t *household_why(const json_t *pb)
+{
+    const char *existing = json_string_value(json_object_get(pb, "existing"));
+    return JCHECK(json_pack("[{s:s, s:s}]", "field", "/head", "message",
+                            existing ? "this person already has an active household on this platform"
+                                     : "this person appears twice in this batch on this platform"));
+}
+
+static json_t *referral_why(const json_t *pb)
+{
+    const char *field = json_string_value(json_object_get(pb, "field"));
+    bool household = field && !strcmp(field, "household");
+    return JCHECK(json_pack("[{s:s, s:s}]", "field", household ? "/household" : "/partner", "message",
+                            household ? "no such household of this source on this platform"
+                                      : "no such partner on this platform"));
+}
+
+lda_err household_upsert(db_conn *c, const char *source, const char *records, long n,
+                         json_t *rejected, batch_counts *out)
+{
+    const char *p[] = {source, records, NULL};
+    return run(c, &S_HOUSEHOLD_UPSERT, 3, p, records, n, rejected, out, household_why);
+}
+
+lda_err referral_upsert(db_conn *c, const char *source, const char *token_id, const char *records,
+                        long n, json_t *rejected, batch_counts *out)
+{
+    const char *p[] = {source, token_id, records, "siao"};
+    return run(c, &S_REFERRAL_UPSERT, 4, p, records, n, rejected, out, referral_why);
+}

@@ -1,0 +1,30 @@
+import { startService } from '../lib/harness.mjs';
+const svc = await startService();
+const admin = await svc.createToken('admin', { name: 'x' });
+const show = async (m, p, o = {}) => { const r = await svc.api(m, p, { validate: false, ...o }); console.log(m, p, r.status, JSON.stringify(r.headers), r.text.slice(0, 600)); return r; };
+try {
+  await show('GET', '/v1/platforms');
+  await show('GET', '/v1/funding');
+  await show('GET', '/readyz');
+  await show('GET', '/v1/nope');
+  await show('DELETE', '/v1/platforms');
+  await show('GET', '/v1/funding?ami=3');
+  await show('GET', '/v1/partners?limit=100000', { token: admin });
+  await show('GET', '/v1/partners?bogus=1', { token: admin });
+  await show('POST', '/v1/partners', { token: admin, body: '{"name":"a","name":"b","kind":"ccas"}', raw: true, headers: { 'content-type': 'application/json' } });
+  await show('POST', '/v1/partners', { token: admin, body: '{"name":', raw: true, headers: { 'content-type': 'application/json' } });
+  await show('POST', '/v1/partners', { token: admin, body: 'x', raw: true, headers: { 'content-type': 'text/plain' } });
+  const p = await show('POST', '/v1/partners', { token: admin, body: { name: 'CCAS', kind: 'ccas', platform: 'artois' } });
+  const h = await show('POST', '/v1/households', { token: admin, body: { platform: 'artois', composition: 'single_person', adults: 1, children: 0, head: { last_name: 'Zorglub', first_name: 'Ernestine', birth_date: '1990-05-17', sex: 'female' }, housing_situation: 'street' } });
+  const r = await show('POST', '/v1/referrals', { token: admin, body: { household: h.json.id, platform: 'artois', partner: p.json.id, received_on: '2025-01-10' } });
+  const m = await show('POST', `/v1/referrals/${r.json.id}/measures`, { token: admin, body: { kind: 'adsl', operator: 'Op', started_on: '2025-01-20' } });
+  await show('GET', `/v1/households/${h.json.id}`, { token: admin });
+  await show('GET', `/v1/audit-events?resource_id=${h.json.id}`, { token: admin });
+  await show('GET', '/v1/tokens', { token: admin });
+  await show('GET', '/v1/households', { });
+  await show('GET', '/v1/households?access_token=' + admin, { });
+  const m2 = await show('GET', '/metrics');
+  console.log(m2.text);
+  console.log(svc.logs.slice(-5).join('\n'));
+  console.log((await svc.sql('select * from api_token')).rows);
+} finally { await svc.stop(); }
