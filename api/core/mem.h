@@ -5,6 +5,7 @@
  */
 #ifndef LDA_CORE_MEM_H
 #define LDA_CORE_MEM_H
+#include <jansson.h>
 #include <stddef.h>
 
 _Noreturn void lda_oom(void);
@@ -16,7 +17,12 @@ char *xstrndup(const char *s, size_t n);
 /* printf into a new string; caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* jansson objects: NULL from a constructor means OOM. */
-#define JCHECK(x) ((x) ? (x) : (lda_oom(), (x)))
+/* jansson objects: NULL from a constructor means OOM. Returns v. */
+static inline json_t *jcheck(json_t *v)
+{
+    if (!v) lda_oom();
+    return v;
+}
+#define JCHECK(x) jcheck(x)
 
 #endif
