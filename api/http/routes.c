@@ -35,7 +35,23 @@ static const qparam Q_SIAO[] = {Q_PAGE,
                                 {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
                                 QPARAM_END};
 
+#define Q_STATS_COMMON                                                                        \
+    {"from", Q_DATE, 0, 0, NULL, false}, {"to", Q_DATE, 0, 0, NULL, false},                    \
+        {"platform", Q_CODE, 0, 0, "platform", true}, {"ami", Q_LONG, 1, 2, NULL, false},       \
+        {"format", Q_STRING, 0, 0, NULL, false}
+static const qparam Q_ACTIVITY[] = {Q_STATS_COMMON, QPARAM_END};
+static const qparam Q_YOUTH[] = {Q_STATS_COMMON,
+                                 {"age_min", Q_LONG, 0, 120, NULL, false},
+                                 {"age_max", Q_LONG, 0, 120, NULL, false},
+                                 QPARAM_END};
+static const qparam Q_SERIES[] = {Q_STATS_COMMON,
+                                  {"age_min", Q_LONG, 0, 120, NULL, false},
+                                  {"age_max", Q_LONG, 0, 120, NULL, false},
+                                  {"granularity", Q_STRING, 0, 0, NULL, false},
+                                  QPARAM_END};
+
 #define CASE (ROLE_ADMIN | ROLE_COORDINATOR)
+#define STATS (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_ANALYST)
 #define PUSH (ROLE_ADMIN | ROLE_SIAO)
 static const qparam Q_AUDIT[] = {Q_PAGE,
                                  {"token_id", Q_UUID, 0, 0, NULL, false},
@@ -81,6 +97,9 @@ const lda_route ROUTES[] = {
     {"PATCH", "/v1/measures/{id}", CASE, BODY_JSON, NULL, measures_patch},
     {"POST", "/v1/siao-requests/batch", PUSH, BODY_BATCH, Q_BATCH, siao_requests_batch},
     {"GET", "/v1/siao-requests", PUSH, BODY_NONE, Q_SIAO, siao_requests_list},
+    {"GET", "/v1/stats/activity", STATS, BODY_NONE, Q_ACTIVITY, stats_activity_get},
+    {"GET", "/v1/observatory/youth", STATS, BODY_NONE, Q_YOUTH, observatory_youth_get},
+    {"GET", "/v1/observatory/youth/series", STATS, BODY_NONE, Q_SERIES, observatory_series_get},
 };
 
 const size_t ROUTE_COUNT = sizeof ROUTES / sizeof ROUTES[0];

@@ -101,6 +101,10 @@ void measures_list(lda_req *r);
 void measures_create(lda_req *r);
 void measures_get(lda_req *r);
 void measures_patch(lda_req *r);
+/* stats.c */
+void stats_activity_get(lda_req *r);
+void observatory_youth_get(lda_req *r);
+void observatory_series_get(lda_req *r);
 /* batch.c */
 void siao_requests_batch(lda_req *r);
 void siao_requests_list(lda_req *r);
