@@ -14,6 +14,7 @@
 #include "store/token.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/seed.h"
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -36,6 +37,7 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv);
 static int cmd_migrate(const lda_config *cfg, int argc, char **argv);
 static int cmd_version(const lda_config *cfg, int argc, char **argv);
 static int cmd_token(const lda_config *cfg, int argc, char **argv);
+static int cmd_seed(const lda_config *cfg, int argc, char **argv);
 
 static const command COMMANDS[] = {
     {"serve", cmd_serve, "serve the HTTP API (the default)",
@@ -57,6 +59,12 @@ static const command COMMANDS[] = {
      "create prints the new token alone on stdout (it is shown only once; the database\n"
      "keeps its SHA-256). ROLE is admin, coordinator, partner, siao or analyst;\n"
      "coordinator, partner and siao need --platform (repeatable); siao needs --source.\n"},
+    {"seed-demo", cmd_seed, "load the deterministic demo data into an empty database",
+     "lda-api seed-demo [--scale N]\n\n"
+     "Fills an empty, migrated database with synthetic data (no real person): the\n"
+     "referrals of 2019-2022 that reproduce the department's activity report, and SIAO\n"
+     "requests 2019-2025 for the youth observatory. --scale N (1..1000, default 1)\n"
+     "multiplies the SIAO requests, for benchmarks (N=100: millions of rows).\n"},
     {"version", cmd_version, "print the version and the schema version it needs",
      "lda-api version\n"},
 };
@@ -241,6 +249,32 @@ static int cmd_token(const lda_config *cfg, int argc, char **argv)
         rc = 2;
     }
     db_pool_stop();
+    return rc;
+}
+
+static bool load_pseudonym_key(const lda_config *cfg, PGconn *pg);
+
+static int cmd_seed(const lda_config *cfg, int argc, char **argv)
+{
+    int rc = need_url(cfg);
+    if (rc) return rc;
+    long scale = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--scale") && i + 1 < argc && parse_long(argv[i + 1], 1, 1000, &scale)) i++;
+        else {
+            fprintf(stderr, "seed-demo: expected --scale N with N from 1 to 1000\n");
+            return 2;
+        }
+    }
+    PGconn *pg = connect_owner(cfg->database_url);
+    if (!pg) return 1;
+    int version = 0;
+    rc = 1;
+    if (migrate_current_version(pg, &version) == LDA_OK && version < migrate_expected_version())
+        fprintf(stderr, "seed-demo: the schema is behind: run lda-api migrate first\n");
+    else if (load_pseudonym_key(cfg, pg))
+        rc = seed_demo(pg, household_key(), scale) == LDA_OK ? 0 : 1;
+    PQfinish(pg);
     return rc;
 }
 

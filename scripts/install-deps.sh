@@ -15,12 +15,12 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(
   build-essential cmake pkg-config
   libulfius-dev libjansson-dev liborcania-dev libmicrohttpd-dev libyder-dev
-  libpq-dev libssl-dev uuid-dev
+  libpq-dev libssl-dev uuid-dev libunistring-dev
 )
 # Shared libraries the binary loads at run time, plus certificates and time zones.
 RUNTIME_PKGS=(
   libulfius2.7 libjansson4 liborcania2.3 libyder2.0 libmicrohttpd12
-  libpq5 libssl3 libuuid1 ca-certificates tzdata curl
+  libpq5 libssl3 libuuid1 libunistring2 ca-certificates tzdata curl
 )
 # The embedded PostgreSQL cluster, the integration-test harness, sanitizers, benchmarks.
 DEV_PKGS=(

@@ -141,9 +141,70 @@ static bool parse_body(lda_req *r)
     return true;
 }
 
+/* The request's Origin when LDA_CORS_ORIGINS lists it (or lists "*"), else NULL. */
+static const char *cors_origin(const lda_req *r)
+{
+    const char *origin = http_req_header(r, "Origin");
+    const char *list = r->cfg->cors_origins;
+    if (!origin || !list) return NULL;
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t len = strcspn(p, ",");
+        size_t l = len;
+        while (l && p[l - 1] == ' ') l--;
+        if ((l == 1 && *p == '*') || (l == n && !strncmp(p, origin, n))) return origin;
+        p += len;
+    }
+    return NULL;
+}
+
+/* CORS headers on every answer to an allowed origin; preflight requests answered here. */
+static bool cors(lda_req *r)
+{
+    const char *origin = cors_origin(r);
+    if (origin) {
+        http_set_header(r, "Access-Control-Allow-Origin", origin);
+        http_set_header(r, "Vary", "Origin");
+        http_set_header(r, "Access-Control-Expose-Headers",
+                        "ETag, Location, X-Request-Id, Retry-After, Idempotent-Replayed, Content-Disposition");
+    }
+    if (strcmp(r->method, "OPTIONS")) return false;
+    const lda_route *route = NULL;
+    char *params[4] = {0}, allow[128];
+    match_result m = route_match("GET", r->path, &route, params, allow, sizeof allow);
+    for (int i = 0; i < 4; i++) free(params[i]);
+    if (m == MATCH_NONE) return false; /* 404 below */
+    if (m == MATCH_OK) snprintf(allow, sizeof allow, "GET, HEAD");
+    /* every method of the path */
+    char methods[128] = "";
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const lda_route *rt = NULL;
+        char *pp[4] = {0}, al[128];
+        if (route_match(ROUTES[i].method, r->path, &rt, pp, al, sizeof al) == MATCH_OK && rt == &ROUTES[i] &&
+            !strstr(methods, ROUTES[i].method)) {
+            size_t used = strlen(methods);
+            snprintf(methods + used, sizeof methods - used, "%s%s", used ? ", " : "", ROUTES[i].method);
+        }
+        for (int k = 0; k < 4; k++) free(pp[k]);
+    }
+    size_t used = strlen(methods);
+    snprintf(methods + used, sizeof methods - used, "%sOPTIONS", used ? ", " : "");
+    http_set_header(r, "Allow", methods);
+    if (origin) {
+        http_set_header(r, "Access-Control-Allow-Methods", methods);
+        http_set_header(r, "Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id, Accept");
+        http_set_header(r, "Access-Control-Max-Age", "600");
+    }
+    http_send_no_content(r);
+    return true;
+}
+
 static int handle(lda_req *r)
 {
     char allow[128];
+    if (cors(r)) return -1;
     match_result m = route_match(r->method, r->path, &r->route, r->params, allow, sizeof allow);
     if (m == MATCH_NONE) {
         problem_send(r, 404, "No route matches this path.", NULL);

@@ -1,0 +1,130 @@
+#include "store/seed.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "domain/household.h"
+#include "store/embedded.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK 100000L
+
+static lda_err run(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+    lda_err e = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? LDA_OK : LDA_EDB;
+    if (e) {
+        const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        log_json(LOG_ERROR, "seed statement failed", json_pack("{s:s}", "error", m ? m : PQerrorMessage(pg)));
+    }
+    PQclear(r);
+    return e;
+}
+
+/* person_key of every demo household, computed with the service's key (HMAC in C). */
+static lda_err person_keys(PGconn *pg, const char *key)
+{
+    PGresult *r = PQexec(pg, "SELECT id, head_last_name, head_first_name, head_birth_date::text"
+                             " FROM household WHERE person_key IS NULL AND erased_at IS NULL"
+                             " AND head_last_name IS NOT NULL");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return LDA_EDB;
+    }
+    int n = PQntuples(r);
+    size_t cap = (size_t)n * 40 + 3, kcap = (size_t)n * 67 + 3;
+    char *ids = xmalloc(cap), *keys = xmalloc(kcap), *pi = ids, *pk = keys;
+    *pi++ = '{';
+    *pk++ = '{';
+    for (int i = 0; i < n; i++) {
+        char k[SECRET_HASH_HEX];
+        household_person_key(key, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), k);
+        pi += sprintf(pi, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
+        pk += sprintf(pk, "%s%s", i ? "," : "", k);
+    }
+    strcpy(pi, "}");
+    strcpy(pk, "}");
+    PQclear(r);
+    const char *p[] = {ids, keys};
+    r = PQexecParams(pg, "UPDATE household h SET person_key = v.k FROM unnest($1::uuid[], $2::text[])"
+                         " AS v(id, k) WHERE h.id = v.id", 2, NULL, p, NULL, NULL, 0);
+    lda_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? LDA_OK : LDA_EDB;
+    if (e) log_json(LOG_ERROR, "seed: person keys failed", json_pack("{s:s}", "error", PQerrorMessage(pg)));
+    PQclear(r);
+    free(ids);
+    free(keys);
+    return e;
+}
+
+static lda_err empty(PGconn *pg)
+{
+    PGresult *r = PQexec(pg, "SELECT EXISTS (SELECT 1 FROM referral) OR EXISTS (SELECT 1 FROM household)"
+                             " OR EXISTS (SELECT 1 FROM siao_request) OR EXISTS (SELECT 1 FROM partner)");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 'f';
+    bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+    PQclear(r);
+    if (failed) return LDA_EDB;
+    return ok ? LDA_OK : LDA_ECONFLICT;
+}
+
+lda_err seed_demo(PGconn *pg, const char *key, long scale)
+{
+    lda_err e = empty(pg);
+    if (e == LDA_ECONFLICT) {
+        fprintf(stderr, "seed-demo: the database already holds data; seed-demo fills an empty one\n");
+        return e;
+    }
+    if (e) return e;
+    bool tty = isatty(STDERR_FILENO);
+    fprintf(stderr, "seed-demo: referrals, households, partners, measures...\n");
+    if ((e = run(pg, "BEGIN"))) return e;
+    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = person_keys(pg, key))) e = run(pg, "COMMIT");
+    if (e) {
+        run(pg, "ROLLBACK");
+        return e;
+    }
+    char sc[24];
+    snprintf(sc, sizeof sc, "%ld", scale);
+    const char *cp[] = {sc};
+    PGresult *r = PQexecParams(pg, EMBEDDED_SEED_SIAO_COUNT, 1, NULL, cp, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return LDA_EDB;
+    }
+    long total = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    time_t start = time(NULL);
+    int last_tenth = -1;
+    for (long first = 1; first <= total; first += CHUNK) {
+        long last = first + CHUNK - 1 < total ? first + CHUNK - 1 : total;
+        char a[24], b[24];
+        snprintf(a, sizeof a, "%ld", first);
+        snprintf(b, sizeof b, "%ld", last);
+        const char *p[] = {a, b, sc};
+        r = PQexecParams(pg, EMBEDDED_SEED_SIAO, 3, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+            const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+            log_json(LOG_ERROR, "seed: siao requests failed", json_pack("{s:s}", "error", m ? m : ""));
+            PQclear(r);
+            return LDA_EDB;
+        }
+        PQclear(r);
+        int tenth = (int)(last * 10 / total);
+        long elapsed = (long)(time(NULL) - start);
+        if (tty)
+            fprintf(stderr, "\rseed-demo: SIAO requests %ld / %ld (%ld%%, %lds)", last, total,
+                    last * 100 / total, elapsed);
+        else if (tenth != last_tenth)
+            fprintf(stderr, "seed-demo: SIAO requests %ld / %ld (%ld%%, %lds)\n", last, total,
+                    last * 100 / total, elapsed);
+        last_tenth = tenth;
+    }
+    if (tty) fprintf(stderr, "\n");
+    run(pg, "ANALYZE");
+    fprintf(stderr, "seed-demo: done (%ld SIAO requests) in %lds\n", total, (long)(time(NULL) - start));
+    return LDA_OK;
+}
