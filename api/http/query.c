@@ -1,4 +1,5 @@
 #include "http/query.h"
+#include "core/cursor.h"
 #include "core/mem.h"
 #include "core/parse.h"
 #include "domain/vocab.h"
@@ -118,8 +119,13 @@ static const char *check_value(const qparam *p, const char *v)
         return vocab_has(vocab_find(p->vocab), v) ? NULL : "unknown code";
     case Q_BOOL:
         return !strcmp(v, "true") || !strcmp(v, "false") ? NULL : "must be true or false";
-    case Q_CURSOR:
-        return strlen(v) <= 512 && *v ? NULL : "malformed cursor";
+    case Q_CURSOR: {
+        char *k = NULL, *id = NULL;
+        bool ok = cursor_decode(v, &k, &id);
+        free(k);
+        free(id);
+        return ok ? NULL : "not a cursor returned by this list (next_cursor)";
+    }
     }
     return "invalid";
 }

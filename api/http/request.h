@@ -49,7 +49,7 @@ typedef struct lda_req {
     struct _u_response *res;
     const struct lda_route *route;
     const lda_config *cfg;
-    char request_id[65];
+    char request_id[129];
     const char *method;
     const char *path;
     char *params[4];          /* path parameters, in pattern order */

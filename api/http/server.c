@@ -29,7 +29,7 @@ static void set_request_id(lda_req *r)
 {
     const char *given = http_req_header(r, "X-Request-Id");
     size_t n = given ? strlen(given) : 0;
-    bool ok = n > 0 && n <= 64;
+    bool ok = n > 0 && n <= 128;
     for (size_t i = 0; ok && i < n; i++)
         ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]);
     if (ok) {

@@ -316,7 +316,7 @@ void siao_requests_list(lda_req *r)
                                   resource_limit(r), query_get(&r->query, "cursor"), &json);
     free(scope);
     if (!e) resource_audit_page(r, "siao_request", json);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }
 
 /* Households: the single-record fields, `external_id` for `external_ref`; person_key added. */

@@ -44,7 +44,7 @@ void households_list(lda_req *r)
                                query_get(&r->query, "cursor"), &json);
     free(scope);
     if (!e) resource_audit_page(r, "household", json);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }
 
 void households_create(lda_req *r)

@@ -30,7 +30,7 @@ void measures_list(lda_req *r)
                              query_get(&r->query, "cursor"), &json);
     free(scope);
     if (!e) resource_audit_page(r, "measure", json);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }
 
 void measures_create(lda_req *r)

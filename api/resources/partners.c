@@ -26,7 +26,7 @@ void partners_list(lda_req *r)
                              query_get(&r->query, "kind"), resource_limit(r),
                              query_get(&r->query, "cursor"), &json);
     free(scope);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }
 
 void partners_create(lda_req *r)

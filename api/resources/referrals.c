@@ -36,7 +36,7 @@ void referrals_list(lda_req *r)
     json_decref(f);
     free(scope);
     if (!e) resource_audit_page(r, "referral", json);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }
 
 void referrals_create(lda_req *r)
@@ -69,8 +69,9 @@ void referrals_create(lda_req *r)
     referral_view v = view_of(r, scope);
     store_doc d = {0};
     const char *bad = NULL;
+    char created_household[37];
     lda_err e = referral_create(c, in, household_in, household_in ? key : NULL,
-                                r->who->token_id, r->who->role_name, &v, &d, &bad);
+                                r->who->token_id, r->who->role_name, &v, &d, &bad, created_household);
     free(in);
     free(household_in);
     free(scope);
@@ -85,6 +86,7 @@ void referrals_create(lda_req *r)
         return;
     }
     if (!e) {
+        if (*created_household) audit_record(r, "create", "household", created_household, 201);
         json_t *doc = json_loads(d.json, 0, NULL);
         audit_record(r, "create", "referral", json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
@@ -144,6 +146,17 @@ static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *me
     int32_t received = schema_date(merged, "received_on");
     if (held >= 0 && received >= 0 && held < received)
         schema_error(errors, "/concertation", "held_on", "must not be before received_on");
+    /* the reception stays on or before every later status date */
+    const char *status;
+    json_t *date;
+    json_object_foreach(json_object_get(stored, "status_dates"), status, date)
+    {
+        int32_t d;
+        if (strcmp(status, "received") && parse_date(json_string_value(date), &d) && received > d) {
+            schema_error(errors, "", "received_on", "must not be after the date of a later status");
+            break;
+        }
+    }
     return true;
 }
 
@@ -202,5 +215,5 @@ void referrals_events(lda_req *r)
                                 query_get(&r->query, "cursor"), &json);
     free(scope);
     if (!e) audit_record(r, "read", "referral", r->params[0], 200);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }

@@ -154,3 +154,16 @@ done:
     db_release(c);
     if (!r->status) problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
 }
+
+void resource_answer_list(lda_req *r, db_conn *c, lda_err e, char *json)
+{
+    if (e == LDA_EINVALID) {
+        db_release(c);
+        free(json);
+        problem_send(r, 422, "Some query parameters are not valid.",
+                     JCHECK(json_pack("[{s:s, s:s}]", "field", "cursor", "message",
+                                      "not a cursor returned by this list (next_cursor)")));
+        return;
+    }
+    resource_answer(r, c, e, 200, json);
+}

@@ -18,6 +18,10 @@ db_conn *resource_db(lda_req *r);
  * Releases `c` (may be NULL) first. */
 void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json);
 
+/* resource_answer for a list: LDA_EINVALID there can only come from a cursor whose content
+ * PostgreSQL rejected, and answers 422 naming `cursor`. */
+void resource_answer_list(lda_req *r, db_conn *c, lda_err e, char *json);
+
 /* The caller's scope as a PostgreSQL text[] literal, or NULL for every platform. Caller
  * frees. */
 char *resource_scope(const lda_req *r);

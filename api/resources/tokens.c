@@ -48,7 +48,7 @@ void tokens_list(lda_req *r)
     if (!c) return;
     char *json = NULL;
     lda_err e = token_list_json(c, resource_limit(r), query_get(&r->query, "cursor"), &json);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }
 
 void tokens_revoke(lda_req *r)
@@ -88,5 +88,5 @@ void audit_events_list(lda_req *r)
                                 query_get(&r->query, "resource_id"), query_get(&r->query, "from"),
                                 to_is_date ? next_day : NULL, to_is_date ? NULL : to,
                                 resource_limit(r), query_get(&r->query, "cursor"), &json);
-    resource_answer(r, c, e, 200, json);
+    resource_answer_list(r, c, e, json);
 }

@@ -21,7 +21,7 @@ typedef struct {
     const char *action;
     const char *resource_type;
     char resource_id[37];
-    char request_id[65];
+    char request_id[129];
     int status;
 } event;
 

@@ -54,10 +54,12 @@ typedef struct {
 /* Creates the referral, its first event and, when `household_in` is given, its household
  * (attached to the person's existing active household on that platform if there is one),
  * in one transaction. LDA_EINVALID with *bad_field = "household" (unknown, out of scope or
- * on another platform) or "partner" (unknown or out of scope). */
+ * on another platform) or "partner" (unknown or out of scope). household_created receives
+ * the id of the household created inline ("" when none was created). */
 lda_err referral_create(db_conn *c, const char *in, const char *household_in,
                         const char *person_key, const char *token_id, const char *role,
-                        const referral_view *v, store_doc *out, const char **bad_field);
+                        const referral_view *v, store_doc *out, const char **bad_field,
+                        char household_created[37]);
 lda_err referral_get(db_conn *c, const char *id, const referral_view *v, store_doc *out);
 lda_err referral_list(db_conn *c, const referral_view *v, const json_t *filters, int limit,
                       const char *cursor, char **json);

@@ -25,8 +25,8 @@ static db_stmt S_HOUSEHOLD_INLINE = {
     "  FROM (SELECT $1::jsonb p) x"
     "  ON CONFLICT (platform, person_key) WHERE erased_at IS NULL AND person_key IS NOT NULL"
     "  DO NOTHING RETURNING id)"
-    " SELECT id::text FROM ins UNION ALL"
-    " SELECT id::text FROM household WHERE platform = $1::jsonb->>'platform' AND person_key = $2"
+    " SELECT id::text, true FROM ins UNION ALL"
+    " SELECT id::text, false FROM household WHERE platform = $1::jsonb->>'platform' AND person_key = $2"
     "  AND erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM ins)",
     0};
 static db_stmt S_HOUSEHOLD_CHECK = {
@@ -115,9 +115,11 @@ static db_stmt S_EVENTS = {
 
 lda_err referral_create(db_conn *c, const char *in, const char *household_in,
                         const char *person_key, const char *token_id, const char *role,
-                        const referral_view *v, store_doc *out, const char **bad_field)
+                        const referral_view *v, store_doc *out, const char **bad_field,
+                        char household_created[37])
 {
     *bad_field = NULL;
+    household_created[0] = '\0';
     json_t *doc = json_loads(in, 0, NULL);
     if (!doc) return LDA_EINTERNAL;
     char *household_id = NULL;
@@ -127,7 +129,10 @@ lda_err referral_create(db_conn *c, const char *in, const char *household_in,
         const char *p[] = {household_in, person_key, token_id};
         PGresult *r = db_exec(c, &S_HOUSEHOLD_INLINE, 3, p, &e);
         if (!r) goto done;
-        if (db_value(r)) household_id = xstrdup(db_value(r));
+        if (db_value(r)) {
+            household_id = xstrdup(db_value(r));
+            if (PQgetvalue(r, 0, 1)[0] == 't') snprintf(household_created, 37, "%s", household_id);
+        }
         PQclear(r);
         if (!household_id) {
             e = LDA_EUNAVAILABLE; /* a concurrent erasure raced us: let the client retry */
@@ -165,6 +170,7 @@ done:
     if (e) {
         db_command(c, "ROLLBACK");
         store_doc_free(out);
+        household_created[0] = '\0';
     }
     free(household_id);
     json_decref(doc);

@@ -647,9 +647,39 @@ test('two PATCHes with the same If-Match: one 200, one 412; the ETag changes', a
   });
   assert.equal(fresh.status, 200, show(fresh));
   assert.deepEqual(fresh.json.vulnerabilities, ['eviction']);
+
+  // If-Match: * matches any version.
+  const star = await svc.api('PATCH', `/v1/households/${id}`, {
+    body: { resources: ['rsa', 'salary'] },
+    token: tok.coord,
+    headers: { 'If-Match': '*' },
+  });
+  assert.equal(star.status, 200, show(star));
+  assert.deepEqual([...star.json.resources].sort(), ['rsa', 'salary']);
+
+  // head sub-fields merge: the others are kept; the person_key follows the new name.
+  const renamed = await svc.api('PATCH', `/v1/households/${id}`, {
+    body: { head: { first_name: 'Camilla' } },
+    token: tok.coord,
+  });
+  assert.equal(renamed.status, 200, show(renamed));
+  assert.equal(renamed.json.head.first_name, 'Camilla');
+  assert.equal(renamed.json.head.last_name, h.json.head.last_name);
+  assert.equal(renamed.json.head.birth_date, h.json.head.birth_date);
+  assert.equal(renamed.json.head.sex, h.json.head.sex);
+  assert.notEqual(renamed.json.person_key, h.json.person_key);
+
+  // A 422 PATCH (null for a required field, an unknown field) changes nothing.
+  for (const body of [{ composition: null }, { adults: 1, shoe_size: 42 }, { head: { birth_date: null } }]) {
+    const bad = await svc.api('PATCH', `/v1/households/${id}`, { body, token: tok.coord });
+    assertProblem(bad, 422);
+  }
+  const last = await svc.api('GET', `/v1/households/${id}`, { token: tok.coord });
+  assert.deepEqual(last.json, renamed.json);
+  assert.equal(last.headers.etag, renamed.headers.etag);
 });
 
-test('If-Match on referrals and partners too: stale answers 412', async () => {
+test('If-Match on referrals too: stale answers 412, a transition makes an ETag stale', async () => {
   const r = await createReferral(newReferral());
   const p1 = await svc.api('PATCH', `/v1/referrals/${r.json.id}`, {
     body: { decision_note: 'Première note.' },
@@ -813,6 +843,10 @@ test('erasure: admin DELETE 204 nulls identity and keeps the row; coordinator 40
   const back = await post('/v1/households', body, tok.coord);
   assert.equal(back.status, 201, show(back));
   assert.notEqual(back.json.id, id);
+  // …and a referral for that person is attached to the new household, not the erased one.
+  const inline = await createReferral(newReferral({ household: { ...body } }), tok.partner);
+  const inlineFull = await svc.api('GET', `/v1/referrals/${inline.json.id}`, { token: tok.coord });
+  assert.equal(inlineFull.json.household, back.json.id);
 
   // Audited as an erasure.
   const audit = await auditOf(id);

@@ -32,6 +32,7 @@ export function httpRequest(baseUrl, method, path, opts = {}) {
     }
     let settled = false;
     const req = http.request(baseUrl + path, { method, headers: h, agent }, (res) => {
+      const socket = res.socket;
       const parts = [];
       let bytes = 0;
       let finished = false;
@@ -53,7 +54,7 @@ export function httpRequest(baseUrl, method, path, opts = {}) {
           complete: complete && (declared === null || declared === bytes),
           bodyBytes: bytes,
           declaredLength: declared,
-          socket: res.socket,
+          socket,
         };
         if (text.length && isJsonMediaType(mediaTypeOf(out.headers['content-type']))) {
           try {
