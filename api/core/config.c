@@ -58,6 +58,8 @@ static const setting SETTINGS[] = {
      "burst allowed above the per-token rate"},
     {"LDA_SHUTDOWN_GRACE_S", K_LONG, OFF(shutdown_grace_s), "20", 1, 600,
      "how long SIGTERM waits for requests in flight"},
+    {"LDA_WEB_DIR", K_STRING, OFF(web_dir), NULL, 0, 4096,
+     "folder of the /docs and /observatory pages (unset: web/ beside the binary's build folder)"},
     {"LDA_ALLOW_UNSAFE_DURABILITY", K_BOOL, OFF(allow_unsafe_durability), "false", 0, 0,
      "serve even if PostgreSQL runs without fsync (tests only)"},
 };

@@ -32,6 +32,7 @@ typedef struct {
     long rate_limit_burst;       /* LDA_RATE_LIMIT_BURST */
     long shutdown_grace_s;       /* LDA_SHUTDOWN_GRACE_S: drain deadline on SIGTERM */
     bool allow_unsafe_durability; /* LDA_ALLOW_UNSAFE_DURABILITY: tests only */
+    char *web_dir;               /* LDA_WEB_DIR: pages and assets of /docs and /observatory */
 } lda_config;
 
 /*

@@ -105,6 +105,11 @@ void measures_list(lda_req *r);
 void measures_create(lda_req *r);
 void measures_get(lda_req *r);
 void measures_patch(lda_req *r);
+/* web.c */
+void docs_get(lda_req *r);
+void observatory_page_get(lda_req *r);
+void assets_get(lda_req *r);
+void vendor_get(lda_req *r);
 /* stats.c */
 void stats_activity_get(lda_req *r);
 void observatory_youth_get(lda_req *r);
