@@ -23,6 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Stands for an NDJSON line that is not JSON (already in `rejected`); the name cannot be a
+ * member of a valid record. */
+#define MALFORMED_LINE "\x01malformed"
+
 /* Records of the body: a JSON array, or one JSON object per line (NDJSON). A line that
  * is not JSON becomes a rejected record; a malformed array is a 400. */
 static json_t *parse_records(lda_req *r, json_t *rejected)
@@ -58,7 +62,7 @@ static json_t *parse_records(lda_req *r, json_t *rejected)
                 json_array_append_new(rejected, JCHECK(json_pack("{s:I, s:n, s:[{s:s, s:s}]}", "index",
                     (json_int_t)json_array_size(a), "external_id", "errors", "field", "", "message",
                     "malformed JSON line")));
-                rec = JCHECK(json_null());
+                rec = JCHECK(json_pack("{s:b}", MALFORMED_LINE, 1));
             }
             json_array_append_new(a, rec);
         }
@@ -92,14 +96,40 @@ static void sort_rejected(json_t *rejected)
     free(items);
 }
 
-/* SHA-256 of a record without its null members (null and absent both mean "not collected"). */
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* SHA-256 of a record as it will be stored, so that equal records hash equal however they
+ * were written: null, absent and empty sets all mean "not collected"; sets are sorted;
+ * timestamps are the instant they stand for, whatever the offset. */
 static void content_hash(const json_t *rec, char out[SECRET_HASH_HEX])
 {
     json_t *copy = JCHECK(json_deep_copy(rec));
     const char *k;
     json_t *v;
     void *tmp;
-    json_object_foreach_safe(copy, tmp, k, v) if (json_is_null(v)) json_object_del(copy, k);
+    json_object_foreach_safe(copy, tmp, k, v)
+    {
+        int64_t us;
+        if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) json_object_del(copy, k);
+        else if (json_is_string(v) && parse_timestamp(json_string_value(v), &us))
+            json_object_set_new(copy, k, json_integer((json_int_t)us));
+        else if (json_is_array(v)) {
+            size_t n = json_array_size(v);
+            bool strings = true;
+            for (size_t i = 0; i < n; i++) strings &= json_is_string(json_array_get(v, i));
+            if (strings) {
+                json_t **items = xmalloc(n * sizeof *items);
+                for (size_t i = 0; i < n; i++) items[i] = json_incref(json_array_get(v, i));
+                qsort(items, n, sizeof *items, by_string);
+                json_array_clear(v);
+                for (size_t i = 0; i < n; i++) json_array_append_new(v, items[i]);
+                free(items);
+            }
+        }
+    }
     char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(copy);
     if (!text) lda_oom();
@@ -153,7 +183,7 @@ void resource_batch(lda_req *r, const batch_kind *k)
     json_t *seen = JCHECK(json_object());
     for (size_t i = 0; i < n; i++) {
         json_t *rec = json_array_get(records, i);
-        if (json_is_null(rec)) continue; /* malformed NDJSON line, already rejected */
+        if (json_object_get(rec, MALFORMED_LINE)) continue; /* already rejected */
         json_t *errors = JCHECK(json_array());
         if (!json_is_object(rec))
             json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message", "must be an object")));
@@ -295,9 +325,10 @@ static bool siao_validate(lda_req *r, const json_t *rec, const vctx *ctx, json_t
 static lda_err siao_write(lda_req *r, db_conn *c, const char *source, const char *records, long n,
                           json_t *rejected, batch_counts *out)
 {
-    (void)r;
-    (void)rejected;
-    return siao_request_upsert(c, source, records, n, out);
+    char *scope = resource_scope(r);
+    lda_err e = siao_request_upsert(c, source, scope, records, n, rejected, out);
+    free(scope);
+    return e;
 }
 
 void siao_requests_batch(lda_req *r)
@@ -349,8 +380,9 @@ static json_t *household_batch_prepare(const json_t *rec)
 static lda_err household_batch_write(lda_req *r, db_conn *c, const char *source, const char *records,
                                      long n, json_t *rejected, batch_counts *out)
 {
-    (void)r;
-    lda_err e = household_upsert(c, source, records, n, rejected, out);
+    char *scope = resource_scope(r);
+    lda_err e = household_upsert(c, source, scope, r->who->token_id, records, n, rejected, out);
+    free(scope);
     return e;
 }
 
@@ -388,7 +420,7 @@ static bool referral_batch_validate(lda_req *r, const json_t *rec, const vctx *c
 static lda_err referral_batch_write(lda_req *r, db_conn *c, const char *source, const char *records,
                                     long n, json_t *rejected, batch_counts *out)
 {
-    return referral_upsert(c, source, r->who->token_id, records, n, rejected, out);
+    return referral_upsert(c, source, r->who->token_id, r->who->role_name, records, n, rejected, out);
 }
 
 void referrals_batch(lda_req *r)

@@ -72,25 +72,16 @@ lda_err idem_complete(db_conn *c, const char *token_id, const char *key, int sta
 
 /* ---- upserts ------------------------------------------------------------------------ */
 
-static lda_err counts_of(db_conn *c, db_stmt *s, int n, const char *const *p, long total,
-                         batch_counts *out)
-{
-    lda_err e;
-    PGresult *r = db_exec(c, s, n, p, &e);
-    if (!r) return e;
-    out->created = atol(PQgetvalue(r, 0, 0));
-    out->updated = atol(PQgetvalue(r, 0, 1));
-    out->unchanged = total - out->created - out->updated;
-    PQclear(r);
-    return LDA_OK;
-}
-
+/* A record whose stored row lies on a platform outside the caller's scope ($3) is not
+ * touched: it is reported ("foreign"). */
 static db_stmt S_SIAO_UPSERT = {
     "siao_request_upsert",
-    "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(external_id text,"
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(idx int, external_id text,"
     "  received_at timestamptz, platform text, channel text, person_key text, age smallint,"
     "  birth_year smallint, sex text, composition text, situation text, resources text[],"
     "  needs text[], response text, alternatives_known boolean, content_hash text)),"
+    " foreign_rows AS (SELECT i.idx FROM input i JOIN siao_request s ON s.source = $1"
+    "  AND s.external_id = i.external_id WHERE $3::text[] IS NOT NULL AND NOT s.platform = ANY($3::text[])),"
     " up AS (INSERT INTO siao_request AS s (source, external_id, received_at, platform, channel,"
     "  person_key, age, birth_year, sex, composition, situation, resources, needs, response,"
     "  alternatives_known, content_hash)"
@@ -98,6 +89,7 @@ static db_stmt S_SIAO_UPSERT = {
     "  coalesce(age, (extract(year FROM received_at AT TIME ZONE 'Europe/Paris') - birth_year)::smallint),"
     "  birth_year, sex, composition, situation, coalesce(resources, '{}'), coalesce(needs, '{}'),"
     "  response, alternatives_known, content_hash FROM input"
+    "  WHERE idx NOT IN (SELECT idx FROM foreign_rows)"
     "  ON CONFLICT (source, external_id) DO UPDATE SET received_at = EXCLUDED.received_at,"
     "  platform = EXCLUDED.platform, channel = EXCLUDED.channel, person_key = EXCLUDED.person_key,"
     "  age = EXCLUDED.age, birth_year = EXCLUDED.birth_year, sex = EXCLUDED.sex,"
@@ -106,14 +98,16 @@ static db_stmt S_SIAO_UPSERT = {
     "  alternatives_known = EXCLUDED.alternatives_known, content_hash = EXCLUDED.content_hash"
     "  WHERE s.content_hash IS DISTINCT FROM EXCLUDED.content_hash"
     "  RETURNING (xmax = 0) AS inserted)"
-    " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
+    " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
+    "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text",
     0};
 
-lda_err siao_request_upsert(db_conn *c, const char *source, const char *records, long n,
-                            batch_counts *out)
+lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope,
+                            const char *records, long n, json_t *rejected, batch_counts *out)
 {
-    const char *p[] = {source, records};
-    return counts_of(c, &S_SIAO_UPSERT, 2, p, n, out);
+    const char *p[] = {source, records, scope};
+    return batch_run(c, &S_SIAO_UPSERT, 3, p, records, n, rejected, out, batch_foreign_why);
 }
 
 static db_stmt S_SIAO_LIST = {

@@ -12,11 +12,14 @@ static db_stmt S_HOUSEHOLD_UPSERT = {
     "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(idx int, external_id text,"
     "  platform text, composition text, adults smallint, children smallint, head jsonb,"
     "  resources text[], housing_situation text, vulnerabilities text[], person_key text)),"
-    " clash AS (SELECT i.idx, h.id::text AS existing FROM input i JOIN household h"
+    " foreign_rows AS (SELECT i.idx FROM input i JOIN household h ON h.source = $1"
+    "  AND h.external_ref = i.external_id WHERE $4::text[] IS NOT NULL AND NOT h.platform = ANY($4::text[])),"
+    " clash AS (SELECT i.idx, h.id::text AS existing, 'head' AS field FROM input i JOIN household h"
     "   ON h.platform = i.platform AND h.person_key = i.person_key AND h.erased_at IS NULL"
     "   AND (h.source IS DISTINCT FROM $1 OR h.external_ref IS DISTINCT FROM i.external_id)"
-    "  UNION ALL SELECT i.idx, NULL FROM input i WHERE EXISTS (SELECT 1 FROM input j"
-    "   WHERE j.platform = i.platform AND j.person_key = i.person_key AND j.idx < i.idx)),"
+    "  UNION ALL SELECT i.idx, NULL, 'head' FROM input i WHERE EXISTS (SELECT 1 FROM input j"
+    "   WHERE j.platform = i.platform AND j.person_key = i.person_key AND j.idx < i.idx)"
+    "  UNION ALL SELECT idx, NULL, 'platform' FROM foreign_rows),"
     " up AS (INSERT INTO household AS h (source, external_ref, platform, composition, adults,"
     "  children, head_last_name, head_first_name, head_birth_date, head_sex, resources,"
     "  housing_situation, vulnerabilities, person_key, created_by)"
@@ -40,8 +43,8 @@ static db_stmt S_HOUSEHOLD_UPSERT = {
     "  RETURNING (xmax = 0) AS inserted)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
-    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing)), '[]')"
-    "   FROM clash)::text",
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing, 'field', field)), '[]')"
+    "   FROM (SELECT DISTINCT ON (idx) * FROM clash ORDER BY idx, field) c)::text",
     0};
 
 static db_stmt S_REFERRAL_UPSERT = {
@@ -54,9 +57,13 @@ static db_stmt S_REFERRAL_UPSERT = {
     "  LEFT JOIN household h1 ON h1.id = i.household AND h1.platform = i.platform"
     "  LEFT JOIN household h2 ON h2.source = $1 AND h2.external_ref = i.household_external_id"
     "   AND h2.platform = i.platform),"
-    " bad AS (SELECT idx, CASE WHEN household_id IS NULL THEN 'household' ELSE 'partner' END AS field"
+    " bad AS (SELECT DISTINCT ON (idx) idx, field FROM ("
+    "  SELECT idx, 'platform' AS field FROM input i JOIN referral t ON t.source = $1"
+    "   AND t.external_id = i.external_id WHERE t.platform <> i.platform"
+    "  UNION ALL SELECT idx, CASE WHEN household_id IS NULL THEN 'household' ELSE 'partner' END"
     "  FROM resolved r WHERE household_id IS NULL OR (partner IS NOT NULL AND NOT EXISTS"
-    "   (SELECT 1 FROM partner p WHERE p.id = r.partner AND (p.platform IS NULL OR p.platform = r.platform)))),"
+    "   (SELECT 1 FROM partner p WHERE p.id = r.partner AND (p.platform IS NULL OR p.platform = r.platform)))"
+    "  ) b ORDER BY idx, field DESC),"
     " up AS (INSERT INTO referral AS t (source, external_id, household_id, platform, partner_id,"
     "  referrer_kind, referrer_name, received_on, has_social_note, reasons, status,"
     "  status_dates, concertation_held_on, concertation_household_present, decision_note,"
@@ -90,7 +97,7 @@ static db_stmt S_REFERRAL_UPSERT = {
     0};
 
 /* Runs an upsert returning (created, updated, problems json); problems become rejections. */
-static lda_err run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records,
+lda_err batch_run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records,
                    long n, json_t *rejected, batch_counts *out,
                    json_t *(*why)(const json_t *problem))
 {
@@ -121,8 +128,17 @@ static lda_err run(db_conn *c, db_stmt *s, int np, const char *const *p, const c
     return LDA_OK;
 }
 
+json_t *batch_foreign_why(const json_t *pb)
+{
+    (void)pb;
+    return JCHECK(json_pack("[{s:s, s:s}]", "field", "/platform", "message",
+                            "this external_id is stored on a platform outside this token's scope"));
+}
+
 static json_t *household_why(const json_t *pb)
 {
+    const char *field = json_string_value(json_object_get(pb, "field"));
+    if (field && !strcmp(field, "platform")) return batch_foreign_why(pb);
     const char *existing = json_string_value(json_object_get(pb, "existing"));
     return JCHECK(json_pack("[{s:s, s:s}]", "field", "/head", "message",
                             existing ? "this person already has an active household on this platform"
@@ -132,22 +148,25 @@ static json_t *household_why(const json_t *pb)
 static json_t *referral_why(const json_t *pb)
 {
     const char *field = json_string_value(json_object_get(pb, "field"));
+    if (field && !strcmp(field, "platform"))
+        return JCHECK(json_pack("[{s:s, s:s}]", "field", "/platform", "message",
+                                "a referral stays on the platform it was created on"));
     bool household = field && !strcmp(field, "household");
     return JCHECK(json_pack("[{s:s, s:s}]", "field", household ? "/household" : "/partner", "message",
                             household ? "no such household of this source on this platform"
                                       : "no such partner on this platform"));
 }
 
-lda_err household_upsert(db_conn *c, const char *source, const char *records, long n,
-                         json_t *rejected, batch_counts *out)
+lda_err household_upsert(db_conn *c, const char *source, const char *scope, const char *token_id,
+                         const char *records, long n, json_t *rejected, batch_counts *out)
 {
-    const char *p[] = {source, records, NULL};
-    return run(c, &S_HOUSEHOLD_UPSERT, 3, p, records, n, rejected, out, household_why);
+    const char *p[] = {source, records, token_id, scope};
+    return batch_run(c, &S_HOUSEHOLD_UPSERT, 4, p, records, n, rejected, out, household_why);
 }
 
-lda_err referral_upsert(db_conn *c, const char *source, const char *token_id, const char *records,
-                        long n, json_t *rejected, batch_counts *out)
+lda_err referral_upsert(db_conn *c, const char *source, const char *token_id, const char *role,
+                        const char *records, long n, json_t *rejected, batch_counts *out)
 {
-    const char *p[] = {source, token_id, records, "siao"};
-    return run(c, &S_REFERRAL_UPSERT, 4, p, records, n, rejected, out, referral_why);
+    const char *p[] = {source, token_id, records, role};
+    return batch_run(c, &S_REFERRAL_UPSERT, 4, p, records, n, rejected, out, referral_why);
 }

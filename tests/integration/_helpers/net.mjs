@@ -15,7 +15,8 @@ export function validateResponse(method, path, { status, headers, text }) {
  * One request with node:http. Resolves
  *   { status, headers, text, json, complete, bodyBytes, declaredLength, socket }
  * where `complete` says the body ended normally (and matched Content-Length when there was one).
- * Rejects with the socket error when no response head arrived (err.phase = 'before-response').
+ * Rejects with the socket error when no response head arrived (err.phase = 'before-response',
+ * err.writtenAt = when the request had been fully written, or null).
  * A response whose body is cut resolves with complete=false (never rejects).
  *
  * opts.chunks  array of strings/Buffers written one by one (chunked when no Content-Length
@@ -31,6 +32,7 @@ export function httpRequest(baseUrl, method, path, opts = {}) {
       h['Content-Length'] = Buffer.byteLength(body);
     }
     let settled = false;
+    let writtenAt = null; // when the whole request had been handed to the socket
     const req = http.request(baseUrl + path, { method, headers: h, agent }, (res) => {
       const socket = res.socket;
       const parts = [];
@@ -55,6 +57,7 @@ export function httpRequest(baseUrl, method, path, opts = {}) {
           bodyBytes: bytes,
           declaredLength: declared,
           socket,
+          writtenAt,
         };
         if (text.length && isJsonMediaType(mediaTypeOf(out.headers['content-type']))) {
           try {
@@ -83,7 +86,11 @@ export function httpRequest(baseUrl, method, path, opts = {}) {
       if (settled) return;
       settled = true;
       err.phase = 'before-response';
+      err.writtenAt = writtenAt;
       reject(err);
+    });
+    req.on('finish', () => {
+      writtenAt = Date.now();
     });
     if (chunks) {
       for (const c of chunks) req.write(c);
@@ -170,4 +177,13 @@ export async function assertProblem(res, status, path, message = '') {
   assert.equal(res.json.request_id, res.headers['x-request-id'], `${what}: request_id = X-Request-Id`);
   if (path !== undefined) assert.equal(res.json.instance, path.split('?')[0], `${what}: instance`);
   return res.json;
+}
+
+/** Resolves what `promise` resolves, or null after `ms` (the timer is cleared either way). */
+export function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
