@@ -8,11 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The caller's platforms as lda.scope wants them: "*" or "a,b". Caller frees. */
+static char *rls_scope(const lda_req *r)
+{
+    char *lit = resource_scope(r);
+    if (!lit) return xstrdup(r->who ? "*" : "");
+    size_t n = strlen(lit);
+    memmove(lit, lit + 1, n - 2); /* strip the braces of "{a,b}" */
+    lit[n - 2] = '\0';
+    return lit;
+}
+
 db_conn *resource_db(lda_req *r)
 {
     db_conn *c = NULL;
     lda_err e = db_acquire(&c);
+    if (!e) {
+        char *scope = rls_scope(r);
+        e = db_set_scope(c, scope);
+        free(scope);
+    }
     if (e) {
+        db_release(c);
         problem_send_err(r, e, NULL);
         return NULL;
     }

@@ -20,6 +20,7 @@ struct db_conn {
     bool busy;
     unsigned char prepared[MAX_STATEMENTS];
     char sqlstate[6];
+    char *scope; /* lda.scope set on this connection (NULL: not set: RLS denies) */
 };
 
 static struct {
@@ -63,11 +64,13 @@ lda_err db_pool_start(const lda_config *cfg)
 void db_pool_stop(void)
 {
     pthread_mutex_lock(&pool.lock);
-    for (int i = 0; i < pool.size; i++)
+    for (int i = 0; i < pool.size; i++) {
         if (pool.slots[i].pg) {
             PQfinish(pool.slots[i].pg);
             pool.slots[i].pg = NULL;
         }
+        free(pool.slots[i].scope);
+    }
     free(pool.slots);
     pool.slots = NULL;
     free(pool.url);
@@ -157,6 +160,8 @@ lda_err db_acquire(db_conn **out)
         pthread_mutex_unlock(&pool.lock);
         c->pg = pg;
         memset(c->prepared, 0, sizeof c->prepared);
+        free(c->scope);
+        c->scope = NULL;
     }
     c->sqlstate[0] = '\0';
     *out = c;
@@ -167,6 +172,22 @@ static void drop_conn(db_conn *c)
 {
     PQfinish(c->pg);
     c->pg = NULL;
+    free(c->scope);
+    c->scope = NULL;
+}
+
+lda_err db_set_scope(db_conn *c, const char *scope)
+{
+    if (c->scope && !strcmp(c->scope, scope)) return LDA_OK;
+    static db_stmt S_SCOPE = {"set_scope", "SELECT set_config('lda.scope', $1, false)", 0};
+    const char *p[] = {scope};
+    lda_err e;
+    PGresult *r = db_exec(c, &S_SCOPE, 1, p, &e);
+    if (!r) return e;
+    PQclear(r);
+    free(c->scope);
+    c->scope = xstrdup(scope);
+    return LDA_OK;
 }
 
 void db_release(db_conn *c)

@@ -33,6 +33,11 @@ void db_pool_stop(void);
 /* Leases a connected slot. Waits for a free slot at most a few seconds. Returns
  * LDA_EUNAVAILABLE when the database cannot be reached. The caller must db_release(). */
 lda_err db_acquire(db_conn **out);
+/* Sets the platform scope row-level security applies to the statements on c:
+ * "*" (every platform) or a comma-separated list of codes. Costs a round trip only when it
+ * differs from the scope the connection already has. */
+lda_err db_set_scope(db_conn *c, const char *scope);
+
 /* Returns the slot: rolls back an open transaction, drops a broken connection. */
 void db_release(db_conn *c);
 

@@ -1,0 +1,1 @@
+SELECT 40000 * $1::bigint
