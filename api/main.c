@@ -241,7 +241,7 @@ static int cmd_token(const lda_config *cfg, int argc, char **argv)
         lda_err e = db_acquire(&c);
         if (!e) e = token_revoke(c, argv[1]);
         db_release(c);
-        if (e == LDA_ENOTFOUND) fprintf(stderr, "token revoke: no active token %s\n", argv[1]);
+        if (e == LDA_ENOTFOUND) fprintf(stderr, "token revoke: no token %s\n", argv[1]);
         else if (e) fprintf(stderr, "token revoke: failed (%s)\n", lda_err_name(e));
         rc = e == LDA_ENOTFOUND ? 1 : e ? 1 : 0;
     } else {

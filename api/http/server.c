@@ -8,6 +8,7 @@
 #include "http/route.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <openssl/rand.h>
 #include <signal.h>
@@ -279,6 +280,17 @@ static int dispatch(const struct _u_request *u, struct _u_response *res, void *d
 
 /* ---- start and shutdown ----------------------------------------------------------- */
 
+/* libmicrohttpd's own messages (client errors, resource limits), as JSON log lines. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
+    log_json(LOG_WARN, "http server", json_pack("{s:s}", "detail", msg));
+}
+
 int server_run(const lda_config *cfg)
 {
     struct _u_instance inst;
@@ -303,6 +315,7 @@ int server_run(const lda_config *cfg)
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |

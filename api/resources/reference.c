@@ -22,9 +22,9 @@ void platforms_get(lda_req *r)
 {
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *json = NULL;
-    lda_err e = platform_get_json(c, r->params[0], &json);
-    resource_answer(r, c, e, 200, json);
+    store_doc d = {0};
+    lda_err e = platform_get(c, r->params[0], &d);
+    resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 void funding_list(lda_req *r)

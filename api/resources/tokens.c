@@ -61,7 +61,6 @@ void tokens_revoke(lda_req *r)
     if (!c) return;
     lda_err e = token_revoke(c, r->params[0]);
     db_release(c);
-    if (e == LDA_ENOTFOUND) e = LDA_OK; /* already revoked: revoking again is a no-op */
     if (e) {
         problem_send_err(r, e, NULL);
         return;

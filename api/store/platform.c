@@ -1,5 +1,6 @@
 #include "store/platform.h"
 #include "core/mem.h"
+#include "store/doc.h"
 #include "store/migrate.h"
 
 #include <stdlib.h>
@@ -13,10 +14,10 @@
 
 static db_stmt S_LIST = {"platform_list",
                          "SELECT json_build_object('items', coalesce(json_agg(" PLATFORM_JSON
-                         " ORDER BY code), '[]'), 'next_cursor', NULL)::text FROM platform",
+                         " ORDER BY active_since, code), '[]'), 'next_cursor', NULL)::text FROM platform",
                          0};
 static db_stmt S_GET = {"platform_get",
-                        "SELECT " PLATFORM_JSON "::text FROM platform WHERE code = $1", 0};
+                        "SELECT " PLATFORM_JSON "::text, row_version FROM platform WHERE code = $1", 0};
 static db_stmt S_FUNDING = {
     "funding_list",
     "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
@@ -40,10 +41,10 @@ static lda_err one_json(db_conn *c, db_stmt *s, int n, const char *const *params
 
 lda_err platform_list_json(db_conn *c, char **json) { return one_json(c, &S_LIST, 0, NULL, json); }
 
-lda_err platform_get_json(db_conn *c, const char *code, char **json)
+lda_err platform_get(db_conn *c, const char *code, store_doc *out)
 {
     const char *p[] = {code};
-    return one_json(c, &S_GET, 1, p, json);
+    return store_one(c, &S_GET, 1, p, out);
 }
 
 lda_err funding_list_json(db_conn *c, const char *ami, char **json)

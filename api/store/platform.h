@@ -7,11 +7,12 @@
 
 #include "core/err.h"
 #include "store/db.h"
+#include "store/doc.h"
 
 /* *json = {"items":[...],"next_cursor":null}; caller frees. */
 lda_err platform_list_json(db_conn *c, char **json);
-/* *json = one platform, or LDA_ENOTFOUND; caller frees. */
-lda_err platform_get_json(db_conn *c, const char *code, char **json);
+/* One platform (with its row_version for the ETag), or LDA_ENOTFOUND. */
+lda_err platform_get(db_conn *c, const char *code, store_doc *out);
 /* *json = funding list, optionally for one AMI (NULL: all); caller frees. */
 lda_err funding_list_json(db_conn *c, const char *ami, char **json);
 

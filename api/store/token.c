@@ -30,8 +30,8 @@ static db_stmt S_LIST = {
     "  (array_agg(id::text ORDER BY created_at, id))[$3::int] FROM page",
     0};
 static db_stmt S_REVOKE = {"token_revoke",
-                           "UPDATE api_token SET revoked_at = now()"
-                           " WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id",
+                           "UPDATE api_token SET revoked_at = coalesce(revoked_at, now())"
+                           " WHERE id = $1::uuid RETURNING id",
                            0};
 static db_stmt S_LOOKUP = {
     "token_lookup",

@@ -19,7 +19,7 @@ lda_err token_create(db_conn *c, const json_t *in, char **json);
 /* {"items":[Token...],"next_cursor"} after `cursor` (NULL: first page). */
 lda_err token_list_json(db_conn *c, int limit, const char *cursor, char **json);
 
-/* Sets revoked_at; LDA_ENOTFOUND when no such token or already revoked. */
+/* Sets revoked_at (kept when already revoked); LDA_ENOTFOUND when no such token. */
 lda_err token_revoke(db_conn *c, const char *id);
 
 typedef struct {

@@ -2,6 +2,8 @@
 // chunked bodies, keep-alive agents and partial responses) whose answers are still checked
 // against openapi.yaml, Prometheus text parsing, bounded polling.
 import http from 'node:http';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { getContract, isJsonMediaType, mediaTypeOf } from '../../lib/contract.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -141,7 +143,6 @@ export async function pollUntil(fn, { timeout, interval = 100 }) {
 
 /** Threads: of /proc/<pid>/status. */
 export async function threadCount(pid) {
-  const { readFile } = await import('node:fs/promises');
   const text = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(text.match(/^Threads:\s+(\d+)/m)[1]);
 }
@@ -167,7 +168,6 @@ export const PROBLEM_TYPE = {
  * status, request_id equal to the X-Request-Id header, instance the request path.
  */
 export async function assertProblem(res, status, path, message = '') {
-  const assert = (await import('node:assert/strict')).default;
   const what = `${message}${message ? ': ' : ''}${path}`;
   assert.equal(res.status, status, `${what}: expected ${status}, got ${res.status} ${res.text?.slice(0, 300)}`);
   assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, `${what}: content-type`);
