@@ -259,7 +259,7 @@ static int cmd_seed(const lda_config *cfg, int argc, char **argv)
     int rc = need_url(cfg);
     if (rc) return rc;
     long scale = 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--scale") && i + 1 < argc && parse_long(argv[i + 1], 1, 1000, &scale)) i++;
         else {
             fprintf(stderr, "seed-demo: expected --scale N with N from 1 to 1000\n");

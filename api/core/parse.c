@@ -59,7 +59,7 @@ bool parse_date(const char *s, int32_t *days)
     if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return false;
     if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d)) return false;
     if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31) return false;
-    time_t t;
+    time_t t = 0;
     if (!civil_to_epoch(y, m, d, 0, 0, 0, &t)) return false;
     *days = (int32_t)(t / 86400);
     return true;
@@ -114,7 +114,7 @@ bool parse_timestamp(const char *s, int64_t *epoch_us)
     } else
         return false;
     if (*p) return false;
-    time_t t;
+    time_t t = 0;
     if (!civil_to_epoch(y, mo, d, hh, mi, ss, &t)) return false;
     *epoch_us = ((int64_t)t - offset_s) * 1000000 + frac_us;
     return true;
@@ -137,7 +137,7 @@ int32_t today_paris(void)
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    time_t t;
+    time_t t = 0;
     civil_to_epoch(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0, 0, 0, &t);
     return (int32_t)(t / 86400);
 }

@@ -119,6 +119,10 @@ static const char *check_value(const qparam *p, const char *v)
         return vocab_has(vocab_find(p->vocab), v) ? NULL : "unknown code";
     case Q_BOOL:
         return !strcmp(v, "true") || !strcmp(v, "false") ? NULL : "must be true or false";
+    case Q_CHOICE:
+        for (const char *const *c = p->choices; c && *c; c++)
+            if (!strcmp(*c, v)) return NULL;
+        return "not one of the values this parameter accepts";
     case Q_CURSOR: {
         char *k = NULL, *id = NULL;
         bool ok = cursor_decode(v, &k, &id);

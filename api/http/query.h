@@ -17,7 +17,8 @@ typedef enum {
     Q_UUID,
     Q_CODE,      /* a code of the enumeration named `vocab` */
     Q_BOOL,      /* true | false */
-    Q_CURSOR,    /* opaque pagination cursor: checked by the handler */
+    Q_CURSOR,    /* opaque pagination cursor (must decode) */
+    Q_CHOICE,    /* one of `choices` (NULL-terminated) */
 } qtype;
 
 typedef struct {
@@ -26,9 +27,10 @@ typedef struct {
     long min, max;     /* Q_LONG */
     const char *vocab; /* Q_CODE */
     bool repeatable;
+    const char *const *choices; /* Q_CHOICE */
 } qparam;
 
-#define QPARAM_END {NULL, Q_STRING, 0, 0, NULL, false}
+#define QPARAM_END {NULL, Q_STRING, 0, 0, NULL, false, NULL}
 
 typedef struct {
     char *name;

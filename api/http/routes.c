@@ -5,60 +5,65 @@
 #include "http/route.h"
 #include "resources/resource.h"
 
-#define Q_PAGE {"limit", Q_LONG, 1, 500, NULL, false}, {"cursor", Q_CURSOR, 0, 0, NULL, false}
+static const char *const FORMATS[] = {"json", "csv", NULL};
+static const char *const GRANULARITIES[] = {"month", "quarter", "year", NULL};
+static const char *const AUDIT_TYPES[] = {"household", "referral", "measure", "siao_request",
+                                          "token", "partner", NULL};
 
-static const qparam Q_FUNDING[] = {{"ami", Q_LONG, 1, 2, NULL, false}, QPARAM_END};
+#define Q_PAGE {"limit", Q_LONG, 1, 500, NULL, false, NULL}, {"cursor", Q_CURSOR, 0, 0, NULL, false, NULL}
+
+static const qparam Q_FUNDING[] = {{"ami", Q_LONG, 1, 2, NULL, false, NULL}, QPARAM_END};
 static const qparam Q_LIST[] = {Q_PAGE, QPARAM_END};
 static const qparam Q_PARTNERS[] = {Q_PAGE,
-                                    {"platform", Q_CODE, 0, 0, "platform", false},
-                                    {"kind", Q_CODE, 0, 0, "partner_kind", false},
+                                    {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                    {"kind", Q_CODE, 0, 0, "partner_kind", false, NULL},
                                     QPARAM_END};
 static const qparam Q_HOUSEHOLDS[] = {Q_PAGE,
-                                      {"platform", Q_CODE, 0, 0, "platform", false},
-                                      {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
+                                      {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                      {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                       QPARAM_END};
 static const qparam Q_REFERRALS[] = {Q_PAGE,
-                                     {"platform", Q_CODE, 0, 0, "platform", false},
-                                     {"status", Q_CODE, 0, 0, "referral_status", false},
-                                     {"partner", Q_UUID, 0, 0, NULL, false},
-                                     {"household", Q_UUID, 0, 0, NULL, false},
-                                     {"received_from", Q_DATE, 0, 0, NULL, false},
-                                     {"received_to", Q_DATE, 0, 0, NULL, false},
-                                     {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
+                                     {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                     {"status", Q_CODE, 0, 0, "referral_status", false, NULL},
+                                     {"partner", Q_UUID, 0, 0, NULL, false, NULL},
+                                     {"household", Q_UUID, 0, 0, NULL, false, NULL},
+                                     {"received_from", Q_DATE, 0, 0, NULL, false, NULL},
+                                     {"received_to", Q_DATE, 0, 0, NULL, false, NULL},
+                                     {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                      QPARAM_END};
 
-static const qparam Q_BATCH[] = {{"atomic", Q_BOOL, 0, 0, NULL, false},
-                                 {"source", Q_STRING, 0, 0, NULL, false},
+static const qparam Q_BATCH[] = {{"atomic", Q_BOOL, 0, 0, NULL, false, NULL},
+                                 {"source", Q_STRING, 0, 0, NULL, false, NULL},
                                  QPARAM_END};
 static const qparam Q_SIAO[] = {Q_PAGE,
-                                {"source", Q_STRING, 0, 0, NULL, false},
-                                {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false},
+                                {"source", Q_STRING, 0, 0, NULL, false, NULL},
+                                {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                 QPARAM_END};
 
 #define Q_STATS_COMMON                                                                        \
-    {"from", Q_DATE, 0, 0, NULL, false}, {"to", Q_DATE, 0, 0, NULL, false},                    \
-        {"platform", Q_CODE, 0, 0, "platform", true}, {"ami", Q_LONG, 1, 2, NULL, false},       \
-        {"format", Q_STRING, 0, 0, NULL, false}
+    {"from", Q_DATE, 0, 0, NULL, false, NULL}, {"to", Q_DATE, 0, 0, NULL, false, NULL},                    \
+        {"platform", Q_CODE, 0, 0, "platform", true, NULL}, {"ami", Q_LONG, 1, 2, NULL, false, NULL},       \
+        {"format", Q_CHOICE, 0, 0, NULL, false, FORMATS}
 static const qparam Q_ACTIVITY[] = {Q_STATS_COMMON, QPARAM_END};
 static const qparam Q_YOUTH[] = {Q_STATS_COMMON,
-                                 {"age_min", Q_LONG, 0, 120, NULL, false},
-                                 {"age_max", Q_LONG, 0, 120, NULL, false},
+                                 {"age_min", Q_LONG, 0, 120, NULL, false, NULL},
+                                 {"age_max", Q_LONG, 0, 120, NULL, false, NULL},
                                  QPARAM_END};
 static const qparam Q_SERIES[] = {Q_STATS_COMMON,
-                                  {"age_min", Q_LONG, 0, 120, NULL, false},
-                                  {"age_max", Q_LONG, 0, 120, NULL, false},
-                                  {"granularity", Q_STRING, 0, 0, NULL, false},
+                                  {"age_min", Q_LONG, 0, 120, NULL, false, NULL},
+                                  {"age_max", Q_LONG, 0, 120, NULL, false, NULL},
+                                  {"granularity", Q_CHOICE, 0, 0, NULL, false, GRANULARITIES},
                                   QPARAM_END};
 
 #define CASE (ROLE_ADMIN | ROLE_COORDINATOR)
 #define STATS (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_ANALYST)
 #define PUSH (ROLE_ADMIN | ROLE_SIAO)
 static const qparam Q_AUDIT[] = {Q_PAGE,
-                                 {"token_id", Q_UUID, 0, 0, NULL, false},
-                                 {"resource_type", Q_STRING, 0, 0, NULL, false},
-                                 {"resource_id", Q_UUID, 0, 0, NULL, false},
-                                 {"from", Q_TIMESTAMP, 0, 0, NULL, false},
-                                 {"to", Q_TIMESTAMP, 0, 0, NULL, false},
+                                 {"token_id", Q_UUID, 0, 0, NULL, false, NULL},
+                                 {"resource_type", Q_CHOICE, 0, 0, NULL, false, AUDIT_TYPES},
+                                 {"resource_id", Q_UUID, 0, 0, NULL, false, NULL},
+                                 {"from", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
+                                 {"to", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                  QPARAM_END};
 
 const lda_route ROUTES[] = {

@@ -137,6 +137,30 @@ static void content_hash(const json_t *rec, char out[SECRET_HASH_HEX])
     free(text);
 }
 
+/* 422 for an atomic batch with rejected records: every error with its record's index in
+ * the pointer, and the same `rejected` list as a report. Nothing was stored. */
+static void send_atomic_failure(lda_req *r, json_t *rejected)
+{
+    json_t *errors = JCHECK(json_array());
+    size_t i;
+    json_t *rj;
+    json_array_foreach(rejected, i, rj)
+    {
+        size_t kx;
+        json_t *err;
+        json_array_foreach(json_object_get(rj, "errors"), kx, err)
+        {
+            char *field = xasprintf("/%lld%s", (long long)json_integer_value(json_object_get(rj, "index")),
+                                    json_string_value(json_object_get(err, "field")));
+            json_array_append_new(errors, JCHECK(json_pack("{s:s, s:O}", "field", field, "message",
+                                                           json_object_get(err, "message"))));
+            free(field);
+        }
+    }
+    problem_send_with(r, 422, "Atomic batch: some records are not valid, nothing was stored.",
+                      errors, json_pack("{s:O}", "rejected", rejected));
+}
+
 /* The source records are pushed as: the siao token's, or ?source= for an admin. */
 static const char *batch_source(lda_req *r)
 {
@@ -214,24 +238,7 @@ void resource_batch(lda_req *r, const batch_kind *k)
     sort_rejected(rejected);
 
     if (atomic && json_array_size(rejected)) {
-        json_t *errors = JCHECK(json_array());
-        size_t i;
-        json_t *rj;
-        json_array_foreach(rejected, i, rj)
-        {
-            size_t kx;
-            json_t *err;
-            json_array_foreach(json_object_get(rj, "errors"), kx, err)
-            {
-                char *field = xasprintf("/%lld%s", (long long)json_integer_value(json_object_get(rj, "index")),
-                                        json_string_value(json_object_get(err, "field")));
-                json_array_append_new(errors, JCHECK(json_pack("{s:s, s:O}", "field", field, "message",
-                                                               json_object_get(err, "message"))));
-                free(field);
-            }
-        }
-        problem_send_with(r, 422, "Atomic batch: some records are not valid, nothing was stored.",
-                          errors, json_pack("{s:O}", "rejected", rejected));
+        send_atomic_failure(r, rejected);
         json_decref(valid);
         goto done_early;
     }
@@ -290,6 +297,14 @@ void resource_batch(lda_req *r, const batch_kind *k)
         free(text);
         sort_rejected(rejected);
     }
+    if (!e && atomic && json_array_size(rejected)) {
+        /* rejections found while writing (clashes, foreign rows): all or nothing */
+        db_command(c, "ROLLBACK");
+        db_release(c);
+        json_decref(valid);
+        send_atomic_failure(r, rejected);
+        goto done_early;
+    }
     if (!e) {
         json_t *answer = JCHECK(json_pack("{s:I, s:I, s:I, s:O}", "created", (json_int_t)counts.created,
                                           "updated", (json_int_t)counts.updated, "unchanged",
@@ -339,7 +354,12 @@ void siao_requests_batch(lda_req *r)
 
 void siao_requests_list(lda_req *r)
 {
-    const char *source = r->who->role == ROLE_SIAO ? r->who->source : query_get(&r->query, "source");
+    const char *asked = query_get(&r->query, "source");
+    if (r->who->role == ROLE_SIAO && asked && strcmp(asked, r->who->source)) {
+        problem_send(r, 403, "A siao token reads back only its own source.", NULL);
+        return;
+    }
+    const char *source = r->who->role == ROLE_SIAO ? r->who->source : asked;
     db_conn *c = resource_db(r);
     if (!c) return;
     char *scope = resource_scope(r), *json = NULL;

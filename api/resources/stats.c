@@ -54,7 +54,14 @@ typedef struct {
     json_t *doc;
     sbuf csv;
     sdc sdc;
+    json_t *statuses; /* optional: headline key -> "V" | "A" | "D" */
 } report;
+
+static void note_status(report *rp, const char *key, cell_status st)
+{
+    char v[2] = {(char)st, 0};
+    if (rp->statuses) json_object_set_new(rp->statuses, key, JCHECK(json_string(v)));
+}
 
 static const char *NOT_COLLECTED_LABEL = "Non renseigné";
 
@@ -90,6 +97,7 @@ static cell_status headline_count(report *rp, json_t *obj, const char *key, cons
     char num[32];
     snprintf(num, sizeof num, "%ld", n);
     csv_row(rp, "headline", key, label, st == CELL_V ? num : NULL, NULL, st);
+    note_status(rp, key, st);
     return st;
 }
 
@@ -110,6 +118,7 @@ static void headline_rate(report *rp, json_t *obj, const char *key, const char *
         v = JCHECK(json_null());
     json_object_set_new(obj, key, v);
     csv_row(rp, "headline", key, label, NULL, *share ? share : NULL, st);
+    note_status(rp, key, st);
 }
 
 /* A breakdown from {code: n}: every code of the vocabulary (zeros included) then any other
@@ -185,8 +194,6 @@ static bool read_params(lda_req *r, stats_params *p)
     if (age_min > age_max)
         json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "age_max", "message", "must not be below age_min")));
     const char *format = query_get(&r->query, "format");
-    if (format && strcmp(format, "csv") && strcmp(format, "json"))
-        json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "format", "message", "must be csv or json")));
     if (resource_invalid(r, errors, "Some statistics parameters are not valid.")) return false;
     snprintf(p->from, sizeof p->from, "%s", from);
     snprintf(p->to, sizeof p->to, "%s", to);
@@ -428,13 +435,8 @@ static const char *const SERIES_KEYS[] = {"requests_total", "youth_requests", "y
 
 void observatory_series_get(lda_req *r)
 {
-    const char *g = query_get(&r->query, "granularity");
+    const char *g = query_get(&r->query, "granularity"); /* checked by the route */
     if (!g) g = "month";
-    if (strcmp(g, "month") && strcmp(g, "quarter") && strcmp(g, "year")) {
-        problem_send(r, 422, "Some statistics parameters are not valid.",
-                     JCHECK(json_pack("[{s:s, s:s}]", "field", "granularity", "message", "must be month, quarter or year")));
-        return;
-    }
     stats_params p;
     if (!read_params(r, &p)) return;
     db_conn *c = resource_db(r);
@@ -484,6 +486,7 @@ void observatory_series_get(lda_req *r)
         /* reuse the headline builder; its CSV rows go to a scratch buffer */
         sbuf keep = rp.csv;
         memset(&rp.csv, 0, sizeof rp.csv);
+        rp.statuses = JCHECK(json_object());
         youth_headline(&rp, item, row);
         free(rp.csv.buf);
         rp.csv = keep;
@@ -495,8 +498,10 @@ void observatory_series_get(lda_req *r)
             if (json_is_integer(v)) snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
             else if (json_is_real(v)) snprintf(val, sizeof val, "%.17g", json_real_value(v));
             csv_field(&rp.csv, *val ? val : NULL, false);
-            csv_field(&rp.csv, json_is_null(v) ? "A" : "V", k == NSERIES - 1);
+            csv_field(&rp.csv, json_string_value(json_object_get(rp.statuses, SERIES_KEYS[k])), k == NSERIES - 1);
         }
+        json_decref(rp.statuses);
+        rp.statuses = NULL;
         json_array_append_new(items, item);
     }
     json_object_set_new(rp.doc, "items", items);

@@ -193,6 +193,9 @@ export class Service {
     return {
       LDA_DATABASE_URL: this.dbUrl,
       LDA_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY,
+      // Shared CI machines (and the sanitizer build) can be slow: tests that check the
+      // statement timeout set their own.
+      LDA_STATEMENT_TIMEOUT_MS: '30000',
       ...this.baseEnv,
       ...extra,
     };
