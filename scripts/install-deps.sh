@@ -22,11 +22,12 @@ RUNTIME_PKGS=(
   libulfius2.7 libjansson4 liborcania2.3 libyder2.0 libmicrohttpd12
   libpq5 libssl3 libuuid1 libunistring2 ca-certificates tzdata curl
 )
-# The embedded PostgreSQL cluster, the integration-test harness, sanitizers, benchmarks.
+# The embedded PostgreSQL cluster, the integration-test harness, sanitizers, benchmarks,
+# and Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser).
 DEV_PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl ca-certificates tzdata git wrk valgrind clang libclang-rt-14-dev
-  procps iproute2 util-linux
+  procps iproute2 util-linux chromium
 )
 
 mode=all
