@@ -1,0 +1,174 @@
+// The developer guides (docs/guides/*.md) stay true: every block fenced as ```sh test is run
+// with `bash -euo pipefail` against a service loaded with the demo data, and must exit 0.
+//
+// The blocks see only these variables (the guides say so at the top):
+//   LDA_URL             the service's base URL (started with LDA_CORS_ORIGINS=https://app.example.org)
+//   TOKEN_ADMIN         admin
+//   TOKEN_COORDINATOR   coordinator of artois and lens_henin
+//   TOKEN_PARTNER       partner of artois
+//   TOKEN_SIAO          siao of artois, source siao62
+//   TOKEN_ANALYST       analyst
+//   LDA_BI_URL          libpq URL of a login role in lda_bi (reads the reporting views only)
+// Blocks of one guide run in order, in one scratch directory, each in a fresh bash.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startService, superuserUrl } from '../lib/harness.mjs';
+import { sourceDir } from '../lib/contract.mjs';
+
+const GUIDES_DIR = join(sourceDir(), 'docs', 'guides');
+const REQUIRED_GUIDES = ['frontend.md', 'siao-integration.md', 'bi-analysts.md'];
+const CORS_ORIGIN = 'https://app.example.org';
+const ALLOWED_VARS = new Set([
+  'LDA_URL',
+  'TOKEN_ADMIN',
+  'TOKEN_COORDINATOR',
+  'TOKEN_PARTNER',
+  'TOKEN_SIAO',
+  'TOKEN_ANALYST',
+  'LDA_BI_URL',
+  // bash's own
+  'BASH_REMATCH',
+  'PIPESTATUS',
+]);
+const BLOCK_TIMEOUT_MS = 60_000;
+
+/** The ```sh test blocks of a Markdown file: [{ line, code }] (line: of the opening fence). */
+export function testBlocks(markdown) {
+  const blocks = [];
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    if (!/^```sh test\s*$/.test(lines[i])) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && !/^```\s*$/.test(lines[end])) end += 1;
+    assert.ok(end < lines.length, `a \`\`\`sh test block opened at line ${i + 1} is never closed`);
+    blocks.push({ line: i + 1, code: lines.slice(start, end).join('\n') + '\n' });
+    i = end;
+  }
+  return blocks;
+}
+
+/** Upper-case variables a block refers to ($NAME or ${NAME...}). */
+function variablesOf(code) {
+  const names = new Set();
+  for (const m of code.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)) names.add(m[1]);
+  return [...names];
+}
+
+const guides = (() => {
+  const files = readdirSync(GUIDES_DIR).filter((f) => f.endsWith('.md')).sort();
+  return files.map((file) => ({ file, blocks: testBlocks(readFileSync(join(GUIDES_DIR, file), 'utf8')) }));
+})();
+
+function runBlock(code, env, cwd) {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', code], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      out += `\n[guides.test] no exit after ${BLOCK_TIMEOUT_MS} ms: SIGKILL`;
+      child.kill('SIGKILL');
+    }, BLOCK_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+let svc;
+let blockEnv;
+let biRole;
+const scratch = mkdtempSync(join(tmpdir(), 'lda-guides-'));
+
+before(async () => {
+  svc = await startService({ env: { LDA_CORS_ORIGINS: CORS_ORIGIN } });
+  const seeded = await svc.runCli(['seed-demo'], { timeout: 300_000 });
+  assert.equal(seeded.code, 0, `lda-api seed-demo exited ${seeded.code ?? seeded.signal}\n${seeded.stderr}`);
+
+  const [admin, coordinator, partner, siao, analyst] = await Promise.all([
+    svc.createToken('admin', { name: 'guides-admin' }),
+    svc.createToken('coordinator', { platforms: ['artois', 'lens_henin'], name: 'guides-coordinator' }),
+    svc.createToken('partner', { platforms: ['artois'], name: 'guides-partner' }),
+    svc.createToken('siao', { platforms: ['artois'], source: 'siao62', name: 'guides-siao' }),
+    svc.createToken('analyst', { name: 'guides-analyst' }),
+  ]);
+
+  // A BI login role, as the BI guide tells the DBA to create (roles are cluster-wide: unique name).
+  biRole = `bi_guides_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  await svc.sql(`CREATE ROLE ${biRole} LOGIN PASSWORD '${password}' IN ROLE lda_bi`);
+  const biUrl = new URL(svc.dbUrl);
+  biUrl.username = biRole;
+  biUrl.password = password;
+
+  blockEnv = {
+    PATH: process.env.PATH,
+    HOME: scratch,
+    TMPDIR: scratch,
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    PGCONNECT_TIMEOUT: '10',
+    PSQLRC: '/dev/null',
+    LDA_URL: svc.url,
+    TOKEN_ADMIN: admin,
+    TOKEN_COORDINATOR: coordinator,
+    TOKEN_PARTNER: partner,
+    TOKEN_SIAO: siao,
+    TOKEN_ANALYST: analyst,
+    LDA_BI_URL: biUrl.toString(),
+  };
+});
+
+after(async () => {
+  try {
+    await svc?.stop();
+  } finally {
+    if (biRole) {
+      const c = new pg.Client({ connectionString: superuserUrl() });
+      await c.connect();
+      await c.query(`DROP ROLE IF EXISTS ${biRole}`).finally(() => c.end());
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+test('the_three_guides_exist_and_each_has_tested_blocks', () => {
+  for (const name of REQUIRED_GUIDES) {
+    const guide = guides.find((g) => g.file === name);
+    assert.ok(guide, `docs/guides/${name} is missing`);
+    assert.ok(guide.blocks.length >= 3, `docs/guides/${name}: only ${guide.blocks.length} \`\`\`sh test block(s)`);
+  }
+});
+
+test('blocks_use_only_the_documented_variables', () => {
+  for (const { file, blocks } of guides) {
+    for (const { line, code } of blocks) {
+      const unknown = variablesOf(code).filter((v) => !ALLOWED_VARS.has(v));
+      assert.deepEqual(unknown, [], `docs/guides/${file}:${line}: undocumented variable(s) ${unknown.join(', ')}`);
+    }
+  }
+});
+
+for (const { file, blocks } of guides) {
+  describe(`docs/guides/${file}`, () => {
+    const cwd = join(scratch, file.replace(/\.md$/, ''));
+    before(() => mkdirSync(cwd, { recursive: true }));
+    for (const { line, code } of blocks) {
+      test(`block at line ${line}`, async () => {
+        const r = await runBlock(code, blockEnv, cwd);
+        assert.ok(
+          r.code === 0,
+          `docs/guides/${file}:${line}: the block exited ${r.code ?? r.signal}\n--- block ---\n${code}--- output ---\n${r.out}`,
+        );
+      });
+    }
+  });
+}
