@@ -43,13 +43,15 @@ int siao_request_age(const json_t *in)
 bool siao_request_validate(const json_t *in, const vctx *ctx, json_t *errors)
 {
     size_t before = json_array_size(errors);
-    if (!schema_validate(SIAO_REQUEST_FIELDS, in, V_CREATE, ctx, "", errors)) return false;
+    schema_validate(SIAO_REQUEST_FIELDS, in, V_CREATE, ctx, "", errors);
+    /* the rules between fields, on the values that are well formed */
     int64_t us;
-    parse_timestamp(schema_str(in, "received_at"), &us);
-    if (us / 1000000 > (int64_t)time(NULL) + 300)
+    bool has_time = json_is_string(json_object_get(in, "received_at")) &&
+                    parse_timestamp(schema_str(in, "received_at"), &us);
+    if (has_time && us / 1000000 > (int64_t)time(NULL) + 300)
         schema_error(errors, "", "received_at", "must not be in the future");
     const json_t *age = json_object_get(in, "age"), *by = json_object_get(in, "birth_year");
-    if (json_is_integer(by)) {
+    if (has_time && json_is_integer(by) && json_integer_value(by) >= 1880 && json_integer_value(by) <= 2100) {
         int derived = paris_year(schema_str(in, "received_at")) - (int)json_integer_value(by);
         if (derived < 0 || derived > 120)
             schema_error(errors, "", "birth_year", "gives an age outside 0..120 at received_at");
