@@ -39,8 +39,9 @@ void households_list(lda_req *r)
     db_conn *c = resource_db(r);
     if (!c) return;
     char *scope = resource_scope(r), *json = NULL;
-    lda_err e = household_list(c, scope, query_get(&r->query, "platform"),
-                               query_get(&r->query, "updated_since"), true, resource_limit(r),
+    bool siao = r->who->role == ROLE_SIAO;
+    lda_err e = household_list(c, scope, siao ? r->who->source : NULL, query_get(&r->query, "platform"),
+                               query_get(&r->query, "updated_since"), !siao, resource_limit(r),
                                query_get(&r->query, "cursor"), &json);
     free(scope);
     if (!e) resource_audit_page(r, "household", json);
@@ -83,7 +84,8 @@ void households_get(lda_req *r)
     if (!c) return;
     char *scope = resource_scope(r);
     store_doc d = {0};
-    lda_err e = household_get(c, r->params[0], scope, true, &d);
+    bool siao = r->who->role == ROLE_SIAO;
+    lda_err e = household_get_from(c, r->params[0], scope, siao ? r->who->source : NULL, !siao, &d);
     free(scope);
     if (!e) audit_record(r, "read", "household", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);

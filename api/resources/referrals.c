@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the caller sees of referrals: partners the status of those their token created,
+ * siao tokens those their source pushed, the others everything in scope. */
 static referral_view view_of(const lda_req *r, char *scope)
 {
     bool partner = r->who->role == ROLE_PARTNER;
-    referral_view v = {scope, partner ? r->who->token_id : NULL, partner};
+    referral_view v = {scope, partner ? r->who->token_id : NULL, partner,
+                       r->who->role == ROLE_SIAO ? r->who->source : NULL};
     return v;
 }
 
@@ -111,7 +114,7 @@ void referrals_get(lda_req *r)
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
     char *scope = resource_scope(r);
-    referral_view v = {scope, NULL, false};
+    referral_view v = {scope, NULL, false, NULL};
     lda_err e = referral_get(c, r->params[0], &v, d);
     free(scope);
     return e;
@@ -184,7 +187,7 @@ void referrals_transition(lda_req *r)
     db_conn *c = resource_db(r);
     if (!c) return;
     char *scope = resource_scope(r);
-    referral_view v = {scope, NULL, false};
+    referral_view v = {scope, NULL, false, NULL};
     store_doc d = {0};
     const char *why = NULL;
     lda_err e = referral_transition(c, r->params[0], schema_str(r->body, "to"),

@@ -127,9 +127,9 @@ static void headline_rate(report *rp, json_t *obj, const char *key, const char *
 static void breakdown(report *rp, const char *section, const char *vocab_name, const json_t *raw,
                       const char *const *ordered, size_t nordered, long total, cell_status total_st)
 {
-    size_t cap = json_object_size(raw) + 64, n = 0;
-    sdc_cell *cells = xcalloc(cap, sizeof *cells);
     const vocab *v = vocab_name ? vocab_find(vocab_name) : NULL;
+    size_t cap = json_object_size(raw) + nordered + (v ? v->ncodes : 0) + 1, n = 0;
+    sdc_cell *cells = xcalloc(cap, sizeof *cells);
     if (ordered)
         for (size_t i = 0; i < nordered && n < cap; i++) snprintf(cells[n++].code, sizeof cells[0].code, "%s", ordered[i]);
     else if (v)
@@ -214,9 +214,6 @@ static bool read_params(lda_req *r, stats_params *p)
         for (size_t k = 0; query_get_nth(&r->query, "platform", k); k++)
             if (!strcmp(query_get_nth(&r->query, "platform", k), code)) asked = true;
         if (!asked) continue;
-        bool ami_ok = !ami || (ami == 1 ? !strcmp(code, "artois") || !strcmp(code, "lens_henin")
-                                        : strcmp(code, "artois") && strcmp(code, "lens_henin"));
-        if (!ami_ok) continue;
         if (!http_in_scope(r, code)) {
             if (any_asked) {
                 json_decref(chosen);
@@ -225,6 +222,9 @@ static bool read_params(lda_req *r, stats_params *p)
             }
             continue;
         }
+        bool ami_ok = !ami || (ami == 1 ? !strcmp(code, "artois") || !strcmp(code, "lens_henin")
+                                        : strcmp(code, "artois") && strcmp(code, "lens_henin"));
+        if (!ami_ok) continue;
         json_array_append_new(chosen, JCHECK(json_string(code)));
     }
     bool all = json_array_size(chosen) == pv->ncodes;
@@ -347,14 +347,16 @@ void stats_activity_get(lda_req *r)
     breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, total, total_st);
     /* years of the period, in order */
     int y0 = atoi(p.from), y1 = atoi(p.to);
-    char years[64][8];
-    const char *yp[64];
-    size_t ny = 0;
-    for (int y = y0; y <= y1 && ny < 64; y++, ny++) {
-        snprintf(years[ny], sizeof years[ny], "%d", y);
-        yp[ny] = years[ny];
+    size_t ny = (size_t)(y1 - y0 + 1);
+    char (*years)[8] = xcalloc(ny, sizeof *years);
+    const char **yp = xcalloc(ny, sizeof *yp);
+    for (size_t i = 0; i < ny; i++) {
+        snprintf(years[i], sizeof years[i], "%d", y0 + (int)i);
+        yp[i] = years[i];
     }
     breakdown(&rp, "by_year", NULL, json_object_get(raw, "by_year"), yp, ny, total, total_st);
+    free(yp);
+    free(years);
     long measures = 0;
     const char *k;
     json_t *v;
@@ -366,7 +368,35 @@ void stats_activity_get(lda_req *r)
     report_send(r, &rp, p.csv, "activite");
 }
 
-/* The headline figures of the observatory into obj; returns nothing, counts suppression. */
+/* The status the breakdown `section` of raw gives to `code` (disclosure computed apart). */
+static cell_status cell_status_in(const report *rp, const json_t *raw, const char *section,
+                                  const char *vocab_name, const char *code)
+{
+    const vocab *v = vocab_find(vocab_name);
+    const json_t *m = json_object_get(raw, section);
+    size_t cap = json_object_size(m) + v->ncodes + 1, n = 0;
+    sdc_cell *cells = xcalloc(cap, sizeof *cells);
+    for (size_t i = 0; i < v->ncodes; i++) snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)m, k, val)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(cells[i].code, k)) i++;
+        if (i == n && n < cap) snprintf(cells[n++].code, sizeof cells[0].code, "%s", k);
+        if (i < n) cells[i].count = (long)json_integer_value(val);
+    }
+    sdc scratch = {rp->sdc.threshold, 0, 0};
+    sdc_breakdown(&scratch, cells, n);
+    cell_status st = CELL_V;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(cells[i].code, code)) st = cells[i].status;
+    free(cells);
+    return st;
+}
+
+/* The headline figures of the observatory into obj; counts suppression. When raw holds the
+ * by_response breakdown, the unmet rate is hidden whenever its numerator's cell there is. */
 static void youth_headline(report *rp, json_t *obj, const json_t *raw)
 {
     long total = geti(raw, "requests_total"), youth = geti(raw, "youth_requests");
@@ -377,8 +407,11 @@ static void youth_headline(report *rp, json_t *obj, const json_t *raw)
     headline_count(rp, obj, "repeat_persons", "Jeunes ayant demandé deux fois ou plus", geti(raw, "repeat_persons"));
     sdc shadow = {rp->sdc.threshold, 0, 0}; /* numerators: status only, not published */
     long unmet = geti(raw, "unmet"), af = geti(raw, "alternatives_false"), ak = geti(raw, "alternatives_known");
+    cell_status unmet_st = sdc_count(&shadow, unmet);
+    if (unmet_st == CELL_V && json_object_get(raw, "by_response"))
+        unmet_st = cell_status_in(rp, raw, "by_response", "siao_response", "no_place_available");
     headline_rate(rp, obj, "unmet_rate", "Part des demandes sans place disponible", unmet,
-                  sdc_count(&shadow, unmet), youth, yst);
+                  unmet_st, youth, yst);
     headline_rate(rp, obj, "no_alternative_share", "Part sans autre solution connue", af,
                   sdc_count(&shadow, af), ak, sdc_count(&shadow, ak));
 }

@@ -31,7 +31,10 @@ lda_err household_create(db_conn *c, const char *in, const char *person_key,
                          char **existing_id);
 lda_err household_get(db_conn *c, const char *id, const char *scope, bool identity,
                       store_doc *out);
-lda_err household_list(db_conn *c, const char *scope, const char *platform,
+/* source (may be NULL): only the households pushed by that source (siao read-back). */
+lda_err household_get_from(db_conn *c, const char *id, const char *scope, const char *source,
+                           bool identity, store_doc *out);
+lda_err household_list(db_conn *c, const char *scope, const char *source, const char *platform,
                        const char *updated_since, bool identity, int limit,
                        const char *cursor, char **json);
 lda_err household_update(db_conn *c, const char *id, const char *merged,
@@ -49,6 +52,7 @@ typedef struct {
     const char *scope;      /* platforms */
     const char *created_by; /* partner tokens see only what they created (NULL: all) */
     bool status_only;       /* the partner's status view */
+    const char *source;     /* siao tokens read back only what their source pushed */
 } referral_view;
 
 /* Creates the referral, its first event and, when `household_in` is given, its household

@@ -29,7 +29,8 @@ static db_stmt S_EXISTING = {
 static db_stmt S_GET = {
     "household_get",
     "SELECT lda_household_json(h, $3::bool)::text, row_version FROM household h"
-    " WHERE id = $1::uuid AND ($2::text[] IS NULL OR platform = ANY($2::text[]))",
+    " WHERE id = $1::uuid AND ($2::text[] IS NULL OR platform = ANY($2::text[]))"
+    " AND ($4::text IS NULL OR source = $4)",
     0};
 static db_stmt S_LIST = {
     "household_list",
@@ -38,6 +39,7 @@ static db_stmt S_LIST = {
     "    AND ($2::text IS NULL OR platform = $2)"
     "    AND ($3::timestamptz IS NULL OR updated_at >= $3::timestamptz)"
     "    AND ($4::timestamptz IS NULL OR (updated_at, id) > ($4::timestamptz, $5::uuid))"
+    "    AND ($8::text IS NULL OR source = $8)"
     "  ORDER BY updated_at, id LIMIT $6::int + 1)"
     " SELECT coalesce(json_agg(lda_household_json(page, $7::bool) ORDER BY updated_at, id), '[]')::text,"
     "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$6::int],"
@@ -108,19 +110,25 @@ lda_err household_create(db_conn *c, const char *in, const char *person_key,
 lda_err household_get(db_conn *c, const char *id, const char *scope, bool identity,
                       store_doc *out)
 {
-    const char *p[] = {id, scope, identity ? "true" : "false"};
-    return store_one(c, &S_GET, 3, p, out);
+    return household_get_from(c, id, scope, NULL, identity, out);
 }
 
-lda_err household_list(db_conn *c, const char *scope, const char *platform,
+lda_err household_get_from(db_conn *c, const char *id, const char *scope, const char *source,
+                           bool identity, store_doc *out)
+{
+    const char *p[] = {id, scope, identity ? "true" : "false", source};
+    return store_one(c, &S_GET, 4, p, out);
+}
+
+lda_err household_list(db_conn *c, const char *scope, const char *source, const char *platform,
                        const char *updated_since, bool identity, int limit,
                        const char *cursor, char **json)
 {
     char *key, *id, lim[16];
     if (page_cursor(cursor, &key, &id)) return LDA_EINVALID;
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *p[] = {scope, platform, updated_since, key, id, lim, identity ? "true" : "false"};
-    lda_err e = store_page(c, &S_LIST, 7, p, limit, json);
+    const char *p[] = {scope, platform, updated_since, key, id, lim, identity ? "true" : "false", source};
+    lda_err e = store_page(c, &S_LIST, 8, p, limit, json);
     free(key);
     free(id);
     return e;

@@ -72,7 +72,7 @@ lda_err measure_referral(db_conn *c, const char *id, const char *scope, char **r
 lda_err measure_list(db_conn *c, const char *referral_id, const char *scope, int limit,
                      const char *cursor, char **json)
 {
-    referral_view v = {scope, NULL, true};
+    referral_view v = {scope, NULL, true, NULL};
     store_doc d;
     lda_err e = referral_get(c, referral_id, &v, &d);
     if (e) return e;

@@ -57,7 +57,7 @@ static db_stmt S_CREATE = {
 static db_stmt S_GET = {
     "referral_get",
     "SELECT lda_referral_json(r, $4::bool)::text, row_version FROM referral r"
-    " WHERE id = $1::uuid AND " VIEW_SCOPE(2, 3),
+    " WHERE id = $1::uuid AND " VIEW_SCOPE(2, 3) " AND ($5::text IS NULL OR r.source = $5)",
     0};
 static db_stmt S_LIST = {
     "referral_list",
@@ -69,6 +69,7 @@ static db_stmt S_LIST = {
     "    AND ($8::date IS NULL OR received_on <= $8::date)"
     "    AND ($9::timestamptz IS NULL OR updated_at >= $9::timestamptz)"
     "    AND ($10::timestamptz IS NULL OR (updated_at, id) > ($10::timestamptz, $11::uuid))"
+    "    AND ($14::text IS NULL OR source = $14)"
     "  ORDER BY updated_at, id LIMIT $12::int + 1)"
     " SELECT coalesce(json_agg(lda_referral_json(page, $13::bool) ORDER BY updated_at, id), '[]')::text,"
     "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$12::int],"
@@ -179,8 +180,8 @@ done:
 
 lda_err referral_get(db_conn *c, const char *id, const referral_view *v, store_doc *out)
 {
-    const char *p[] = {id, v->scope, v->created_by, v->status_only ? "true" : "false"};
-    return store_one(c, &S_GET, 4, p, out);
+    const char *p[] = {id, v->scope, v->created_by, v->status_only ? "true" : "false", v->source};
+    return store_one(c, &S_GET, 5, p, out);
 }
 
 lda_err referral_list(db_conn *c, const referral_view *v, const json_t *f, int limit,
@@ -201,8 +202,9 @@ lda_err referral_list(db_conn *c, const referral_view *v, const json_t *f, int l
                        key,
                        id,
                        lim,
-                       v->status_only ? "true" : "false"};
-    lda_err e = store_page(c, &S_LIST, 13, p, limit, json);
+                       v->status_only ? "true" : "false",
+                       v->source};
+    lda_err e = store_page(c, &S_LIST, 14, p, limit, json);
     free(key);
     free(id);
     return e;
@@ -268,7 +270,7 @@ done:
 lda_err referral_events(db_conn *c, const char *id, const char *scope, int limit,
                         const char *cursor, char **json)
 {
-    referral_view v = {scope, NULL, true};
+    referral_view v = {scope, NULL, true, NULL};
     store_doc d;
     lda_err e = referral_get(c, id, &v, &d);
     if (e) return e;

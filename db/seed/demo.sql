@@ -456,8 +456,12 @@ UPDATE d SET path = CASE outcome
       CASE WHEN DATE '2022-12-31' - received_on < 12 THEN '{received}'::text[]
            WHEN DATE '2022-12-31' - received_on < 40 THEN
              CASE WHEN pg_temp.u('progress:' || n) < 0.3 THEN '{received}'::text[] ELSE '{received,assessing}'::text[] END
-           ELSE CASE WHEN pg_temp.u('progress:' || n) < 0.08 THEN '{received}'::text[]
-                     WHEN pg_temp.u('progress:' || n) < 0.35 THEN '{received,assessing}'::text[]
+           WHEN DATE '2022-12-31' - received_on < 90 THEN
+             CASE WHEN pg_temp.u('progress:' || n) < 0.08 THEN '{received}'::text[]
+                  WHEN pg_temp.u('progress:' || n) < 0.40 THEN '{received,assessing}'::text[]
+                  ELSE '{received,assessing,orientation_proposed}'::text[] END
+           -- older ones: assessment still going on, or waiting for a place in a measure
+           ELSE CASE WHEN pg_temp.u('progress:' || n) < 0.25 THEN '{received,assessing}'::text[]
                      ELSE '{received,assessing,orientation_proposed}'::text[] END END
     WHEN 'reoriented' THEN
       CASE pg_temp.pick('reoriented:' || n, '{0,1,2}', '{15,45,40}')

@@ -537,11 +537,13 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
       else assert.deepEqual(r7[k], v, `read back ${k}`);
     }
 
-    // a siao token's ?source= does not widen its view
+    // a siao token's ?source= cannot widen its view: another source is refused, never ignored
     const other = await svc.api('GET', '/v1/siao-requests?source=read-b&limit=500', { token: tok.read });
-    assert.equal(other.status, 200, show(other));
-    assert.equal(other.json.items.length, 500);
-    assert.ok(other.json.items.every((i) => i.source === 'read-a'), `source=read-b as read-a: ${show(other)}`);
+    assert.equal(other.status, 403, show(other));
+    const own = await svc.api('GET', '/v1/siao-requests?source=read-a&limit=500', { token: tok.read });
+    assert.equal(own.status, 200, show(own));
+    assert.equal(own.json.items.length, 500);
+    assert.ok(own.json.items.every((i) => i.source === 'read-a'), `source=read-a as read-a: ${show(own)}`);
     // an admin sees the source it names
     const b = (await walkSiao(svc, '/v1/siao-requests?source=read-b&limit=500', tok.admin)).flat();
     assert.equal(b.length, 50);

@@ -25,9 +25,9 @@ TEST(query_is_decoded_strictly)
 
 TEST(query_check_lists_every_problem)
 {
-    static const qparam spec[] = {{"limit", Q_LONG, 1, 500, NULL, false},
-                                  {"platform", Q_CODE, 0, 0, "platform", true},
-                                  {"from", Q_DATE, 0, 0, NULL, false},
+    static const qparam spec[] = {{"limit", Q_LONG, 1, 500, NULL, false, NULL},
+                                  {"platform", Q_CODE, 0, 0, "platform", true, NULL},
+                                  {"from", Q_DATE, 0, 0, NULL, false, NULL},
                                   QPARAM_END};
     qlist q;
     json_t *errors = json_array();
