@@ -46,6 +46,8 @@ static const setting SETTINGS[] = {
      "largest body of a batch route"},
     {"LDA_STATEMENT_TIMEOUT_MS", K_LONG, OFF(statement_timeout_ms), "5000", 100, 600000,
      "PostgreSQL statement_timeout of the service's sessions"},
+    {"LDA_DB_CONNECT_TIMEOUT_S", K_LONG, OFF(db_connect_timeout_s), "2", 1, 60,
+     "how long opening a PostgreSQL connection may take"},
     {"LDA_CONNECTION_TIMEOUT_S", K_LONG, OFF(connection_timeout_s), "30", 1, 3600,
      "idle HTTP connection timeout"},
     {"LDA_MAX_CONNECTIONS", K_LONG, OFF(max_connections), "2048", 16, 100000,

@@ -25,6 +25,7 @@ typedef struct {
     long max_body_bytes;         /* LDA_MAX_BODY_BYTES */
     long max_batch_bytes;        /* LDA_MAX_BATCH_BYTES */
     long statement_timeout_ms;   /* LDA_STATEMENT_TIMEOUT_MS */
+    long db_connect_timeout_s;   /* LDA_DB_CONNECT_TIMEOUT_S */
     long connection_timeout_s;   /* LDA_CONNECTION_TIMEOUT_S: idle HTTP connections */
     long max_connections;        /* LDA_MAX_CONNECTIONS */
     long max_connections_per_ip; /* LDA_MAX_CONNECTIONS_PER_IP (0: no cap) */

@@ -30,6 +30,7 @@ static struct {
     int size;
     char *url;
     char options[256];
+    char connect_timeout[16];
     /* shared backoff after a failed connection attempt */
     long long retry_after_ms;
     long backoff_ms;
@@ -57,6 +58,7 @@ lda_err db_pool_start(const lda_config *cfg)
              " -c TimeZone=Europe/Paris -c DateStyle=ISO -c IntervalStyle=iso_8601",
              cfg->statement_timeout_ms, cfg->statement_timeout_ms / 2 + 1,
              cfg->statement_timeout_ms * 4);
+    snprintf(pool.connect_timeout, sizeof pool.connect_timeout, "%ld", cfg->db_connect_timeout_s);
     pool.backoff_ms = BACKOFF_MIN_MS;
     return LDA_OK;
 }
@@ -80,11 +82,11 @@ void db_pool_stop(void)
 }
 
 /* Opens a connection as lda_app. NULL on failure (logged without the URL). */
-static PGconn *open_conn(const char *url, const char *options)
+static PGconn *open_conn(const char *url, const char *options, const char *connect_timeout)
 {
     const char *keys[] = {"dbname", "options", "connect_timeout", "keepalives",
                           "keepalives_idle", "application_name", NULL};
-    const char *vals[] = {url, options, "2", "1", "30", "lda-api", NULL};
+    const char *vals[] = {url, options, connect_timeout, "1", "30", "lda-api", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
         PQfinish(pg);
@@ -140,7 +142,7 @@ lda_err db_acquire(db_conn **out)
     pthread_mutex_unlock(&pool.lock);
 
     if (need_connect) {
-        PGconn *pg = open_conn(pool.url, pool.options);
+        PGconn *pg = open_conn(pool.url, pool.options, pool.connect_timeout);
         pthread_mutex_lock(&pool.lock);
         if (!pg) {
             pool.connect_failures++;
