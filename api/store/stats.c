@@ -36,66 +36,80 @@ static db_stmt S_ACTIVITY = {
     " )::text",
     0};
 
-/* The youth figures over one set of requests `y` (youth) within `r` (all). */
-#define YOUTH_HEADLINE                                                                         \
-    "'requests_total', (SELECT count(*) FROM r),"                                               \
-    " 'youth_requests', (SELECT count(*) FROM y),"                                              \
-    " 'youth_persons', (SELECT count(DISTINCT person_key) FROM y),"                             \
-    " 'repeat_persons', (SELECT count(*) FROM (SELECT 1 FROM y WHERE person_key IS NOT NULL"    \
-    "   GROUP BY person_key HAVING count(*) >= 2) p),"                                          \
-    " 'unmet', (SELECT count(*) FROM y WHERE response = 'no_place_available'),"                 \
-    " 'alternatives_false', (SELECT count(*) FROM y WHERE alternatives_known = false),"         \
-    " 'alternatives_known', (SELECT count(*) FROM y WHERE alternatives_known IS NOT NULL)"
-
 #define PERIOD_WHERE                                                                           \
     "received_at >= ($1::date)::timestamp AT TIME ZONE 'Europe/Paris'"                          \
     " AND received_at < ($2::date + 1)::timestamp AT TIME ZONE 'Europe/Paris'"                  \
     " AND ($3::text[] IS NULL OR platform = ANY($3::text[]))"
 
-#define BREAKDOWN(name, expr)                                                                  \
-    " '" name "', (SELECT coalesce(json_object_agg(k, n), '{}') FROM"                          \
-    "   (SELECT " expr " k, count(*) n FROM y GROUP BY 1) s)"
-
+/* One pass over the youth requests `y` (GROUPING SETS: one hash aggregate for every
+ * breakdown and the totals), one over their persons, one over their needs; the count of all
+ * requests comes from the (platform, received_at) index. */
 static db_stmt S_YOUTH = {
     "stats_youth",
-    "WITH r AS MATERIALIZED (SELECT age, person_key, sex, situation, needs, response, channel,"
-    "   platform, alternatives_known FROM siao_request WHERE " PERIOD_WHERE "),"
-    " y AS MATERIALIZED (SELECT * FROM r WHERE age BETWEEN $4::int AND $5::int)"
-    " SELECT json_build_object(" YOUTH_HEADLINE ","
-    BREAKDOWN("by_sex", "coalesce(sex, 'not_collected')") ","
-    BREAKDOWN("by_age", "age::text") ","
-    BREAKDOWN("by_situation", "coalesce(situation, 'not_collected')") ","
-    BREAKDOWN("by_response", "coalesce(response, 'not_collected')") ","
-    BREAKDOWN("by_channel", "channel") ","
-    BREAKDOWN("by_platform", "platform") ","
-    " 'by_need', (SELECT coalesce(json_object_agg(k, n), '{}') FROM"
-    "   (SELECT coalesce(nd, 'not_collected') k, count(*) n FROM y"
-    "    LEFT JOIN LATERAL unnest(y.needs) nd ON true GROUP BY 1) s)"
+    "WITH y AS MATERIALIZED (SELECT age, person_key, sex, situation, needs, response, channel,"
+    "   platform, alternatives_known FROM siao_request WHERE " PERIOD_WHERE
+    "   AND age BETWEEN $4::int AND $5::int),"
+    " g AS (SELECT CASE WHEN GROUPING(sex) = 0 THEN 'by_sex' WHEN GROUPING(age) = 0 THEN 'by_age'"
+    "   WHEN GROUPING(situation) = 0 THEN 'by_situation' WHEN GROUPING(response) = 0 THEN 'by_response'"
+    "   WHEN GROUPING(channel) = 0 THEN 'by_channel' WHEN GROUPING(platform) = 0 THEN 'by_platform'"
+    "   ELSE 'all' END AS section,"
+    "   CASE WHEN GROUPING(sex) = 0 THEN coalesce(sex, 'not_collected')"
+    "   WHEN GROUPING(age) = 0 THEN age::text"
+    "   WHEN GROUPING(situation) = 0 THEN coalesce(situation, 'not_collected')"
+    "   WHEN GROUPING(response) = 0 THEN coalesce(response, 'not_collected')"
+    "   WHEN GROUPING(channel) = 0 THEN channel WHEN GROUPING(platform) = 0 THEN platform"
+    "   ELSE '' END AS k, count(*) AS n,"
+    "   count(*) FILTER (WHERE response = 'no_place_available') AS unmet,"
+    "   count(*) FILTER (WHERE alternatives_known = false) AS alt_false,"
+    "   count(*) FILTER (WHERE alternatives_known IS NOT NULL) AS alt_known"
+    "  FROM y GROUP BY GROUPING SETS ((sex), (age), (situation), (response), (channel), (platform), ())),"
+    " persons AS (SELECT count(*) AS persons, count(*) FILTER (WHERE n >= 2) AS repeats"
+    "  FROM (SELECT count(*) AS n FROM y WHERE person_key IS NOT NULL GROUP BY person_key) x),"
+    " needs AS (SELECT coalesce(nd, 'not_collected') AS k, count(*) AS n FROM y"
+    "  LEFT JOIN LATERAL unnest(y.needs) nd ON true GROUP BY 1),"
+    " total AS (SELECT count(*) AS n FROM siao_request WHERE " PERIOD_WHERE ")"
+    " SELECT json_build_object("
+    "  'requests_total', (SELECT n FROM total),"
+    "  'youth_requests', coalesce((SELECT n FROM g WHERE section = 'all'), 0),"
+    "  'youth_persons', (SELECT persons FROM persons),"
+    "  'repeat_persons', (SELECT repeats FROM persons),"
+    "  'unmet', coalesce((SELECT unmet FROM g WHERE section = 'all'), 0),"
+    "  'alternatives_false', coalesce((SELECT alt_false FROM g WHERE section = 'all'), 0),"
+    "  'alternatives_known', coalesce((SELECT alt_known FROM g WHERE section = 'all'), 0),"
+    "  'by_sex', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_sex'),"
+    "  'by_age', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_age'),"
+    "  'by_situation', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_situation'),"
+    "  'by_response', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_response'),"
+    "  'by_channel', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_channel'),"
+    "  'by_platform', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_platform'),"
+    "  'by_need', (SELECT coalesce(json_object_agg(k, n), '{}') FROM needs)"
     " )::text",
     0};
 
 static db_stmt S_SERIES = {
     "stats_youth_series",
-    "WITH r AS MATERIALIZED (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS period,"
-    "   age, person_key, response, alternatives_known FROM siao_request WHERE " PERIOD_WHERE "),"
-    " periods AS (SELECT generate_series(date_trunc($6, $1::date), $2::date,"
+    "WITH periods AS (SELECT generate_series(date_trunc($6, $1::date), $2::date,"
     "   CASE $6 WHEN 'quarter' THEN interval '3 months' WHEN 'year' THEN interval '1 year'"
     "   ELSE interval '1 month' END)::date AS period),"
-    " y AS MATERIALIZED (SELECT * FROM r WHERE age BETWEEN $4::int AND $5::int),"
-    " tot AS (SELECT period, count(*) n FROM r GROUP BY 1),"
-    " yo AS (SELECT period, count(*) n, count(DISTINCT person_key) persons,"
-    "   count(*) FILTER (WHERE response = 'no_place_available') unmet,"
-    "   count(*) FILTER (WHERE alternatives_known = false) alt_false,"
-    "   count(*) FILTER (WHERE alternatives_known IS NOT NULL) alt_known FROM y GROUP BY 1),"
-    " rep AS (SELECT period, count(*) n FROM (SELECT period FROM y WHERE person_key IS NOT NULL"
-    "   GROUP BY period, person_key HAVING count(*) >= 2) x GROUP BY 1)"
+    " tot AS (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS period,"
+    "   count(*) AS n FROM siao_request WHERE " PERIOD_WHERE " GROUP BY 1),"
+    " y AS MATERIALIZED (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS period,"
+    "   person_key, response, alternatives_known FROM siao_request WHERE " PERIOD_WHERE
+    "   AND age BETWEEN $4::int AND $5::int),"
+    " yo AS (SELECT period, count(*) AS n,"
+    "   count(*) FILTER (WHERE response = 'no_place_available') AS unmet,"
+    "   count(*) FILTER (WHERE alternatives_known = false) AS alt_false,"
+    "   count(*) FILTER (WHERE alternatives_known IS NOT NULL) AS alt_known FROM y GROUP BY 1),"
+    " pp AS (SELECT period, count(*) AS persons, count(*) FILTER (WHERE n >= 2) AS repeats"
+    "   FROM (SELECT period, count(*) AS n FROM y WHERE person_key IS NOT NULL"
+    "   GROUP BY period, person_key) x GROUP BY 1)"
     " SELECT coalesce(json_agg(json_build_object('period_start', p.period,"
     "   'requests_total', coalesce(tot.n, 0), 'youth_requests', coalesce(yo.n, 0),"
-    "   'youth_persons', coalesce(yo.persons, 0), 'repeat_persons', coalesce(rep.n, 0),"
+    "   'youth_persons', coalesce(pp.persons, 0), 'repeat_persons', coalesce(pp.repeats, 0),"
     "   'unmet', coalesce(yo.unmet, 0), 'alternatives_false', coalesce(yo.alt_false, 0),"
     "   'alternatives_known', coalesce(yo.alt_known, 0)) ORDER BY p.period), '[]')::text"
     " FROM periods p LEFT JOIN tot USING (period) LEFT JOIN yo USING (period)"
-    " LEFT JOIN rep USING (period)",
+    " LEFT JOIN pp USING (period)",
     0};
 
 static lda_err one_text(db_conn *c, db_stmt *s, int n, const char *const *p, char **json)
