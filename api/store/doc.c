@@ -2,6 +2,7 @@
 #include "core/mem.h"
 #include "store/page.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 lda_err store_one(db_conn *c, db_stmt *s, int n, const char *const *params, store_doc *out)
@@ -19,6 +20,16 @@ lda_err store_one(db_conn *c, db_stmt *s, int n, const char *const *params, stor
     if (PQnfields(r) > 1) out->version = atol(PQgetvalue(r, 0, 1));
     PQclear(r);
     return LDA_OK;
+}
+
+lda_err store_update(db_conn *c, db_stmt *s, const char *id, const char *merged, long version,
+                     store_doc *out)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%ld", version);
+    const char *p[] = {id, merged, v};
+    lda_err e = store_one(c, s, 3, p, out);
+    return e == LDA_ENOTFOUND ? LDA_EPRECONDITION : e;
 }
 
 void store_doc_free(store_doc *d)

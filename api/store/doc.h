@@ -18,6 +18,11 @@ lda_err store_one(db_conn *c, db_stmt *s, int n, const char *const *params, stor
 
 void store_doc_free(store_doc *d);
 
+/* Runs an optimistic update statement ($1 id, $2 merged jsonb, $3 the row_version read):
+ * no row means the resource changed meanwhile, LDA_EPRECONDITION. */
+lda_err store_update(db_conn *c, db_stmt *s, const char *id, const char *merged, long version,
+                     store_doc *out);
+
 /* Runs a keyset list statement (see store/page.h) and renders the page. */
 lda_err store_page(db_conn *c, db_stmt *s, int n, const char *const *params, int limit,
                    char **json);

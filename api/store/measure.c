@@ -90,9 +90,5 @@ lda_err measure_list(db_conn *c, const char *referral_id, const char *scope, int
 lda_err measure_update(db_conn *c, const char *id, const char *merged, long version,
                        store_doc *out)
 {
-    char v[24];
-    snprintf(v, sizeof v, "%ld", version);
-    const char *p[] = {id, merged, v};
-    lda_err e = store_one(c, &S_UPDATE, 3, p, out);
-    return e == LDA_ENOTFOUND ? LDA_EPRECONDITION : e;
+    return store_update(c, &S_UPDATE, id, merged, version, out);
 }

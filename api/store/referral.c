@@ -213,11 +213,7 @@ lda_err referral_list(db_conn *c, const referral_view *v, const json_t *f, int l
 lda_err referral_update(db_conn *c, const char *id, const char *merged, long version,
                         store_doc *out)
 {
-    char ver[24];
-    snprintf(ver, sizeof ver, "%ld", version);
-    const char *p[] = {id, merged, ver};
-    lda_err e = store_one(c, &S_UPDATE, 3, p, out);
-    return e == LDA_ENOTFOUND ? LDA_EPRECONDITION : e;
+    return store_update(c, &S_UPDATE, id, merged, version, out);
 }
 
 lda_err referral_transition(db_conn *c, const char *id, const char *to, const char *on,
