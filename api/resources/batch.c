@@ -229,10 +229,11 @@ void resource_batch(lda_req *r, const batch_kind *k)
         json_decref(errors);
         char hash[SECRET_HASH_HEX];
         content_hash(rec, hash);
-        json_t *out = k->prepare ? k->prepare(rec) : JCHECK(json_deep_copy(rec));
-        json_object_set_new(out, "idx", json_integer((json_int_t)i));
-        json_object_set_new(out, "content_hash", JCHECK(json_string(hash)));
-        json_array_append_new(valid, out);
+        /* the parsed record is ours: completed in place, not copied */
+        if (k->prepare) k->prepare(rec);
+        json_object_set_new(rec, "idx", json_integer((json_int_t)i));
+        json_object_set_new(rec, "content_hash", JCHECK(json_string(hash)));
+        json_array_append(valid, rec);
     }
     json_decref(seen);
     sort_rejected(rejected);
@@ -386,15 +387,13 @@ static bool household_batch_validate(lda_req *r, const json_t *rec, const vctx *
     return json_array_size(errors) == 0;
 }
 
-static json_t *household_batch_prepare(const json_t *rec)
+static void household_batch_prepare(json_t *rec)
 {
-    json_t *out = JCHECK(json_deep_copy(rec));
     const json_t *head = json_object_get(rec, "head");
     char key[SECRET_HASH_HEX];
     household_person_key(household_key(), schema_str(head, "last_name"), schema_str(head, "first_name"),
                          schema_str(head, "birth_date"), key);
-    json_object_set_new(out, "person_key", JCHECK(json_string(key)));
-    return out;
+    json_object_set_new(rec, "person_key", JCHECK(json_string(key)));
 }
 
 static lda_err household_batch_write(lda_req *r, db_conn *c, const char *source, const char *records,

@@ -10,8 +10,9 @@ typedef struct {
     const char *audit_type;
     /* The record's rules (same as the single-record route); errors relative to it. */
     bool (*validate)(lda_req *r, const json_t *rec, const vctx *ctx, json_t *errors);
-    /* The record as written (new reference), e.g. with a person_key; NULL: as pushed. */
-    json_t *(*prepare)(const json_t *rec);
+    /* Completes a valid record in place before it is written (e.g. its person_key);
+     * NULL: written as pushed. */
+    void (*prepare)(json_t *rec);
     /* Upserts the valid records (jsonb array text) in the open transaction. */
     lda_err (*write)(lda_req *r, db_conn *c, const char *source, const char *records, long n,
                      json_t *rejected, batch_counts *out);
