@@ -19,10 +19,10 @@ static char *rls_scope(const lda_req *r)
     return lit;
 }
 
-db_conn *resource_db(lda_req *r)
+static db_conn *lease(lda_req *r, lda_err (*acquire)(db_conn **))
 {
     db_conn *c = NULL;
-    lda_err e = db_acquire(&c);
+    lda_err e = acquire(&c);
     if (!e) {
         char *scope = rls_scope(r);
         e = db_set_scope(c, scope);
@@ -35,6 +35,10 @@ db_conn *resource_db(lda_req *r)
     }
     return c;
 }
+
+db_conn *resource_db(lda_req *r) { return lease(r, db_acquire); }
+
+db_conn *resource_db_read(lda_req *r) { return lease(r, db_acquire_read); }
 
 void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json)
 {

@@ -11,8 +11,11 @@
 #include "store/db.h"
 #include "store/doc.h"
 
-/* Leases a database connection; on failure answers 503 and returns NULL. */
+/* Leases a database connection with the caller's row-level-security scope set; on failure
+ * answers 503 and returns NULL. */
 db_conn *resource_db(lda_req *r);
+/* The same from the read replica when LDA_DATABASE_URL_READ is set (statistics). */
+db_conn *resource_db_read(lda_req *r);
 
 /* Answers `status` with `json` (taken and freed) when e is LDA_OK, else the problem for e.
  * Releases `c` (may be NULL) first. */

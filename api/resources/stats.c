@@ -290,7 +290,7 @@ void stats_activity_get(lda_req *r)
 {
     stats_params p;
     if (!read_params(r, &p)) return;
-    db_conn *c = resource_db(r);
+    db_conn *c = resource_db_read(r);
     if (!c) {
         params_free(&p);
         return;
@@ -420,7 +420,7 @@ void observatory_youth_get(lda_req *r)
 {
     stats_params p;
     if (!read_params(r, &p)) return;
-    db_conn *c = resource_db(r);
+    db_conn *c = resource_db_read(r);
     if (!c) {
         params_free(&p);
         return;
@@ -472,7 +472,7 @@ void observatory_series_get(lda_req *r)
     if (!g) g = "month";
     stats_params p;
     if (!read_params(r, &p)) return;
-    db_conn *c = resource_db(r);
+    db_conn *c = resource_db_read(r);
     if (!c) {
         params_free(&p);
         return;

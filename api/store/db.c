@@ -15,7 +15,10 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
 
+struct db_pool_s;
+
 struct db_conn {
+    struct db_pool_s *owner;
     PGconn *pg;
     bool busy;
     unsigned char prepared[MAX_STATEMENTS];
@@ -23,7 +26,7 @@ struct db_conn {
     char *scope; /* lda.scope set on this connection (NULL: not set: RLS denies) */
 };
 
-static struct {
+typedef struct db_pool_s {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     db_conn *slots;
@@ -36,7 +39,12 @@ static struct {
     long backoff_ms;
     long reconnects, connect_failures;
     bool ever_connected;
-} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER};
+} db_pool;
+
+/* The primary (every write and most reads) and, with LDA_DATABASE_URL_READ, a read replica
+ * for the statistics. */
+static db_pool primary = {.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER};
+static db_pool replica = {.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER};
 
 static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int stmt_count;
@@ -48,37 +56,50 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-lda_err db_pool_start(const lda_config *cfg)
+static void pool_init(db_pool *pool, const lda_config *cfg, const char *url)
 {
-    pool.size = (int)cfg->db_pool;
-    pool.slots = xcalloc((size_t)pool.size, sizeof *pool.slots);
-    pool.url = xstrdup(cfg->database_url);
-    snprintf(pool.options, sizeof pool.options,
+    pool->size = (int)cfg->db_pool;
+    pool->slots = xcalloc((size_t)pool->size, sizeof *pool->slots);
+    for (int i = 0; i < pool->size; i++) pool->slots[i].owner = pool;
+    pool->url = xstrdup(url);
+    snprintf(pool->options, sizeof pool->options,
              "-c statement_timeout=%ld -c lock_timeout=%ld -c idle_in_transaction_session_timeout=%ld"
              " -c TimeZone=Europe/Paris -c DateStyle=ISO -c IntervalStyle=iso_8601",
              cfg->statement_timeout_ms, cfg->statement_timeout_ms / 2 + 1,
              cfg->statement_timeout_ms * 4);
-    snprintf(pool.connect_timeout, sizeof pool.connect_timeout, "%ld", cfg->db_connect_timeout_s);
-    pool.backoff_ms = BACKOFF_MIN_MS;
+    snprintf(pool->connect_timeout, sizeof pool->connect_timeout, "%ld", cfg->db_connect_timeout_s);
+    pool->backoff_ms = BACKOFF_MIN_MS;
+}
+
+lda_err db_pool_start(const lda_config *cfg)
+{
+    pool_init(&primary, cfg, cfg->database_url);
+    if (cfg->database_url_read) pool_init(&replica, cfg, cfg->database_url_read);
     return LDA_OK;
+}
+
+static void pool_stop(db_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    for (int i = 0; i < pool->size; i++) {
+        if (pool->slots[i].pg) {
+            PQfinish(pool->slots[i].pg);
+            pool->slots[i].pg = NULL;
+        }
+        free(pool->slots[i].scope);
+    }
+    free(pool->slots);
+    pool->slots = NULL;
+    free(pool->url);
+    pool->url = NULL;
+    pool->size = 0;
+    pthread_mutex_unlock(&pool->lock);
 }
 
 void db_pool_stop(void)
 {
-    pthread_mutex_lock(&pool.lock);
-    for (int i = 0; i < pool.size; i++) {
-        if (pool.slots[i].pg) {
-            PQfinish(pool.slots[i].pg);
-            pool.slots[i].pg = NULL;
-        }
-        free(pool.slots[i].scope);
-    }
-    free(pool.slots);
-    pool.slots = NULL;
-    free(pool.url);
-    pool.url = NULL;
-    pool.size = 0;
-    pthread_mutex_unlock(&pool.lock);
+    pool_stop(&primary);
+    pool_stop(&replica);
 }
 
 /* Opens a connection as lda_app. NULL on failure (logged without the URL). */
@@ -103,22 +124,22 @@ static PGconn *open_conn(const char *url, const char *options, const char *conne
     return pg;
 }
 
-lda_err db_acquire(db_conn **out)
+static lda_err acquire_from(db_pool *pool, db_conn **out)
 {
     *out = NULL;
-    pthread_mutex_lock(&pool.lock);
+    pthread_mutex_lock(&pool->lock);
     db_conn *c = NULL;
     long long deadline = now_ms() + ACQUIRE_WAIT_MS;
     for (;;) {
         /* prefer a connected free slot */
-        for (int i = 0; i < pool.size && !c; i++)
-            if (!pool.slots[i].busy && pool.slots[i].pg) c = &pool.slots[i];
-        for (int i = 0; i < pool.size && !c; i++)
-            if (!pool.slots[i].busy) c = &pool.slots[i];
+        for (int i = 0; i < pool->size && !c; i++)
+            if (!pool->slots[i].busy && pool->slots[i].pg) c = &pool->slots[i];
+        for (int i = 0; i < pool->size && !c; i++)
+            if (!pool->slots[i].busy) c = &pool->slots[i];
         if (c) break;
         long long left = deadline - now_ms();
         if (left <= 0) {
-            pthread_mutex_unlock(&pool.lock);
+            pthread_mutex_unlock(&pool->lock);
             log_json(LOG_WARN, "database pool exhausted", NULL);
             return LDA_EUNAVAILABLE;
         }
@@ -130,36 +151,36 @@ lda_err db_acquire(db_conn **out)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        pthread_cond_timedwait(&pool.freed, &pool.lock, &ts);
+        pthread_cond_timedwait(&pool->freed, &pool->lock, &ts);
     }
     c->busy = true;
     bool need_connect = c->pg == NULL;
-    if (need_connect && now_ms() < pool.retry_after_ms) {
+    if (need_connect && now_ms() < pool->retry_after_ms) {
         c->busy = false;
-        pthread_mutex_unlock(&pool.lock);
+        pthread_mutex_unlock(&pool->lock);
         return LDA_EUNAVAILABLE;
     }
-    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&pool->lock);
 
     if (need_connect) {
-        PGconn *pg = open_conn(pool.url, pool.options, pool.connect_timeout);
-        pthread_mutex_lock(&pool.lock);
+        PGconn *pg = open_conn(pool->url, pool->options, pool->connect_timeout);
+        pthread_mutex_lock(&pool->lock);
         if (!pg) {
-            pool.connect_failures++;
-            pool.retry_after_ms = now_ms() + pool.backoff_ms;
-            pool.backoff_ms = pool.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                   : pool.backoff_ms * 2;
+            pool->connect_failures++;
+            pool->retry_after_ms = now_ms() + pool->backoff_ms;
+            pool->backoff_ms = pool->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                                   : pool->backoff_ms * 2;
             c->busy = false;
-            pthread_cond_signal(&pool.freed);
-            pthread_mutex_unlock(&pool.lock);
+            pthread_cond_signal(&pool->freed);
+            pthread_mutex_unlock(&pool->lock);
             log_json(LOG_WARN, "database connection failed", NULL);
             return LDA_EUNAVAILABLE;
         }
-        if (pool.ever_connected) pool.reconnects++;
-        pool.ever_connected = true;
-        pool.backoff_ms = BACKOFF_MIN_MS;
-        pool.retry_after_ms = 0;
-        pthread_mutex_unlock(&pool.lock);
+        if (pool->ever_connected) pool->reconnects++;
+        pool->ever_connected = true;
+        pool->backoff_ms = BACKOFF_MIN_MS;
+        pool->retry_after_ms = 0;
+        pthread_mutex_unlock(&pool->lock);
         c->pg = pg;
         memset(c->prepared, 0, sizeof c->prepared);
         free(c->scope);
@@ -168,6 +189,13 @@ lda_err db_acquire(db_conn **out)
     c->sqlstate[0] = '\0';
     *out = c;
     return LDA_OK;
+}
+
+lda_err db_acquire(db_conn **out) { return acquire_from(&primary, out); }
+
+lda_err db_acquire_read(db_conn **out)
+{
+    return acquire_from(replica.size ? &replica : &primary, out);
 }
 
 static void drop_conn(db_conn *c)
@@ -206,10 +234,10 @@ void db_release(db_conn *c)
             } else if (ts != PQTRANS_IDLE) drop_conn(c); /* active or unknown: unusable */
         }
     }
-    pthread_mutex_lock(&pool.lock);
+    pthread_mutex_lock(&c->owner->lock);
     c->busy = false;
-    pthread_cond_signal(&pool.freed);
-    pthread_mutex_unlock(&pool.lock);
+    pthread_cond_signal(&c->owner->freed);
+    pthread_mutex_unlock(&c->owner->lock);
 }
 
 static int stmt_slot(db_stmt *s)
@@ -301,16 +329,17 @@ const char *db_last_sqlstate(const db_conn *c) { return c->sqlstate; }
 
 void db_pool_get_stats(db_pool_stats *out)
 {
-    pthread_mutex_lock(&pool.lock);
+    db_pool *pool = &primary;
+    pthread_mutex_lock(&pool->lock);
     memset(out, 0, sizeof *out);
-    out->size = pool.size;
-    for (int i = 0; i < pool.size; i++) {
-        if (pool.slots[i].busy) out->in_use++;
-        if (pool.slots[i].pg) out->connected++;
+    out->size = pool->size;
+    for (int i = 0; i < pool->size; i++) {
+        if (pool->slots[i].busy) out->in_use++;
+        if (pool->slots[i].pg) out->connected++;
     }
-    out->reconnects = pool.reconnects;
-    out->connect_failures = pool.connect_failures;
-    pthread_mutex_unlock(&pool.lock);
+    out->reconnects = pool->reconnects;
+    out->connect_failures = pool->connect_failures;
+    pthread_mutex_unlock(&pool->lock);
 }
 
 const char *db_value(const PGresult *r)

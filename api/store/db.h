@@ -38,6 +38,10 @@ lda_err db_acquire(db_conn **out);
  * differs from the scope the connection already has. */
 lda_err db_set_scope(db_conn *c, const char *scope);
 
+/* As db_acquire, from the read replica (LDA_DATABASE_URL_READ) when there is one, else from
+ * the primary. For read-only statements that tolerate replication lag (statistics). */
+lda_err db_acquire_read(db_conn **out);
+
 /* Returns the slot: rolls back an open transaction, drops a broken connection. */
 void db_release(db_conn *c);
 
