@@ -148,8 +148,10 @@ static int token_create_cli(int argc, char **argv)
             json_decref(in);
             return 2;
         }
-        if (!strcmp(key, "platforms")) json_array_append_new(platforms, JCHECK(json_string(val)));
-        else json_object_set_new(in, key, JCHECK(json_string(val)));
+        if (!strcmp(key, "platforms"))
+            json_array_append_new(platforms, JCHECK(json_string(val)));
+        else
+            json_object_set_new(in, key, JCHECK(json_string(val)));
         i++;
     }
     json_object_set_new(in, "platforms", platforms);
@@ -162,10 +164,9 @@ static int token_create_cli(int argc, char **argv)
     if (!token_validate(in, &ctx, errors)) {
         size_t k;
         json_t *err;
-        json_array_foreach(errors, k, err)
-            fprintf(stderr, "token create: %s %s\n",
-                    json_string_value(json_object_get(err, "field")) + 1,
-                    json_string_value(json_object_get(err, "message")));
+        json_array_foreach(errors, k, err) fprintf(
+            stderr, "token create: %s %s\n", json_string_value(json_object_get(err, "field")) + 1,
+            json_string_value(json_object_get(err, "message")));
         json_decref(errors);
         json_decref(in);
         return 2;
@@ -234,15 +235,19 @@ static int cmd_token(const lda_config *cfg, int argc, char **argv)
         return 2;
     }
     db_pool_start(cfg);
-    if (!strcmp(argv[0], "create")) rc = token_create_cli(argc, argv);
-    else if (!strcmp(argv[0], "list")) rc = token_list_cli();
+    if (!strcmp(argv[0], "create"))
+        rc = token_create_cli(argc, argv);
+    else if (!strcmp(argv[0], "list"))
+        rc = token_list_cli();
     else if (!strcmp(argv[0], "revoke")) {
         db_conn *c = NULL;
         lda_err e = db_acquire(&c);
         if (!e) e = token_revoke(c, argv[1]);
         db_release(c);
-        if (e == LDA_ENOTFOUND) fprintf(stderr, "token revoke: no token %s\n", argv[1]);
-        else if (e) fprintf(stderr, "token revoke: failed (%s)\n", lda_err_name(e));
+        if (e == LDA_ENOTFOUND)
+            fprintf(stderr, "token revoke: no token %s\n", argv[1]);
+        else if (e)
+            fprintf(stderr, "token revoke: failed (%s)\n", lda_err_name(e));
         rc = e == LDA_ENOTFOUND ? 1 : e ? 1 : 0;
     } else {
         fprintf(stderr, "token: unknown action '%s'\n", argv[0]);
@@ -260,7 +265,8 @@ static int cmd_seed(const lda_config *cfg, int argc, char **argv)
     if (rc) return rc;
     long scale = 1;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--scale") && i + 1 < argc && parse_long(argv[i + 1], 1, 1000, &scale)) i++;
+        if (!strcmp(argv[i], "--scale") && i + 1 < argc && parse_long(argv[i + 1], 1, 1000, &scale))
+            i++;
         else {
             fprintf(stderr, "seed-demo: expected --scale N with N from 1 to 1000\n");
             return 2;
@@ -297,7 +303,8 @@ static bool durable(PGconn *pg)
         snprintf(sql, sizeof sql, "SELECT current_setting('%s')", settings[i]);
         PGresult *r = PQexec(pg, sql);
         const char *v = PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?";
-        if (strcmp(v, "on") && !(i == 2 && (!strcmp(v, "remote_apply") || !strcmp(v, "remote_write")))) {
+        if (strcmp(v, "on") &&
+            !(i == 2 && (!strcmp(v, "remote_apply") || !strcmp(v, "remote_write")))) {
             log_json(LOG_ERROR, "PostgreSQL is not durable",
                      json_pack("{s:s, s:s}", "setting", settings[i], "value", v));
             ok = false;
@@ -316,8 +323,10 @@ static bool load_pseudonym_key(const lda_config *cfg, PGconn *pg)
     }
     PGresult *r = PQexec(pg, "SELECT value FROM app_secret WHERE name = 'pseudonym_key'");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok) household_set_key(PQgetvalue(r, 0, 0));
-    else log_error("no pseudonymisation key: set LDA_PSEUDONYM_KEY or run lda-api migrate");
+    if (ok)
+        household_set_key(PQgetvalue(r, 0, 0));
+    else
+        log_error("no pseudonymisation key: set LDA_PSEUDONYM_KEY or run lda-api migrate");
     PQclear(r);
     return ok;
 }
@@ -336,17 +345,17 @@ static int preflight(const lda_config *cfg)
     lda_err e = migrate_current_version(pg, &version);
     int expected = migrate_expected_version();
     int rc = 0;
-    if (e) rc = 1;
-    else if (version < expected) {
+    bool behind = !e && version < expected;
+    if (behind)
         log_json(LOG_ERROR, "the database schema is behind this build: run `lda-api migrate`",
                  json_pack("{s:i, s:i}", "schema_version", version, "expected", expected));
-        rc = 1;
-    } else if (!load_pseudonym_key(cfg, pg)) {
+    if (e || behind || !load_pseudonym_key(cfg, pg)) {
         rc = 1;
     } else if (!durable(pg)) {
         if (cfg->allow_unsafe_durability)
             log_warn("serving without durability because LDA_ALLOW_UNSAFE_DURABILITY=true");
-        else rc = 1;
+        else
+            rc = 1;
     }
     PQfinish(pg);
     return rc;

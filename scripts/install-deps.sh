@@ -26,7 +26,7 @@ RUNTIME_PKGS=(
 # and Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser).
 DEV_PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib
-  curl ca-certificates tzdata git wrk valgrind clang libclang-rt-14-dev
+  curl ca-certificates tzdata git wrk valgrind clang libclang-rt-14-dev clang-format clang-tidy
   procps iproute2 util-linux chromium
 )
 

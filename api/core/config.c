@@ -106,8 +106,10 @@ static bool apply(lda_config *c, const setting *s, const char *v, char *msg, siz
         }
         return true;
     case K_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "1")) *(bool *)field = true;
-        else if (!strcmp(v, "false") || !strcmp(v, "0")) *(bool *)field = false;
+        if (!strcmp(v, "true") || !strcmp(v, "1"))
+            *(bool *)field = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "0"))
+            *(bool *)field = false;
         else {
             snprintf(msg, msglen, "%s: expected true or false", s->env);
             return false;
@@ -135,8 +137,7 @@ static bool apply(lda_config *c, const setting *s, const char *v, char *msg, siz
     return false;
 }
 
-bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *msg,
-                 size_t msglen)
+bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *msg, size_t msglen)
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < sizeof SETTINGS / sizeof SETTINGS[0]; i++) {

@@ -12,28 +12,28 @@
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 typedef struct {
-    char *database_url;          /* LDA_DATABASE_URL (NULL when unset) */
-    char *database_url_read;     /* LDA_DATABASE_URL_READ (optional replica) */
-    char *listen;                /* LDA_LISTEN, "host:port" */
+    char *database_url;      /* LDA_DATABASE_URL (NULL when unset) */
+    char *database_url_read; /* LDA_DATABASE_URL_READ (optional replica) */
+    char *listen;            /* LDA_LISTEN, "host:port" */
     struct sockaddr_in listen_addr;
-    long threads;                /* LDA_THREADS: HTTP worker threads */
-    long db_pool;                /* LDA_DB_POOL: PostgreSQL connections */
-    log_level log_level;         /* LDA_LOG_LEVEL */
-    long stats_min_cell;         /* LDA_STATS_MIN_CELL */
-    char *pseudonym_key;         /* LDA_PSEUDONYM_KEY (NULL: key kept in the database) */
-    char *cors_origins;          /* LDA_CORS_ORIGINS, comma-separated (NULL: no CORS) */
-    long max_body_bytes;         /* LDA_MAX_BODY_BYTES */
-    long max_batch_bytes;        /* LDA_MAX_BATCH_BYTES */
-    long statement_timeout_ms;   /* LDA_STATEMENT_TIMEOUT_MS */
-    long db_connect_timeout_s;   /* LDA_DB_CONNECT_TIMEOUT_S */
-    long connection_timeout_s;   /* LDA_CONNECTION_TIMEOUT_S: idle HTTP connections */
-    long max_connections;        /* LDA_MAX_CONNECTIONS */
-    long max_connections_per_ip; /* LDA_MAX_CONNECTIONS_PER_IP (0: no cap) */
-    long rate_limit_rps;         /* LDA_RATE_LIMIT_RPS per token (0: off) */
-    long rate_limit_burst;       /* LDA_RATE_LIMIT_BURST */
-    long shutdown_grace_s;       /* LDA_SHUTDOWN_GRACE_S: drain deadline on SIGTERM */
+    long threads;                 /* LDA_THREADS: HTTP worker threads */
+    long db_pool;                 /* LDA_DB_POOL: PostgreSQL connections */
+    log_level log_level;          /* LDA_LOG_LEVEL */
+    long stats_min_cell;          /* LDA_STATS_MIN_CELL */
+    char *pseudonym_key;          /* LDA_PSEUDONYM_KEY (NULL: key kept in the database) */
+    char *cors_origins;           /* LDA_CORS_ORIGINS, comma-separated (NULL: no CORS) */
+    long max_body_bytes;          /* LDA_MAX_BODY_BYTES */
+    long max_batch_bytes;         /* LDA_MAX_BATCH_BYTES */
+    long statement_timeout_ms;    /* LDA_STATEMENT_TIMEOUT_MS */
+    long db_connect_timeout_s;    /* LDA_DB_CONNECT_TIMEOUT_S */
+    long connection_timeout_s;    /* LDA_CONNECTION_TIMEOUT_S: idle HTTP connections */
+    long max_connections;         /* LDA_MAX_CONNECTIONS */
+    long max_connections_per_ip;  /* LDA_MAX_CONNECTIONS_PER_IP (0: no cap) */
+    long rate_limit_rps;          /* LDA_RATE_LIMIT_RPS per token (0: off) */
+    long rate_limit_burst;        /* LDA_RATE_LIMIT_BURST */
+    long shutdown_grace_s;        /* LDA_SHUTDOWN_GRACE_S: drain deadline on SIGTERM */
     bool allow_unsafe_durability; /* LDA_ALLOW_UNSAFE_DURABILITY: tests only */
-    char *web_dir;               /* LDA_WEB_DIR: pages and assets of /docs and /observatory */
+    char *web_dir;                /* LDA_WEB_DIR: pages and assets of /docs and /observatory */
 } lda_config;
 
 /*
@@ -41,8 +41,7 @@ typedef struct {
  * On a bad value returns false and writes one line naming the variable into msg.
  * On success the caller owns *out and releases it with config_free().
  */
-bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *msg,
-                 size_t msglen);
+bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *msg, size_t msglen);
 void config_free(lda_config *c);
 
 /* One line per setting ("LDA_THREADS  default 8  (1..256)  HTTP worker threads"). */

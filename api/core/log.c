@@ -30,8 +30,8 @@ void log_json(log_level lvl, const char *msg, json_t *fields)
     size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + n, sizeof ts - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 
-    json_t *line = JCHECK(json_pack("{s:s, s:s, s:s}", "time", ts, "level", LEVEL_NAMES[lvl],
-                                    "msg", msg));
+    json_t *line =
+        JCHECK(json_pack("{s:s, s:s, s:s}", "time", ts, "level", LEVEL_NAMES[lvl], "msg", msg));
     if (fields) json_object_update(line, fields);
     json_decref(fields);
     char *text = json_dumps(line, JSON_COMPACT);

@@ -15,8 +15,8 @@ bool log_enabled(log_level lvl);
 void log_json(log_level lvl, const char *msg, json_t *fields);
 
 /* Shorthands for a line with no fields. */
-#define log_info(msg) log_json(LOG_INFO, (msg), NULL)
-#define log_warn(msg) log_json(LOG_WARN, (msg), NULL)
+#define log_info(msg)  log_json(LOG_INFO, (msg), NULL)
+#define log_warn(msg)  log_json(LOG_WARN, (msg), NULL)
 #define log_error(msg) log_json(LOG_ERROR, (msg), NULL)
 
 #endif

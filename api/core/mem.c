@@ -64,20 +64,34 @@ char *xasprintf(const char *fmt, ...)
 const char *lda_err_name(lda_err e)
 {
     switch (e) {
-    case LDA_OK: return "ok";
-    case LDA_EINVALID: return "invalid";
-    case LDA_EBADREQUEST: return "bad_request";
-    case LDA_ENOTFOUND: return "not_found";
-    case LDA_ECONFLICT: return "conflict";
-    case LDA_EPRECONDITION: return "precondition_failed";
-    case LDA_EFORBIDDEN: return "forbidden";
-    case LDA_EUNAUTHORIZED: return "unauthorized";
-    case LDA_ETOOLARGE: return "too_large";
-    case LDA_EMEDIATYPE: return "unsupported_media_type";
-    case LDA_ERATELIMIT: return "rate_limited";
-    case LDA_EUNAVAILABLE: return "unavailable";
-    case LDA_EDB: return "db_error";
-    case LDA_EINTERNAL: return "internal";
+    case LDA_OK:
+        return "ok";
+    case LDA_EINVALID:
+        return "invalid";
+    case LDA_EBADREQUEST:
+        return "bad_request";
+    case LDA_ENOTFOUND:
+        return "not_found";
+    case LDA_ECONFLICT:
+        return "conflict";
+    case LDA_EPRECONDITION:
+        return "precondition_failed";
+    case LDA_EFORBIDDEN:
+        return "forbidden";
+    case LDA_EUNAUTHORIZED:
+        return "unauthorized";
+    case LDA_ETOOLARGE:
+        return "too_large";
+    case LDA_EMEDIATYPE:
+        return "unsupported_media_type";
+    case LDA_ERATELIMIT:
+        return "rate_limited";
+    case LDA_EUNAVAILABLE:
+        return "unavailable";
+    case LDA_EDB:
+        return "db_error";
+    case LDA_EINTERNAL:
+        return "internal";
     }
     return "unknown";
 }

@@ -24,8 +24,10 @@ size_t secret_b64url_encode(const unsigned char *in, size_t n, char *out)
     while (len > 0 && out[len - 1] == '=') len--;
     out[len] = '\0';
     for (int i = 0; i < len; i++) {
-        if (out[i] == '+') out[i] = '-';
-        else if (out[i] == '/') out[i] = '_';
+        if (out[i] == '+')
+            out[i] = '-';
+        else if (out[i] == '/')
+            out[i] = '_';
     }
     return (size_t)len;
 }
@@ -37,9 +39,12 @@ long secret_b64url_decode(const char *in, size_t len, unsigned char *out)
     char *tmp = xmalloc(padded + 1);
     for (size_t i = 0; i < len; i++) {
         char ch = in[i];
-        if (ch == '-') ch = '+';
-        else if (ch == '_') ch = '/';
-        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))) {
+        if (ch == '-')
+            ch = '+';
+        else if (ch == '_')
+            ch = '/';
+        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= '0' && ch <= '9'))) {
             free(tmp);
             return -1;
         }
@@ -80,4 +85,7 @@ void secret_hmac_hex(const char *key, size_t keylen, const char *msg, size_t msg
     to_hex(md, 32, out);
 }
 
-bool secret_equal(const void *a, const void *b, size_t len) { return CRYPTO_memcmp(a, b, len) == 0; }
+bool secret_equal(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}

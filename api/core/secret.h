@@ -10,7 +10,7 @@
 #define SECRET_TOKEN_BYTES 32
 /* "lda_" + base64url of 32 random bytes (43 characters) + NUL */
 #define SECRET_TOKEN_LEN (4 + 43 + 1)
-#define SECRET_HASH_HEX (64 + 1)
+#define SECRET_HASH_HEX  (64 + 1)
 
 /* A new bearer token from the OS's secure random source. */
 void secret_token_new(char out[SECRET_TOKEN_LEN]);

@@ -94,9 +94,12 @@ bool referral_validate(const json_t *in, vmode mode, const vctx *ctx, json_t *er
         schema_validate(REFERRAL_FIELDS, in, mode, ctx, "", errors);
     const json_t *partner = json_object_get(in, "partner");
     if (partner && !json_is_null(partner) &&
-        ((json_object_get(in, "referrer_kind") && !json_is_null(json_object_get(in, "referrer_kind"))) ||
-         (json_object_get(in, "referrer_name") && !json_is_null(json_object_get(in, "referrer_name")))))
-        schema_error(errors, "", "partner", "give either a registered partner or referrer_kind/referrer_name, not both");
+        ((json_object_get(in, "referrer_kind") &&
+          !json_is_null(json_object_get(in, "referrer_kind"))) ||
+         (json_object_get(in, "referrer_name") &&
+          !json_is_null(json_object_get(in, "referrer_name")))))
+        schema_error(errors, "", "partner",
+                     "give either a registered partner or referrer_kind/referrer_name, not both");
     const json_t *conc = json_object_get(in, "concertation");
     int32_t held = json_is_object(conc) ? schema_date(conc, "held_on") : -1;
     int32_t received = schema_date(in, "received_on");
@@ -119,14 +122,18 @@ bool measure_validate(const json_t *in, const json_t *merged, vmode mode, const 
     if (started >= 0 && housing_on >= 0 && housing_on < started)
         schema_error(errors, "", "housing_on", "must not be before started_on");
     const char *outcome = schema_str(merged, "housing_outcome");
-    if ((schema_str(merged, "housing_type") || housing_on >= 0) && (!outcome || !strcmp(outcome, "none")))
-        schema_error(errors, "", "housing_outcome", "must be accessed or maintained when housing_type or housing_on is given");
+    if ((schema_str(merged, "housing_type") || housing_on >= 0) &&
+        (!outcome || !strcmp(outcome, "none")))
+        schema_error(errors, "", "housing_outcome",
+                     "must be accessed or maintained when housing_type or housing_on is given");
     const char *kind = schema_str(merged, "kind");
     if (kind && !strcmp(kind, "envaul") && started >= 0) {
         if (head_birth < 0)
-            schema_error(errors, "", "kind", "envaul needs the head's birth date (under 25 on started_on)");
+            schema_error(errors, "", "kind",
+                         "envaul needs the head's birth date (under 25 on started_on)");
         else if (age_on(head_birth, started) >= 25)
-            schema_error(errors, "", "kind", "envaul is only for a head of household under 25 on started_on");
+            schema_error(errors, "", "kind",
+                         "envaul is only for a head of household under 25 on started_on");
     }
     return json_array_size(errors) == before;
 }

@@ -32,16 +32,26 @@ static bool has_control(const char *s)
 static const char *type_name(field_type t)
 {
     switch (t) {
-    case FT_STRING: return "must be a string";
-    case FT_INT: return "must be an integer";
-    case FT_BOOL: return "must be true or false";
-    case FT_DATE: return "must be a date YYYY-MM-DD";
-    case FT_TIMESTAMP: return "must be a timestamp with offset (RFC 3339)";
-    case FT_UUID: return "must be a UUID";
-    case FT_CODE: return "must be a code (string)";
-    case FT_CODES: return "must be an array of codes";
-    case FT_STRINGS: return "must be an array of strings";
-    case FT_OBJECT: return "must be an object";
+    case FT_STRING:
+        return "must be a string";
+    case FT_INT:
+        return "must be an integer";
+    case FT_BOOL:
+        return "must be true or false";
+    case FT_DATE:
+        return "must be a date YYYY-MM-DD";
+    case FT_TIMESTAMP:
+        return "must be a timestamp with offset (RFC 3339)";
+    case FT_UUID:
+        return "must be a UUID";
+    case FT_CODE:
+        return "must be a code (string)";
+    case FT_CODES:
+        return "must be an array of codes";
+    case FT_STRINGS:
+        return "must be an array of strings";
+    case FT_OBJECT:
+        return "must be an object";
     }
     return "has the wrong type";
 }
@@ -126,14 +136,16 @@ static bool validate_value(const lda_field *f, const json_t *v, vmode mode, cons
             char idx[24];
             snprintf(idx, sizeof idx, "%zu", i);
             if (!json_is_string(item)) {
-                schema_error(errors, ip, idx, f->type == FT_CODES ? "must be a code (string)" : "must be a string");
+                schema_error(errors, ip, idx,
+                             f->type == FT_CODES ? "must be a code (string)" : "must be a string");
                 ok = false;
-            } else if (f->type == FT_CODES && !vocab_has(vocab_find(f->vocab), json_string_value(item))) {
+            } else if (f->type == FT_CODES &&
+                       !vocab_has(vocab_find(f->vocab), json_string_value(item))) {
                 snprintf(msg, sizeof msg, "unknown code (see GET /v1/vocabularies: %s)", f->vocab);
                 schema_error(errors, ip, idx, msg);
                 ok = false;
-            } else if (f->type == FT_STRINGS &&
-                       (utf8_chars(json_string_value(item)) < 1 || utf8_chars(json_string_value(item)) > 200)) {
+            } else if (f->type == FT_STRINGS && (utf8_chars(json_string_value(item)) < 1 ||
+                                                 utf8_chars(json_string_value(item)) > 200)) {
                 schema_error(errors, ip, idx, "must be 1 to 200 characters");
                 ok = false;
             } else {

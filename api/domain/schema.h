@@ -12,34 +12,34 @@
 #include <stdint.h>
 
 typedef enum {
-    FT_STRING,    /* text, length in characters within [min, max] */
-    FT_INT,       /* integer within [min, max] */
+    FT_STRING, /* text, length in characters within [min, max] */
+    FT_INT,    /* integer within [min, max] */
     FT_BOOL,
     FT_DATE,      /* YYYY-MM-DD */
     FT_TIMESTAMP, /* RFC 3339 with offset */
     FT_UUID,
-    FT_CODE,      /* one code of `vocab` */
-    FT_CODES,     /* array of distinct codes of `vocab`, [min, max] items */
-    FT_STRINGS,   /* array of distinct strings of 1..200 characters, [min, max] items */
-    FT_OBJECT,    /* nested object described by `sub` */
+    FT_CODE,    /* one code of `vocab` */
+    FT_CODES,   /* array of distinct codes of `vocab`, [min, max] items */
+    FT_STRINGS, /* array of distinct strings of 1..200 characters, [min, max] items */
+    FT_OBJECT,  /* nested object described by `sub` */
 } field_type;
 
 enum {
-    F_REQUIRED = 1u << 0,   /* must be present on create */
-    F_NULLABLE = 1u << 1,   /* null accepted (means "not collected") */
-    F_NOT_FUTURE = 1u << 2, /* dates: not after today (Europe/Paris) */
-    F_CREATE_ONLY = 1u << 3,/* rejected by PATCH */
-    F_IDENTITY = 1u << 4,   /* personal data: only roles that may see identity get it */
-    F_MERGE = 1u << 5,      /* FT_OBJECT: a PATCH merges into the stored object (else replaces) */
+    F_REQUIRED = 1u << 0,    /* must be present on create */
+    F_NULLABLE = 1u << 1,    /* null accepted (means "not collected") */
+    F_NOT_FUTURE = 1u << 2,  /* dates: not after today (Europe/Paris) */
+    F_CREATE_ONLY = 1u << 3, /* rejected by PATCH */
+    F_IDENTITY = 1u << 4,    /* personal data: only roles that may see identity get it */
+    F_MERGE = 1u << 5,       /* FT_OBJECT: a PATCH merges into the stored object (else replaces) */
 };
 
 typedef struct lda_field {
     const char *name;
     field_type type;
     unsigned flags;
-    long min, max;            /* see field_type; both 0: no bound */
-    const char *vocab;        /* FT_CODE / FT_CODES */
-    const struct lda_field *sub;  /* FT_OBJECT: fields, terminated by a {NULL} entry */
+    long min, max;                    /* see field_type; both 0: no bound */
+    const char *vocab;                /* FT_CODE / FT_CODES */
+    const struct lda_field *sub;      /* FT_OBJECT: fields, terminated by a {NULL} entry */
     bool (*check)(const char *value); /* FT_STRING: extra rule (e.g. a pattern) */
     const char *check_msg;
 } lda_field;

@@ -51,7 +51,8 @@ bool siao_request_validate(const json_t *in, const vctx *ctx, json_t *errors)
     if (has_time && us / 1000000 > (int64_t)time(NULL) + 300)
         schema_error(errors, "", "received_at", "must not be in the future");
     const json_t *age = json_object_get(in, "age"), *by = json_object_get(in, "birth_year");
-    if (has_time && json_is_integer(by) && json_integer_value(by) >= 1880 && json_integer_value(by) <= 2100) {
+    if (has_time && json_is_integer(by) && json_integer_value(by) >= 1880 &&
+        json_integer_value(by) <= 2100) {
         int derived = paris_year(schema_str(in, "received_at")) - (int)json_integer_value(by);
         if (derived < 0 || derived > 120)
             schema_error(errors, "", "birth_year", "gives an age outside 0..120 at received_at");

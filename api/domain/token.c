@@ -32,11 +32,15 @@ bool token_validate(const json_t *in, const vctx *ctx, json_t *errors)
     const char *role = schema_str(in, "role");
     size_t nplat = json_array_size(json_object_get(in, "platforms"));
     bool scoped = !strcmp(role, "coordinator") || !strcmp(role, "partner") || !strcmp(role, "siao");
-    if (scoped && nplat == 0) schema_error(errors, "", "platforms", "this role needs at least one platform");
-    if (!strcmp(role, "admin") && nplat) schema_error(errors, "", "platforms", "an admin token covers every platform: give none");
+    if (scoped && nplat == 0)
+        schema_error(errors, "", "platforms", "this role needs at least one platform");
+    if (!strcmp(role, "admin") && nplat)
+        schema_error(errors, "", "platforms", "an admin token covers every platform: give none");
     bool has_source = schema_str(in, "source") != NULL;
-    if (!strcmp(role, "siao") && !has_source) schema_error(errors, "", "source", "is required for a siao token");
-    if (strcmp(role, "siao") && has_source) schema_error(errors, "", "source", "is only for siao tokens");
+    if (!strcmp(role, "siao") && !has_source)
+        schema_error(errors, "", "source", "is required for a siao token");
+    if (strcmp(role, "siao") && has_source)
+        schema_error(errors, "", "source", "is only for siao tokens");
     int64_t exp;
     const char *e = schema_str(in, "expires_at");
     if (e && parse_timestamp(e, &exp) && exp / 1000000 <= (int64_t)time(NULL))

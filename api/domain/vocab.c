@@ -12,15 +12,12 @@
 
 #include <string.h>
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define COUNT(a)      (sizeof(a) / sizeof((a)[0]))
 #define UNKNOWN_LABEL "Inconnu (ne sait pas ou refus)"
 
 static const vocab_code PLATFORM[] = {
-    {"artois", "Artois"},
-    {"lens_henin", "Lens-Hénin"},
-    {"audomarois", "Audomarois"},
-    {"boulonnais", "Boulonnais"},
-    {"montreuillois", "Montreuillois"},
+    {"artois", "Artois"},         {"lens_henin", "Lens-Hénin"},       {"audomarois", "Audomarois"},
+    {"boulonnais", "Boulonnais"}, {"montreuillois", "Montreuillois"},
 };
 
 static const vocab_code PARTNER_KIND[] = {
@@ -174,12 +171,8 @@ static const vocab_code SIAO_RESPONSE[] = {
 };
 
 static const vocab_code AGE_BAND[] = {
-    {"under_18", "Moins de 18 ans"},
-    {"age_18_25", "18 à 25 ans"},
-    {"age_26_34", "26 à 34 ans"},
-    {"age_35_44", "35 à 44 ans"},
-    {"age_45_54", "45 à 54 ans"},
-    {"age_55_64", "55 à 64 ans"},
+    {"under_18", "Moins de 18 ans"},   {"age_18_25", "18 à 25 ans"}, {"age_26_34", "26 à 34 ans"},
+    {"age_35_44", "35 à 44 ans"},      {"age_45_54", "45 à 54 ans"}, {"age_55_64", "55 à 64 ans"},
     {"age_65_plus", "65 ans et plus"},
 };
 
@@ -191,7 +184,10 @@ static const vocab_code ROLE[] = {
     {"analyst", "Analyste (statistiques)"},
 };
 
-#define VOCAB(name, label, arr) {name, label, arr, COUNT(arr)}
+#define VOCAB(name, label, arr)                                                                    \
+    {                                                                                              \
+        name, label, arr, COUNT(arr)                                                               \
+    }
 
 const vocab VOCABS[] = {
     VOCAB("platform", "Plateforme territoriale", PLATFORM),
@@ -218,25 +214,18 @@ const size_t VOCAB_COUNT = COUNT(VOCABS);
 
 const vocab *vocab_find(const char *name)
 {
-    if (!name)
-        return NULL;
+    if (!name) return NULL;
     for (size_t i = 0; i < VOCAB_COUNT; i++)
-        if (strcmp(VOCABS[i].name, name) == 0)
-            return &VOCABS[i];
+        if (strcmp(VOCABS[i].name, name) == 0) return &VOCABS[i];
     return NULL;
 }
 
 const char *vocab_label(const vocab *v, const char *code)
 {
-    if (!v || !code)
-        return NULL;
+    if (!v || !code) return NULL;
     for (size_t i = 0; i < v->ncodes; i++)
-        if (strcmp(v->codes[i].code, code) == 0)
-            return v->codes[i].label_fr;
+        if (strcmp(v->codes[i].code, code) == 0) return v->codes[i].label_fr;
     return NULL;
 }
 
-bool vocab_has(const vocab *v, const char *code)
-{
-    return vocab_label(v, code) != NULL;
-}
+bool vocab_has(const vocab *v, const char *code) { return vocab_label(v, code) != NULL; }

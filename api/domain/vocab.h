@@ -16,8 +16,8 @@ typedef struct {
 } vocab_code;
 
 typedef struct {
-    const char *name;       /* e.g. "housing_situation" */
-    const char *label_fr;   /* what the enumeration is, in French */
+    const char *name;     /* e.g. "housing_situation" */
+    const char *label_fr; /* what the enumeration is, in French */
     const vocab_code *codes;
     size_t ncodes;
 } vocab;

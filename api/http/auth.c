@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define CACHE_SLOTS 1024
+#define CACHE_SLOTS  1024
 #define CACHE_TTL_MS 2000
 
 typedef struct {
@@ -59,7 +59,8 @@ void auth_cache_clear(void)
 static size_t slot_of(const char *hash)
 {
     size_t h = 0;
-    for (int i = 0; i < 8; i++) h = h * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    for (int i = 0; i < 8; i++)
+        h = h * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
     return h % CACHE_SLOTS;
 }
 

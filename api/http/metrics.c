@@ -10,9 +10,9 @@
 #include <string.h>
 
 #define MAX_ROUTES 128
-#define NSTATUS 600
+#define NSTATUS    600
 static const double BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                 0.1,    0.25,  0.5,    1,     2.5,   5,    10};
+                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define NBUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
 
 typedef struct {
@@ -25,7 +25,10 @@ typedef struct {
 static route_metrics M[MAX_ROUTES + 1]; /* last slot: unmatched */
 static atomic_long inflight;
 
-void metrics_inflight_add(int delta) { atomic_fetch_add_explicit(&inflight, delta, memory_order_relaxed); }
+void metrics_inflight_add(int delta)
+{
+    atomic_fetch_add_explicit(&inflight, delta, memory_order_relaxed);
+}
 long metrics_inflight(void) { return atomic_load(&inflight); }
 
 void metrics_observe(int route_index, int status, double seconds)
@@ -47,25 +50,27 @@ typedef struct {
 
 __attribute__((format(printf, 2, 3))) static void put(sbuf *s, const char *fmt, ...)
 {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) lda_oom();
-        if ((size_t)n < s->cap - s->len) {
-            s->len += (size_t)n;
-            return;
-        }
-        s->cap = s->cap * 2 + (size_t)n;
+    va_list ap, sizing;
+    va_start(ap, fmt);
+    va_copy(sizing, ap);
+    int n = vsnprintf(NULL, 0, fmt, sizing); /* the length, then the text */
+    va_end(sizing);
+    if (n < 0) lda_oom();
+    if (s->len + (size_t)n + 1 > s->cap) {
+        s->cap = (s->len + (size_t)n + 1) * 2;
         s->buf = xrealloc(s->buf, s->cap);
     }
+    vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);
+    va_end(ap);
+    s->len += (size_t)n;
 }
 
 static void route_label(size_t i, char *out, size_t outlen)
 {
-    if (i >= ROUTE_COUNT) snprintf(out, outlen, "method=\"\",route=\"unmatched\"");
-    else snprintf(out, outlen, "method=\"%s\",route=\"%s\"", ROUTES[i].method, ROUTES[i].pattern);
+    if (i >= ROUTE_COUNT)
+        snprintf(out, outlen, "method=\"\",route=\"unmatched\"");
+    else
+        snprintf(out, outlen, "method=\"%s\",route=\"%s\"", ROUTES[i].method, ROUTES[i].pattern);
 }
 
 char *metrics_render(size_t *len)
@@ -94,7 +99,8 @@ char *metrics_render(size_t *len)
         long cum = 0;
         for (size_t b = 0; b < NBUCKETS; b++) {
             cum += atomic_load_explicit(&m->bucket[b], memory_order_relaxed);
-            put(&s, "lda_http_request_duration_seconds_bucket{%s,le=\"%g\"} %ld\n", label, BUCKETS[b], cum);
+            put(&s, "lda_http_request_duration_seconds_bucket{%s,le=\"%g\"} %ld\n", label,
+                BUCKETS[b], cum);
         }
         cum += atomic_load_explicit(&m->bucket[NBUCKETS], memory_order_relaxed);
         put(&s, "lda_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %ld\n", label, cum);

@@ -37,20 +37,33 @@ static const problem_kind *kind_of(int status)
 int problem_status(lda_err e)
 {
     switch (e) {
-    case LDA_OK: return 200;
-    case LDA_EINVALID: return 422;
-    case LDA_EBADREQUEST: return 400;
-    case LDA_ENOTFOUND: return 404;
-    case LDA_ECONFLICT: return 409;
-    case LDA_EPRECONDITION: return 412;
-    case LDA_EFORBIDDEN: return 403;
-    case LDA_EUNAUTHORIZED: return 401;
-    case LDA_ETOOLARGE: return 413;
-    case LDA_EMEDIATYPE: return 415;
-    case LDA_ERATELIMIT: return 429;
-    case LDA_EUNAVAILABLE: return 503;
+    case LDA_OK:
+        return 200;
+    case LDA_EINVALID:
+        return 422;
+    case LDA_EBADREQUEST:
+        return 400;
+    case LDA_ENOTFOUND:
+        return 404;
+    case LDA_ECONFLICT:
+        return 409;
+    case LDA_EPRECONDITION:
+        return 412;
+    case LDA_EFORBIDDEN:
+        return 403;
+    case LDA_EUNAUTHORIZED:
+        return 401;
+    case LDA_ETOOLARGE:
+        return 413;
+    case LDA_EMEDIATYPE:
+        return 415;
+    case LDA_ERATELIMIT:
+        return 429;
+    case LDA_EUNAVAILABLE:
+        return 503;
     case LDA_EDB:
-    case LDA_EINTERNAL: return 500;
+    case LDA_EINTERNAL:
+        return 500;
     }
     return 500;
 }
@@ -58,26 +71,35 @@ int problem_status(lda_err e)
 static const char *generic_detail(int status)
 {
     switch (status) {
-    case 401: return "A valid bearer token is required in the Authorization header.";
-    case 403: return "This token's role may not use this operation.";
-    case 404: return "No such resource.";
-    case 409: return "The request conflicts with the current state of the resource.";
-    case 412: return "The resource has changed since the ETag given in If-Match.";
-    case 429: return "Too many requests for this token; retry after the delay given.";
-    case 503: return "The database is unavailable; retry shortly.";
-    case 500: return "An unexpected error occurred; it has been logged with the request id.";
-    default: return kind_of(status)->title;
+    case 401:
+        return "A valid bearer token is required in the Authorization header.";
+    case 403:
+        return "This token's role may not use this operation.";
+    case 404:
+        return "No such resource.";
+    case 409:
+        return "The request conflicts with the current state of the resource.";
+    case 412:
+        return "The resource has changed since the ETag given in If-Match.";
+    case 429:
+        return "Too many requests for this token; retry after the delay given.";
+    case 503:
+        return "The database is unavailable; retry shortly.";
+    case 500:
+        return "An unexpected error occurred; it has been logged with the request id.";
+    default:
+        return kind_of(status)->title;
     }
 }
 
-json_t *problem_build(int status, const char *detail, const char *instance,
-                      const char *request_id, json_t *errors)
+json_t *problem_build(int status, const char *detail, const char *instance, const char *request_id,
+                      json_t *errors)
 {
     const problem_kind *k = kind_of(status);
     char type[64];
     snprintf(type, sizeof type, "/problems/%s", k->slug);
-    json_t *p = JCHECK(json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", k->title,
-                                 "status", status, "detail", detail ? detail : generic_detail(status)));
+    json_t *p = JCHECK(json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", k->title, "status",
+                                 status, "detail", detail ? detail : generic_detail(status)));
     if (instance) json_object_set_new(p, "instance", JCHECK(json_string(instance)));
     if (request_id) json_object_set_new(p, "request_id", JCHECK(json_string(request_id)));
     if (errors) json_object_set_new(p, "errors", errors);
@@ -89,8 +111,7 @@ void problem_send(lda_req *r, int status, const char *detail, json_t *errors)
     problem_send_with(r, status, detail, errors, NULL);
 }
 
-void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors,
-                       json_t *extra)
+void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors, json_t *extra)
 {
     json_t *p = problem_build(status, detail, r->path, r->request_id, errors);
     if (extra) json_object_update(p, extra);

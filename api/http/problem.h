@@ -14,8 +14,8 @@
 int problem_status(lda_err e);
 
 /* Builds the problem document; `errors` (may be NULL) is stolen. Caller json_decrefs. */
-json_t *problem_build(int status, const char *detail, const char *instance,
-                      const char *request_id, json_t *errors);
+json_t *problem_build(int status, const char *detail, const char *instance, const char *request_id,
+                      json_t *errors);
 
 /* Answers with a problem document; `errors` (may be NULL) is stolen. Adds Retry-After on
  * 503 and 429, WWW-Authenticate on 401. */
@@ -23,8 +23,7 @@ void problem_send(lda_req *r, int status, const char *detail, json_t *errors);
 
 /* problem_send with extra members merged into the document (`extra` stolen, may be NULL),
  * e.g. {"existing_id": ...} on a duplicate household. */
-void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors,
-                       json_t *extra);
+void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors, json_t *extra);
 
 /* problem_send(r, problem_status(e), detail or a generic detail for e, NULL). */
 void problem_send_err(lda_req *r, lda_err e, const char *detail);

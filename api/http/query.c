@@ -12,11 +12,16 @@ static bool valid_utf8(const unsigned char *s)
 {
     while (*s) {
         int n;
-        if (*s < 0x80) n = 0;
-        else if ((*s & 0xE0) == 0xC0 && *s >= 0xC2) n = 1;
-        else if ((*s & 0xF0) == 0xE0) n = 2;
-        else if ((*s & 0xF8) == 0xF0 && *s <= 0xF4) n = 3;
-        else return false;
+        if (*s < 0x80)
+            n = 0;
+        else if ((*s & 0xE0) == 0xC0 && *s >= 0xC2)
+            n = 1;
+        else if ((*s & 0xF0) == 0xE0)
+            n = 2;
+        else if ((*s & 0xF8) == 0xF0 && *s <= 0xF4)
+            n = 3;
+        else
+            return false;
         s++;
         for (int i = 0; i < n; i++, s++)
             if ((*s & 0xC0) != 0x80) return false;
@@ -31,7 +36,8 @@ static bool hex(char c) { return c && strchr("0123456789abcdefABCDEF", c); }
 static bool decode(char *s)
 {
     for (size_t i = 0; s[i]; i++) {
-        if (s[i] == '+') s[i] = ' ';
+        if (s[i] == '+')
+            s[i] = ' ';
         else if (s[i] == '%') {
             if (!hex(s[i + 1]) || !hex(s[i + 2])) return false;
             if (s[i + 1] == '0' && s[i + 2] == '0') return false;
@@ -94,7 +100,8 @@ const char *query_get(const qlist *q, const char *name) { return query_get_nth(q
 
 static void add_error(json_t *errors, const char *name, const char *message)
 {
-    json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", name, "message", message)));
+    json_array_append_new(errors,
+                          JCHECK(json_pack("{s:s, s:s}", "field", name, "message", message)));
 }
 
 static const char *check_value(const qparam *p, const char *v)

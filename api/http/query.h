@@ -15,10 +15,10 @@ typedef enum {
     Q_DATE,      /* YYYY-MM-DD */
     Q_TIMESTAMP, /* RFC 3339 with offset, or a date (start of that day, Europe/Paris) */
     Q_UUID,
-    Q_CODE,      /* a code of the enumeration named `vocab` */
-    Q_BOOL,      /* true | false */
-    Q_CURSOR,    /* opaque pagination cursor (must decode) */
-    Q_CHOICE,    /* one of `choices` (NULL-terminated) */
+    Q_CODE,   /* a code of the enumeration named `vocab` */
+    Q_BOOL,   /* true | false */
+    Q_CURSOR, /* opaque pagination cursor (must decode) */
+    Q_CHOICE, /* one of `choices` (NULL-terminated) */
 } qtype;
 
 typedef struct {
@@ -30,7 +30,10 @@ typedef struct {
     const char *const *choices; /* Q_CHOICE */
 } qparam;
 
-#define QPARAM_END {NULL, Q_STRING, 0, 0, NULL, false, NULL}
+#define QPARAM_END                                                                                 \
+    {                                                                                              \
+        NULL, Q_STRING, 0, 0, NULL, false, NULL                                                    \
+    }
 
 typedef struct {
     char *name;

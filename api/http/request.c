@@ -15,8 +15,7 @@ void http_set_header(lda_req *r, const char *name, const char *value)
     u_map_put(r->res->map_header, name, value);
 }
 
-void http_send_body(lda_req *r, int status, const char *content_type, const char *body,
-                    size_t len)
+void http_send_body(lda_req *r, int status, const char *content_type, const char *body, size_t len)
 {
     ulfius_set_binary_body_response(r->res, (unsigned int)status, body, len);
     http_set_header(r, "Content-Type", content_type);

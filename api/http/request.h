@@ -39,7 +39,7 @@ typedef struct {
     char token_id[37]; /* UUID */
     role_bit role;
     const char *role_name;
-    char source[65];   /* siao tokens: the source they push as */
+    char source[65]; /* siao tokens: the source they push as */
     size_t nplatforms;
     char platforms[MAX_SCOPE_PLATFORMS][32];
 } lda_principal;
@@ -52,10 +52,10 @@ typedef struct lda_req {
     char request_id[129];
     const char *method;
     const char *path;
-    char *params[4];          /* path parameters, in pattern order */
+    char *params[4]; /* path parameters, in pattern order */
     qlist query;
-    json_t *body;             /* parsed JSON body (routes that take one), owned here */
-    const char *raw_body;     /* the body bytes (not NUL-terminated) */
+    json_t *body;         /* parsed JSON body (routes that take one), owned here */
+    const char *raw_body; /* the body bytes (not NUL-terminated) */
     size_t raw_body_len;
     const lda_principal *who; /* NULL on public routes */
     int status;               /* the status answered */
@@ -72,8 +72,7 @@ void http_send_json(lda_req *r, int status, json_t *body);
 /* Answers `status` with JSON text already serialised (e.g. built by PostgreSQL). */
 void http_send_json_text(lda_req *r, int status, const char *text, size_t len);
 /* Answers `status` with any body and content type (bytes are copied). */
-void http_send_body(lda_req *r, int status, const char *content_type, const char *body,
-                    size_t len);
+void http_send_body(lda_req *r, int status, const char *content_type, const char *body, size_t len);
 /* Answers 204 with no body. */
 void http_send_no_content(lda_req *r);
 

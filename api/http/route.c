@@ -17,7 +17,8 @@ static bool pattern_match(const char *pattern, const char *path, char *params[4]
         if (*p == '{') {
             const char *close = strchr(p, '}');
             size_t len = strcspn(s, "/");
-            if (!close || len == 0 || n == 4) ok = false;
+            if (!close || len == 0 || n == 4)
+                ok = false;
             else {
                 found[n++] = xstrndup(s, len);
                 s += len;
@@ -31,8 +32,10 @@ static bool pattern_match(const char *pattern, const char *path, char *params[4]
     }
     if (ok && *s) ok = false;
     for (int i = 0; i < 4; i++) {
-        if (ok) params[i] = found[i];
-        else free(found[i]);
+        if (ok)
+            params[i] = found[i];
+        else
+            free(found[i]);
     }
     return ok;
 }

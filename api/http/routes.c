@@ -8,9 +8,10 @@
 static const char *const FORMATS[] = {"json", "csv", NULL};
 static const char *const GRANULARITIES[] = {"month", "quarter", "year", NULL};
 static const char *const AUDIT_TYPES[] = {"household", "referral", "measure", "siao_request",
-                                          "token", "partner", NULL};
+                                          "token",     "partner",  NULL};
 
-#define Q_PAGE {"limit", Q_LONG, 1, 500, NULL, false, NULL}, {"cursor", Q_CURSOR, 0, 0, NULL, false, NULL}
+#define Q_PAGE                                                                                     \
+    {"limit", Q_LONG, 1, 500, NULL, false, NULL}, { "cursor", Q_CURSOR, 0, 0, NULL, false, NULL }
 
 static const qparam Q_FUNDING[] = {{"ami", Q_LONG, 1, 2, NULL, false, NULL}, QPARAM_END};
 static const qparam Q_LIST[] = {Q_PAGE, QPARAM_END};
@@ -40,10 +41,13 @@ static const qparam Q_SIAO[] = {Q_PAGE,
                                 {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                 QPARAM_END};
 
-#define Q_STATS_COMMON                                                                        \
-    {"from", Q_DATE, 0, 0, NULL, false, NULL}, {"to", Q_DATE, 0, 0, NULL, false, NULL},                    \
-        {"platform", Q_CODE, 0, 0, "platform", true, NULL}, {"ami", Q_LONG, 1, 2, NULL, false, NULL},       \
-        {"format", Q_CHOICE, 0, 0, NULL, false, FORMATS}
+#define Q_STATS_COMMON                                                                             \
+    {"from", Q_DATE, 0, 0, NULL, false, NULL}, {"to", Q_DATE, 0, 0, NULL, false, NULL},            \
+        {"platform", Q_CODE, 0, 0, "platform", true, NULL},                                        \
+        {"ami", Q_LONG, 1, 2, NULL, false, NULL},                                                  \
+    {                                                                                              \
+        "format", Q_CHOICE, 0, 0, NULL, false, FORMATS                                             \
+    }
 static const qparam Q_ACTIVITY[] = {Q_STATS_COMMON, QPARAM_END};
 static const qparam Q_YOUTH[] = {Q_STATS_COMMON,
                                  {"age_min", Q_LONG, 0, 120, NULL, false, NULL},
@@ -55,9 +59,9 @@ static const qparam Q_SERIES[] = {Q_STATS_COMMON,
                                   {"granularity", Q_CHOICE, 0, 0, NULL, false, GRANULARITIES},
                                   QPARAM_END};
 
-#define CASE (ROLE_ADMIN | ROLE_COORDINATOR)
+#define CASE  (ROLE_ADMIN | ROLE_COORDINATOR)
 #define STATS (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_ANALYST)
-#define PUSH (ROLE_ADMIN | ROLE_SIAO)
+#define PUSH  (ROLE_ADMIN | ROLE_SIAO)
 static const qparam Q_AUDIT[] = {Q_PAGE,
                                  {"token_id", Q_UUID, 0, 0, NULL, false, NULL},
                                  {"resource_type", Q_CHOICE, 0, 0, NULL, false, AUDIT_TYPES},
@@ -94,7 +98,8 @@ const lda_route ROUTES[] = {
     {"PATCH", "/v1/households/{id}", CASE, BODY_JSON, NULL, households_patch},
     {"DELETE", "/v1/households/{id}", ROLE_ADMIN, BODY_NONE, NULL, households_delete},
     {"POST", "/v1/referrals/batch", PUSH, BODY_BATCH, Q_BATCH, referrals_batch},
-    {"GET", "/v1/referrals", CASE | ROLE_PARTNER | ROLE_SIAO, BODY_NONE, Q_REFERRALS, referrals_list},
+    {"GET", "/v1/referrals", CASE | ROLE_PARTNER | ROLE_SIAO, BODY_NONE, Q_REFERRALS,
+     referrals_list},
     {"POST", "/v1/referrals", CASE | ROLE_PARTNER, BODY_JSON, NULL, referrals_create},
     {"GET", "/v1/referrals/{id}", CASE | ROLE_PARTNER | ROLE_SIAO, BODY_NONE, NULL, referrals_get},
     {"PATCH", "/v1/referrals/{id}", CASE, BODY_JSON, NULL, referrals_patch},

@@ -68,8 +68,8 @@ static bool content_type_is(const char *ct, const char *want)
 
 static bool check_body_limit(lda_req *r)
 {
-    long limit = r->route && r->route->body == BODY_BATCH ? r->cfg->max_batch_bytes
-                                                           : r->cfg->max_body_bytes;
+    long limit =
+        r->route && r->route->body == BODY_BATCH ? r->cfg->max_batch_bytes : r->cfg->max_body_bytes;
     const char *cl = http_req_header(r, "Content-Length");
     long declared = 0;
     if (cl && parse_long(cl, 0, LONG_MAX, &declared) && declared > limit) {
@@ -106,8 +106,8 @@ static bool authenticate(lda_req *r, lda_principal *who)
 
 static bool parse_body(lda_req *r)
 {
-    bool is_write = !strcmp(r->method, "POST") || !strcmp(r->method, "PATCH") ||
-                    !strcmp(r->method, "PUT");
+    bool is_write =
+        !strcmp(r->method, "POST") || !strcmp(r->method, "PATCH") || !strcmp(r->method, "PUT");
     if (r->route->body == BODY_NONE || !is_write) return true;
     const char *ct = http_req_header(r, "Content-Type");
     bool json_ct = content_type_is(ct, "application/json");
@@ -167,8 +167,9 @@ static bool cors(lda_req *r)
     if (origin) {
         http_set_header(r, "Access-Control-Allow-Origin", origin);
         http_set_header(r, "Vary", "Origin");
-        http_set_header(r, "Access-Control-Expose-Headers",
-                        "ETag, Location, X-Request-Id, Retry-After, Idempotent-Replayed, Content-Disposition");
+        http_set_header(
+            r, "Access-Control-Expose-Headers",
+            "ETag, Location, X-Request-Id, Retry-After, Idempotent-Replayed, Content-Disposition");
     }
     if (strcmp(r->method, "OPTIONS")) return false;
     const lda_route *route = NULL;
@@ -182,10 +183,11 @@ static bool cors(lda_req *r)
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         const lda_route *rt = NULL;
         char *pp[4] = {0}, al[128];
-        if (route_match(ROUTES[i].method, r->path, &rt, pp, al, sizeof al) == MATCH_OK && rt == &ROUTES[i] &&
-            !strstr(methods, ROUTES[i].method)) {
+        if (route_match(ROUTES[i].method, r->path, &rt, pp, al, sizeof al) == MATCH_OK &&
+            rt == &ROUTES[i] && !strstr(methods, ROUTES[i].method)) {
             size_t used = strlen(methods);
-            snprintf(methods + used, sizeof methods - used, "%s%s", used ? ", " : "", ROUTES[i].method);
+            snprintf(methods + used, sizeof methods - used, "%s%s", used ? ", " : "",
+                     ROUTES[i].method);
         }
         for (int k = 0; k < 4; k++) free(pp[k]);
     }
@@ -194,8 +196,9 @@ static bool cors(lda_req *r)
     http_set_header(r, "Allow", methods);
     if (origin) {
         http_set_header(r, "Access-Control-Allow-Methods", methods);
-        http_set_header(r, "Access-Control-Allow-Headers",
-                        "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id, Accept");
+        http_set_header(
+            r, "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id, Accept");
         http_set_header(r, "Access-Control-Max-Age", "600");
     }
     http_send_no_content(r);
@@ -318,8 +321,8 @@ int server_run(const lda_config *cfg)
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ulfius_start_framework_with_mhd_options(&inst, flags, ops) != U_OK) {
         log_json(LOG_ERROR, "cannot listen", json_pack("{s:s}", "listen", cfg->listen));
         ulfius_clean_instance(&inst);
@@ -334,7 +337,8 @@ int server_run(const lda_config *cfg)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     int sig = 0;
-    while (sigwait(&set, &sig) != 0) {}
+    while (sigwait(&set, &sig) != 0) {
+    }
     log_json(LOG_INFO, "shutting down", json_pack("{s:i}", "signal", sig));
 
     atomic_store(&shutting_down, true);

@@ -35,10 +35,12 @@ static json_t *parse_records(lda_req *r, json_t *rejected)
     bool ndjson = ct && !strncasecmp(ct, "application/x-ndjson", 20);
     if (!ndjson) {
         json_error_t jerr;
-        json_t *a = json_loadb(r->raw_body ? r->raw_body : "", r->raw_body_len, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *a = json_loadb(r->raw_body ? r->raw_body : "", r->raw_body_len,
+                               JSON_REJECT_DUPLICATES, &jerr);
         if (!a) {
             char detail[160];
-            snprintf(detail, sizeof detail, "Malformed JSON at line %d, column %d.", jerr.line, jerr.column);
+            snprintf(detail, sizeof detail, "Malformed JSON at line %d, column %d.", jerr.line,
+                     jerr.column);
             problem_send(r, 400, detail, NULL);
             return NULL;
         }
@@ -59,9 +61,11 @@ static json_t *parse_records(lda_req *r, json_t *rejected)
         if (len) {
             json_t *rec = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
             if (!rec) {
-                json_array_append_new(rejected, JCHECK(json_pack("{s:I, s:n, s:[{s:s, s:s}]}", "index",
-                    (json_int_t)json_array_size(a), "external_id", "errors", "field", "", "message",
-                    "malformed JSON line")));
+                json_array_append_new(
+                    rejected,
+                    JCHECK(json_pack("{s:I, s:n, s:[{s:s, s:s}]}", "index",
+                                     (json_int_t)json_array_size(a), "external_id", "errors",
+                                     "field", "", "message", "malformed JSON line")));
                 rec = JCHECK(json_pack("{s:b}", MALFORMED_LINE, 1));
             }
             json_array_append_new(a, rec);
@@ -113,7 +117,8 @@ static void content_hash(const json_t *rec, char out[SECRET_HASH_HEX])
     json_object_foreach_safe(copy, tmp, k, v)
     {
         int64_t us;
-        if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) json_object_del(copy, k);
+        if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
+            json_object_del(copy, k);
         else if (json_is_string(v) && parse_timestamp(json_string_value(v), &us))
             json_object_set_new(copy, k, json_integer((json_int_t)us));
         else if (json_is_array(v)) {
@@ -150,8 +155,9 @@ static void send_atomic_failure(lda_req *r, json_t *rejected)
         json_t *err;
         json_array_foreach(json_object_get(rj, "errors"), kx, err)
         {
-            char *field = xasprintf("/%lld%s", (long long)json_integer_value(json_object_get(rj, "index")),
-                                    json_string_value(json_object_get(err, "field")));
+            char *field =
+                xasprintf("/%lld%s", (long long)json_integer_value(json_object_get(rj, "index")),
+                          json_string_value(json_object_get(err, "field")));
             json_array_append_new(errors, JCHECK(json_pack("{s:s, s:O}", "field", field, "message",
                                                            json_object_get(err, "message"))));
             free(field);
@@ -165,7 +171,8 @@ static void send_atomic_failure(lda_req *r, json_t *rejected)
 static const char *batch_source(lda_req *r)
 {
     if (r->who->role == ROLE_SIAO) {
-        if (query_get(&r->query, "source") && strcmp(query_get(&r->query, "source"), r->who->source)) {
+        if (query_get(&r->query, "source") &&
+            strcmp(query_get(&r->query, "source"), r->who->source)) {
             problem_send(r, 403, "A siao token pushes only as its own source.", NULL);
             return NULL;
         }
@@ -210,7 +217,8 @@ void resource_batch(lda_req *r, const batch_kind *k)
         if (json_object_get(rec, MALFORMED_LINE)) continue; /* already rejected */
         json_t *errors = JCHECK(json_array());
         if (!json_is_object(rec))
-            json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message", "must be an object")));
+            json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message",
+                                                           "must be an object")));
         else {
             k->validate(r, rec, &ctx, errors);
             const char *platform = json_string_value(json_object_get(rec, "platform"));
@@ -247,7 +255,8 @@ void resource_batch(lda_req *r, const batch_kind *k)
     /* write, with the idempotency key in the same transaction */
     const char *idem = http_req_header(r, "Idempotency-Key");
     if (idem && (strlen(idem) < 1 || strlen(idem) > 200)) {
-        json_t *errors = JCHECK(json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message", "must be 1 to 200 characters"));
+        json_t *errors = JCHECK(json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+                                          "must be 1 to 200 characters"));
         problem_send(r, 422, "The Idempotency-Key header is not valid.", errors);
         json_decref(valid);
         goto done_early;
@@ -262,8 +271,9 @@ void resource_batch(lda_req *r, const batch_kind *k)
     char *replay = NULL, *body = NULL;
     int replay_status = 0;
     if (!e && idem) {
-        char *material = xasprintf("%s\x1f%s\x1f%d\x1f%s\x1f", r->route->pattern, source, atomic,
-                                   http_req_header(r, "Content-Type") ? http_req_header(r, "Content-Type") : "");
+        char *material =
+            xasprintf("%s\x1f%s\x1f%d\x1f%s\x1f", r->route->pattern, source, atomic,
+                      http_req_header(r, "Content-Type") ? http_req_header(r, "Content-Type") : "");
         size_t ml = strlen(material);
         char *all = xmalloc(ml + r->raw_body_len + 1);
         memcpy(all, material, ml);
@@ -272,7 +282,8 @@ void resource_batch(lda_req *r, const batch_kind *k)
         free(all);
         free(material);
         idem_state st;
-        e = idem_claim(c, r->who->token_id, idem, r->route->pattern, request_hash, &st, &replay_status, &replay);
+        e = idem_claim(c, r->who->token_id, idem, r->route->pattern, request_hash, &st,
+                       &replay_status, &replay);
         if (!e && st == IDEM_MISMATCH) {
             db_command(c, "ROLLBACK");
             db_release(c);
@@ -307,9 +318,10 @@ void resource_batch(lda_req *r, const batch_kind *k)
         goto done_early;
     }
     if (!e) {
-        json_t *answer = JCHECK(json_pack("{s:I, s:I, s:I, s:O}", "created", (json_int_t)counts.created,
-                                          "updated", (json_int_t)counts.updated, "unchanged",
-                                          (json_int_t)counts.unchanged, "rejected", rejected));
+        json_t *answer =
+            JCHECK(json_pack("{s:I, s:I, s:I, s:O}", "created", (json_int_t)counts.created,
+                             "updated", (json_int_t)counts.updated, "unchanged",
+                             (json_int_t)counts.unchanged, "rejected", rejected));
         body = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(answer);
         if (!body) lda_oom();
@@ -319,7 +331,8 @@ void resource_batch(lda_req *r, const batch_kind *k)
     if (e) db_command(c, "ROLLBACK");
     db_release(c);
     json_decref(valid);
-    if (e) problem_send_err(r, e, NULL);
+    if (e)
+        problem_send_err(r, e, NULL);
     else {
         audit_record(r, "batch", k->audit_type, NULL, 200);
         http_send_json_text(r, 200, body, strlen(body));
@@ -378,12 +391,14 @@ static bool household_batch_validate(lda_req *r, const json_t *rec, const vctx *
     json_t *copy = JCHECK(json_deep_copy(rec));
     const json_t *ext = json_object_get(rec, "external_id");
     json_object_del(copy, "external_id");
-    if (json_object_get(copy, "external_ref")) schema_error(errors, "", "external_ref", "give external_id in a batch");
+    if (json_object_get(copy, "external_ref"))
+        schema_error(errors, "", "external_ref", "give external_id in a batch");
     json_object_del(copy, "external_ref");
     household_validate(copy, V_CREATE, ctx, "", errors);
     json_decref(copy);
     if (!json_is_string(ext) || json_string_length(ext) < 1 || json_string_length(ext) > 100)
-        schema_error(errors, "", "external_id", ext ? "must be a string of 1 to 100 characters" : "is required");
+        schema_error(errors, "", "external_id",
+                     ext ? "must be a string of 1 to 100 characters" : "is required");
     return json_array_size(errors) == 0;
 }
 
@@ -391,13 +406,14 @@ static void household_batch_prepare(json_t *rec)
 {
     const json_t *head = json_object_get(rec, "head");
     char key[SECRET_HASH_HEX];
-    household_person_key(household_key(), schema_str(head, "last_name"), schema_str(head, "first_name"),
-                         schema_str(head, "birth_date"), key);
+    household_person_key(household_key(), schema_str(head, "last_name"),
+                         schema_str(head, "first_name"), schema_str(head, "birth_date"), key);
     json_object_set_new(rec, "person_key", JCHECK(json_string(key)));
 }
 
-static lda_err household_batch_write(lda_req *r, db_conn *c, const char *source, const char *records,
-                                     long n, json_t *rejected, batch_counts *out)
+static lda_err household_batch_write(lda_req *r, db_conn *c, const char *source,
+                                     const char *records, long n, json_t *rejected,
+                                     batch_counts *out)
 {
     char *scope = resource_scope(r);
     lda_err e = household_upsert(c, source, scope, r->who->token_id, records, n, rejected, out);
@@ -418,32 +434,42 @@ static bool referral_batch_validate(lda_req *r, const json_t *rec, const vctx *c
 {
     (void)r;
     json_t *copy = JCHECK(json_deep_copy(rec));
-    const json_t *ext = json_object_get(rec, "external_id"), *hext = json_object_get(rec, "household_external_id");
+    const json_t *ext = json_object_get(rec, "external_id"),
+                 *hext = json_object_get(rec, "household_external_id");
     json_object_del(copy, "external_id");
     json_object_del(copy, "household_external_id");
     bool has_id = json_object_get(rec, "household") != NULL;
-    if (!has_id && hext) json_object_set_new(copy, "household", json_string("00000000-0000-0000-0000-000000000000"));
+    if (!has_id && hext)
+        json_object_set_new(copy, "household", json_string("00000000-0000-0000-0000-000000000000"));
     if (json_is_object(json_object_get(rec, "household")))
-        schema_error(errors, "", "household", "in a batch, push the household first and give household_external_id");
+        schema_error(errors, "", "household",
+                     "in a batch, push the household first and give household_external_id");
     else
         referral_validate(copy, V_CREATE, ctx, errors);
     json_decref(copy);
-    if (has_id && hext) schema_error(errors, "", "household_external_id", "give household or household_external_id, not both");
-    if (hext && (!json_is_string(hext) || json_string_length(hext) < 1 || json_string_length(hext) > 100))
-        schema_error(errors, "", "household_external_id", "must be a string of 1 to 100 characters");
+    if (has_id && hext)
+        schema_error(errors, "", "household_external_id",
+                     "give household or household_external_id, not both");
+    if (hext &&
+        (!json_is_string(hext) || json_string_length(hext) < 1 || json_string_length(hext) > 100))
+        schema_error(errors, "", "household_external_id",
+                     "must be a string of 1 to 100 characters");
     if (!json_is_string(ext) || json_string_length(ext) < 1 || json_string_length(ext) > 100)
-        schema_error(errors, "", "external_id", ext ? "must be a string of 1 to 100 characters" : "is required");
+        schema_error(errors, "", "external_id",
+                     ext ? "must be a string of 1 to 100 characters" : "is required");
     return json_array_size(errors) == 0;
 }
 
 static lda_err referral_batch_write(lda_req *r, db_conn *c, const char *source, const char *records,
                                     long n, json_t *rejected, batch_counts *out)
 {
-    return referral_upsert(c, source, r->who->token_id, r->who->role_name, records, n, rejected, out);
+    return referral_upsert(c, source, r->who->token_id, r->who->role_name, records, n, rejected,
+                           out);
 }
 
 void referrals_batch(lda_req *r)
 {
-    static const batch_kind kind = {"referral", referral_batch_validate, NULL, referral_batch_write};
+    static const batch_kind kind = {"referral", referral_batch_validate, NULL,
+                                    referral_batch_write};
     resource_batch(r, &kind);
 }

@@ -29,9 +29,9 @@ static bool platform_writable(lda_req *r, const json_t *h)
 /* 409 naming the household the person already has on the platform. */
 static void send_duplicate(lda_req *r, const char *existing_id)
 {
-    problem_send_with(r, 409,
-                      "This person already has an active household on this platform: see existing_id.",
-                      NULL, existing_id ? json_pack("{s:s}", "existing_id", existing_id) : NULL);
+    problem_send_with(
+        r, 409, "This person already has an active household on this platform: see existing_id.",
+        NULL, existing_id ? json_pack("{s:s}", "existing_id", existing_id) : NULL);
 }
 
 void households_list(lda_req *r)
@@ -40,9 +40,10 @@ void households_list(lda_req *r)
     if (!c) return;
     char *scope = resource_scope(r), *json = NULL;
     bool siao = r->who->role == ROLE_SIAO;
-    lda_err e = household_list(c, scope, siao ? r->who->source : NULL, query_get(&r->query, "platform"),
-                               query_get(&r->query, "updated_since"), !siao, resource_limit(r),
-                               query_get(&r->query, "cursor"), &json);
+    lda_err e =
+        household_list(c, scope, siao ? r->who->source : NULL, query_get(&r->query, "platform"),
+                       query_get(&r->query, "updated_since"), !siao, resource_limit(r),
+                       query_get(&r->query, "cursor"), &json);
     free(scope);
     if (!e) resource_audit_page(r, "household", json);
     resource_answer_list(r, c, e, json);
@@ -104,7 +105,8 @@ static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *me
 {
     (void)c;
     if (!json_is_null(json_object_get(stored, "erased_at"))) {
-        problem_send(r, 409, "This household's identity was erased: it can no longer change.", NULL);
+        problem_send(r, 409, "This household's identity was erased: it can no longer change.",
+                     NULL);
         return false;
     }
     if (!platform_writable(r, merged)) return false;

@@ -94,7 +94,8 @@ static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *me
     (void)stored;
     char *scope = resource_scope(r);
     int32_t birth = -1;
-    lda_err e = head_birth(c, json_string_value(json_object_get(merged, "referral")), scope, &birth);
+    lda_err e =
+        head_birth(c, json_string_value(json_object_get(merged, "referral")), scope, &birth);
     free(scope);
     if (e) {
         problem_send_err(r, e, NULL);

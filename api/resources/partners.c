@@ -22,9 +22,9 @@ void partners_list(lda_req *r)
     db_conn *c = resource_db(r);
     if (!c) return;
     char *scope = resource_scope(r), *json = NULL;
-    lda_err e = partner_list(c, scope, query_get(&r->query, "platform"),
-                             query_get(&r->query, "kind"), resource_limit(r),
-                             query_get(&r->query, "cursor"), &json);
+    lda_err e =
+        partner_list(c, scope, query_get(&r->query, "platform"), query_get(&r->query, "kind"),
+                     resource_limit(r), query_get(&r->query, "cursor"), &json);
     free(scope);
     resource_answer_list(r, c, e, json);
 }

@@ -47,8 +47,9 @@ static void render_vocabularies(void)
     for (size_t i = 0; i < VOCAB_COUNT; i++) {
         json_t *codes = JCHECK(json_array());
         for (size_t k = 0; k < VOCABS[i].ncodes; k++)
-            json_array_append_new(codes, JCHECK(json_pack("{s:s, s:s}", "code", VOCABS[i].codes[k].code,
-                                                          "label_fr", VOCABS[i].codes[k].label_fr)));
+            json_array_append_new(codes,
+                                  JCHECK(json_pack("{s:s, s:s}", "code", VOCABS[i].codes[k].code,
+                                                   "label_fr", VOCABS[i].codes[k].label_fr)));
         json_object_set_new(all, VOCABS[i].name, codes);
     }
     vocab_text = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -29,8 +29,9 @@ void referrals_list(lda_req *r)
     char *scope = resource_scope(r), *json = NULL;
     referral_view v = view_of(r, scope);
     json_t *f = JCHECK(json_object());
-    static const char *const FILTERS[] = {"platform", "status", "partner", "household",
-                                          "received_from", "received_to", "updated_since"};
+    static const char *const FILTERS[] = {"platform",     "status",        "partner",
+                                          "household",    "received_from", "received_to",
+                                          "updated_since"};
     for (size_t i = 0; i < sizeof FILTERS / sizeof FILTERS[0]; i++) {
         const char *val = query_get(&r->query, FILTERS[i]);
         if (val) json_object_set_new(f, FILTERS[i], JCHECK(json_string(val)));
@@ -73,8 +74,8 @@ void referrals_create(lda_req *r)
     store_doc d = {0};
     const char *bad = NULL;
     char created_household[37];
-    lda_err e = referral_create(c, in, household_in, household_in ? key : NULL,
-                                r->who->token_id, r->who->role_name, &v, &d, &bad, created_household);
+    lda_err e = referral_create(c, in, household_in, household_in ? key : NULL, r->who->token_id,
+                                r->who->role_name, &v, &d, &bad, created_household);
     free(in);
     free(household_in);
     free(scope);
@@ -82,9 +83,8 @@ void referrals_create(lda_req *r)
         db_release(c);
         json_t *errs = JCHECK(json_array());
         schema_error(errs, "", bad,
-                     !strcmp(bad, "household")
-                         ? "no such household on this platform in your scope"
-                         : "no such partner in your scope");
+                     !strcmp(bad, "household") ? "no such household on this platform in your scope"
+                                               : "no such partner in your scope");
         problem_send(r, 422, "The referral is not valid.", errs);
         return;
     }
@@ -129,15 +129,17 @@ static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *me
     if (json_is_string(partner)) {
         if (!json_is_null(json_object_get(merged, "referrer_kind")) ||
             !json_is_null(json_object_get(merged, "referrer_name")))
-            schema_error(errors, "", "partner",
-                         "give either a registered partner or referrer_kind/referrer_name, not both");
+            schema_error(
+                errors, "", "partner",
+                "give either a registered partner or referrer_kind/referrer_name, not both");
         else if (!json_equal(partner, json_object_get(stored, "partner"))) {
             char *scope = resource_scope(r);
             store_doc d = {0};
             lda_err e = partner_get(c, json_string_value(partner), scope, &d);
             store_doc_free(&d);
             free(scope);
-            if (e == LDA_ENOTFOUND) schema_error(errors, "", "partner", "no such partner in your scope");
+            if (e == LDA_ENOTFOUND)
+                schema_error(errors, "", "partner", "no such partner in your scope");
             else if (e) {
                 problem_send_err(r, e, NULL);
                 return false;
@@ -196,7 +198,8 @@ void referrals_transition(lda_req *r)
     free(scope);
     if (e == LDA_ECONFLICT || e == LDA_EINVALID) {
         db_release(c);
-        if (e == LDA_ECONFLICT) problem_send(r, 409, why, NULL);
+        if (e == LDA_ECONFLICT)
+            problem_send(r, 409, why, NULL);
         else {
             json_t *errs = JCHECK(json_array());
             schema_error(errs, "", "on", "must not be before the date of the current status");

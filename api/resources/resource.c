@@ -43,8 +43,10 @@ db_conn *resource_db_read(lda_req *r) { return lease(r, db_acquire_read); }
 void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json)
 {
     db_release(c);
-    if (e == LDA_OK && json) http_send_json_text(r, status, json, strlen(json));
-    else problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
+    if (e == LDA_OK && json)
+        http_send_json_text(r, status, json, strlen(json));
+    else
+        problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
     free(json);
 }
 
@@ -103,7 +105,8 @@ void resource_send_doc(lda_req *r, db_conn *c, lda_err e, int status, char *json
         http_set_header(r, "ETag", etag);
         if (status == 201 && location_prefix) {
             json_t *d = json_loads(json, 0, NULL);
-            char *loc = xasprintf("%s/%s", location_prefix, json_string_value(json_object_get(d, "id")));
+            char *loc =
+                xasprintf("%s/%s", location_prefix, json_string_value(json_object_get(d, "id")));
             http_set_header(r, "Location", loc);
             free(loc);
             json_decref(d);

@@ -62,8 +62,7 @@ typedef struct {
      * answer another problem itself and return false. */
     bool (*check)(lda_req *r, db_conn *c, const json_t *stored, const json_t *merged,
                   json_t *errors);
-    lda_err (*save)(lda_req *r, db_conn *c, const json_t *merged, long version,
-                    store_doc *out);
+    lda_err (*save)(lda_req *r, db_conn *c, const json_t *merged, long version, store_doc *out);
 } patch_flow;
 void resource_patch(lda_req *r, const patch_flow *f);
 

@@ -90,7 +90,8 @@ static json_t *count_value(long n, cell_status st)
 }
 
 /* A headline count: published or hidden by the primary rule. */
-static cell_status headline_count(report *rp, json_t *obj, const char *key, const char *label, long n)
+static cell_status headline_count(report *rp, json_t *obj, const char *key, const char *label,
+                                  long n)
 {
     cell_status st = sdc_count(&rp->sdc, n);
     json_object_set_new(obj, key, count_value(n, st));
@@ -131,9 +132,11 @@ static void breakdown(report *rp, const char *section, const char *vocab_name, c
     size_t cap = json_object_size(raw) + nordered + (v ? v->ncodes : 0) + 1, n = 0;
     sdc_cell *cells = xcalloc(cap, sizeof *cells);
     if (ordered)
-        for (size_t i = 0; i < nordered && n < cap; i++) snprintf(cells[n++].code, sizeof cells[0].code, "%s", ordered[i]);
+        for (size_t i = 0; i < nordered && n < cap; i++)
+            snprintf(cells[n++].code, sizeof cells[0].code, "%s", ordered[i]);
     else if (v)
-        for (size_t i = 0; i < v->ncodes && n < cap; i++) snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
+        for (size_t i = 0; i < v->ncodes && n < cap; i++)
+            snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
     const char *k;
     json_t *val;
     json_object_foreach((json_t *)raw, k, val)
@@ -151,13 +154,16 @@ static void breakdown(report *rp, const char *section, const char *vocab_name, c
         bool share_ok = pub && total_st == CELL_V && total > 0;
         double share = share_ok ? (double)cells[i].count / (double)total : 0;
         char st[2] = {(char)cells[i].status, 0};
-        json_array_append_new(arr, JCHECK(json_pack("{s:s, s:s, s:o, s:o, s:s}", "code", cells[i].code,
-                                                    "label_fr", label, "count", count_value(cells[i].count, cells[i].status),
-                                                    "share", share_ok ? json_real(share) : json_null(), "status", st)));
+        json_array_append_new(
+            arr,
+            JCHECK(json_pack("{s:s, s:s, s:o, s:o, s:s}", "code", cells[i].code, "label_fr", label,
+                             "count", count_value(cells[i].count, cells[i].status), "share",
+                             share_ok ? json_real(share) : json_null(), "status", st)));
         char num[32], sh[40];
         snprintf(num, sizeof num, "%ld", cells[i].count);
         snprintf(sh, sizeof sh, "%.17g", share);
-        csv_row(rp, section, cells[i].code, label, pub ? num : NULL, share_ok ? sh : NULL, cells[i].status);
+        csv_row(rp, section, cells[i].code, label, pub ? num : NULL, share_ok ? sh : NULL,
+                cells[i].status);
     }
     json_object_set_new(rp->doc, section, arr);
     free(cells);
@@ -187,12 +193,17 @@ static bool read_params(lda_req *r, stats_params *p)
     parse_date(from, &f);
     parse_date(to, &t);
     json_t *errors = JCHECK(json_array());
-    if (f > t) json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "to", "message", "must not be before from")));
+    if (f > t)
+        json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "to", "message",
+                                                       "must not be before from")));
     long age_min = 18, age_max = 25;
-    if (query_get(&r->query, "age_min")) parse_long(query_get(&r->query, "age_min"), 0, 120, &age_min);
-    if (query_get(&r->query, "age_max")) parse_long(query_get(&r->query, "age_max"), 0, 120, &age_max);
+    if (query_get(&r->query, "age_min"))
+        parse_long(query_get(&r->query, "age_min"), 0, 120, &age_min);
+    if (query_get(&r->query, "age_max"))
+        parse_long(query_get(&r->query, "age_max"), 0, 120, &age_max);
     if (age_min > age_max)
-        json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "age_max", "message", "must not be below age_min")));
+        json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "age_max", "message",
+                                                       "must not be below age_min")));
     const char *format = query_get(&r->query, "format");
     if (resource_invalid(r, errors, "Some statistics parameters are not valid.")) return false;
     snprintf(p->from, sizeof p->from, "%s", from);
@@ -229,7 +240,8 @@ static bool read_params(lda_req *r, stats_params *p)
     }
     bool all = json_array_size(chosen) == pv->ncodes;
     size_t cap = 3;
-    for (size_t i = 0; i < json_array_size(chosen); i++) cap += json_string_length(json_array_get(chosen, i)) + 1;
+    for (size_t i = 0; i < json_array_size(chosen); i++)
+        cap += json_string_length(json_array_get(chosen, i)) + 1;
     char *lit = xmalloc(cap), *q = lit;
     *q++ = '{';
     for (size_t i = 0; i < json_array_size(chosen); i++) {
@@ -245,8 +257,8 @@ static bool read_params(lda_req *r, stats_params *p)
         lit = NULL;
     }
     p->platforms = lit;
-    p->filters = JCHECK(json_pack("{s:s, s:s, s:o, s:o}", "from", p->from, "to", p->to, "platforms", chosen,
-                                  "ami", ami ? json_integer(ami) : json_null()));
+    p->filters = JCHECK(json_pack("{s:s, s:s, s:o, s:o}", "from", p->from, "to", p->to, "platforms",
+                                  chosen, "ami", ami ? json_integer(ami) : json_null()));
     return true;
 }
 
@@ -268,9 +280,10 @@ static void report_init(report *rp, const lda_req *r)
 /* Answers the report (JSON or CSV) and frees it. */
 static void report_send(lda_req *r, report *rp, bool csv, const char *filename)
 {
-    json_object_set_new(rp->doc, "suppression",
-                        JCHECK(json_pack("{s:I, s:i, s:i}", "threshold", (json_int_t)rp->sdc.threshold,
-                                         "primary", rp->sdc.primary, "secondary", rp->sdc.secondary)));
+    json_object_set_new(
+        rp->doc, "suppression",
+        JCHECK(json_pack("{s:I, s:i, s:i}", "threshold", (json_int_t)rp->sdc.threshold, "primary",
+                         rp->sdc.primary, "secondary", rp->sdc.secondary)));
     if (csv) {
         char disp[128];
         snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", filename);
@@ -282,7 +295,10 @@ static void report_send(lda_req *r, report *rp, bool csv, const char *filename)
     free(rp->csv.buf);
 }
 
-static long geti(const json_t *o, const char *k) { return (long)json_integer_value(json_object_get(o, k)); }
+static long geti(const json_t *o, const char *k)
+{
+    return (long)json_integer_value(json_object_get(o, k));
+}
 
 /* ---- handlers --------------------------------------------------------------------------- */
 
@@ -309,7 +325,8 @@ void stats_activity_get(lda_req *r)
     report_init(&rp, r);
     json_object_set(rp.doc, "filters", p.filters);
     long total = geti(raw, "referrals_received");
-    cell_status total_st = headline_count(&rp, rp.doc, "referrals_received", "Saisines reçues", total);
+    cell_status total_st =
+        headline_count(&rp, rp.doc, "referrals_received", "Saisines reçues", total);
 
     /* outcomes: a breakdown of the total (accompanied + reoriented + no_follow_up +
      * in_progress = referrals_received), plus housed_or_maintained within accompanied */
@@ -324,7 +341,8 @@ void stats_activity_get(lda_req *r)
         json_object_set_new(outcomes, oc[i].code, count_value(oc[i].count, oc[i].status));
         char num[32];
         snprintf(num, sizeof num, "%ld", oc[i].count);
-        csv_row(&rp, "outcomes", oc[i].code, OUT_LABELS[i], oc[i].status == CELL_V ? num : NULL, NULL, oc[i].status);
+        csv_row(&rp, "outcomes", oc[i].code, OUT_LABELS[i], oc[i].status == CELL_V ? num : NULL,
+                NULL, oc[i].status);
     }
     long housed = geti(raw, "housed_or_maintained");
     cell_status hst = sdc_count(&rp.sdc, housed);
@@ -342,13 +360,16 @@ void stats_activity_get(lda_req *r)
     }
     json_object_set_new(rp.doc, "outcomes", outcomes);
 
-    breakdown(&rp, "by_housing_situation", "housing_situation", json_object_get(raw, "by_housing_situation"), NULL, 0, total, total_st);
-    breakdown(&rp, "by_referrer_kind", "partner_kind", json_object_get(raw, "by_referrer_kind"), NULL, 0, total, total_st);
-    breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, total, total_st);
+    breakdown(&rp, "by_housing_situation", "housing_situation",
+              json_object_get(raw, "by_housing_situation"), NULL, 0, total, total_st);
+    breakdown(&rp, "by_referrer_kind", "partner_kind", json_object_get(raw, "by_referrer_kind"),
+              NULL, 0, total, total_st);
+    breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, total,
+              total_st);
     /* years of the period, in order */
     int y0 = atoi(p.from), y1 = atoi(p.to);
-    size_t ny = (size_t)(y1 - y0 + 1);
-    char (*years)[8] = xcalloc(ny, sizeof *years);
+    size_t ny = (size_t)y1 - (size_t)y0 + 1; /* from <= to: checked */
+    char(*years)[8] = xcalloc(ny, sizeof *years);
     const char **yp = xcalloc(ny, sizeof *yp);
     for (size_t i = 0; i < ny; i++) {
         snprintf(years[i], sizeof years[i], "%d", y0 + (int)i);
@@ -360,9 +381,10 @@ void stats_activity_get(lda_req *r)
     long measures = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(raw, "measures_by_kind"), k, v) measures += (long)json_integer_value(v);
-    breakdown(&rp, "measures_by_kind", "measure_kind", json_object_get(raw, "measures_by_kind"), NULL, 0,
-              measures, sdc_count(&(sdc){rp.sdc.threshold, 0, 0}, measures));
+    json_object_foreach(json_object_get(raw, "measures_by_kind"), k, v) measures +=
+        (long)json_integer_value(v);
+    breakdown(&rp, "measures_by_kind", "measure_kind", json_object_get(raw, "measures_by_kind"),
+              NULL, 0, measures, sdc_count(&(sdc){rp.sdc.threshold, 0, 0}, measures));
     json_decref(raw);
     params_free(&p);
     report_send(r, &rp, p.csv, "activite");
@@ -376,7 +398,8 @@ static cell_status cell_status_in(const report *rp, const json_t *raw, const cha
     const json_t *m = json_object_get(raw, section);
     size_t cap = json_object_size(m) + v->ncodes + 1, n = 0;
     sdc_cell *cells = xcalloc(cap, sizeof *cells);
-    for (size_t i = 0; i < v->ncodes; i++) snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
+    for (size_t i = 0; i < v->ncodes; i++)
+        snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
     const char *k;
     json_t *val;
     json_object_foreach((json_t *)m, k, val)
@@ -402,16 +425,20 @@ static void youth_headline(report *rp, json_t *obj, const json_t *raw)
     long total = geti(raw, "requests_total"), youth = geti(raw, "youth_requests");
     cell_status tst = headline_count(rp, obj, "requests_total", "Demandes (tous âges)", total);
     cell_status yst = headline_count(rp, obj, "youth_requests", "Demandes des jeunes", youth);
-    headline_rate(rp, obj, "youth_share", "Part des jeunes dans les demandes", youth, yst, total, tst);
-    headline_count(rp, obj, "youth_persons", "Jeunes demandeurs (personnes distinctes)", geti(raw, "youth_persons"));
-    headline_count(rp, obj, "repeat_persons", "Jeunes ayant demandé deux fois ou plus", geti(raw, "repeat_persons"));
+    headline_rate(rp, obj, "youth_share", "Part des jeunes dans les demandes", youth, yst, total,
+                  tst);
+    headline_count(rp, obj, "youth_persons", "Jeunes demandeurs (personnes distinctes)",
+                   geti(raw, "youth_persons"));
+    headline_count(rp, obj, "repeat_persons", "Jeunes ayant demandé deux fois ou plus",
+                   geti(raw, "repeat_persons"));
     sdc shadow = {rp->sdc.threshold, 0, 0}; /* numerators: status only, not published */
-    long unmet = geti(raw, "unmet"), af = geti(raw, "alternatives_false"), ak = geti(raw, "alternatives_known");
+    long unmet = geti(raw, "unmet"), af = geti(raw, "alternatives_false"),
+         ak = geti(raw, "alternatives_known");
     cell_status unmet_st = sdc_count(&shadow, unmet);
     if (unmet_st == CELL_V && json_object_get(raw, "by_response"))
         unmet_st = cell_status_in(rp, raw, "by_response", "siao_response", "no_place_available");
-    headline_rate(rp, obj, "unmet_rate", "Part des demandes sans place disponible", unmet,
-                  unmet_st, youth, yst);
+    headline_rate(rp, obj, "unmet_rate", "Part des demandes sans place disponible", unmet, unmet_st,
+                  youth, yst);
     headline_rate(rp, obj, "no_alternative_share", "Part sans autre solution connue", af,
                   sdc_count(&shadow, af), ak, sdc_count(&shadow, ak));
 }
@@ -452,18 +479,23 @@ void observatory_youth_get(lda_req *r)
         ap[na] = ages[na];
     }
     breakdown(&rp, "by_age", NULL, json_object_get(raw, "by_age"), ap, na, youth, yst);
-    breakdown(&rp, "by_situation", "housing_situation", json_object_get(raw, "by_situation"), NULL, 0, youth, yst);
+    breakdown(&rp, "by_situation", "housing_situation", json_object_get(raw, "by_situation"), NULL,
+              0, youth, yst);
     breakdown(&rp, "by_need", "siao_need", json_object_get(raw, "by_need"), NULL, 0, youth, yst);
-    breakdown(&rp, "by_response", "siao_response", json_object_get(raw, "by_response"), NULL, 0, youth, yst);
-    breakdown(&rp, "by_channel", "siao_channel", json_object_get(raw, "by_channel"), NULL, 0, youth, yst);
-    breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, youth, yst);
+    breakdown(&rp, "by_response", "siao_response", json_object_get(raw, "by_response"), NULL, 0,
+              youth, yst);
+    breakdown(&rp, "by_channel", "siao_channel", json_object_get(raw, "by_channel"), NULL, 0, youth,
+              yst);
+    breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, youth,
+              yst);
     json_decref(raw);
     params_free(&p);
     report_send(r, &rp, p.csv, "observatoire-jeunes");
 }
 
-static const char *const SERIES_KEYS[] = {"requests_total", "youth_requests", "youth_share", "youth_persons",
-                                          "repeat_persons", "unmet_rate", "no_alternative_share"};
+static const char *const SERIES_KEYS[] = {"requests_total",      "youth_requests", "youth_share",
+                                          "youth_persons",       "repeat_persons", "unmet_rate",
+                                          "no_alternative_share"};
 #define NSERIES (sizeof SERIES_KEYS / sizeof SERIES_KEYS[0])
 
 void observatory_series_get(lda_req *r)
@@ -478,7 +510,8 @@ void observatory_series_get(lda_req *r)
         return;
     }
     char *raw_text = NULL;
-    lda_err e = stats_youth_series(c, p.from, p.to, p.platforms, p.age_min, p.age_max, g, &raw_text);
+    lda_err e =
+        stats_youth_series(c, p.from, p.to, p.platforms, p.age_min, p.age_max, g, &raw_text);
     db_release(c);
     if (e) {
         params_free(&p);
@@ -490,7 +523,7 @@ void observatory_series_get(lda_req *r)
     report rp;
     report_init(&rp, r);
     free(rp.csv.buf);
-    memset(&rp.csv, 0, sizeof rp.csv);
+    rp.csv = (sbuf){NULL, 0, 0};
     sput(&rp.csv, "period,period_start", 19);
     for (size_t i = 0; i < NSERIES; i++) {
         sput(&rp.csv, ",", 1);
@@ -512,9 +545,12 @@ void observatory_series_get(lda_req *r)
         const char *start = json_string_value(json_object_get(row, "period_start"));
         char period[16];
         int y = atoi(start), m = atoi(start + 5);
-        if (!strcmp(g, "year")) snprintf(period, sizeof period, "%d", y);
-        else if (!strcmp(g, "quarter")) snprintf(period, sizeof period, "%d-Q%d", y, (m - 1) / 3 + 1);
-        else snprintf(period, sizeof period, "%d-%02d", y, m);
+        if (!strcmp(g, "year"))
+            snprintf(period, sizeof period, "%d", y);
+        else if (!strcmp(g, "quarter"))
+            snprintf(period, sizeof period, "%d-Q%d", y, (m - 1) / 3 + 1);
+        else
+            snprintf(period, sizeof period, "%d-%02d", y, m);
         json_t *item = JCHECK(json_pack("{s:s, s:s}", "period", period, "period_start", start));
         /* reuse the headline builder; its CSV rows go to a scratch buffer */
         sbuf keep = rp.csv;
@@ -528,10 +564,13 @@ void observatory_series_get(lda_req *r)
         for (size_t k = 0; k < NSERIES; k++) {
             json_t *v = json_object_get(item, SERIES_KEYS[k]);
             char val[40] = "";
-            if (json_is_integer(v)) snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
-            else if (json_is_real(v)) snprintf(val, sizeof val, "%.17g", json_real_value(v));
+            if (json_is_integer(v))
+                snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(val, sizeof val, "%.17g", json_real_value(v));
             csv_field(&rp.csv, *val ? val : NULL, false);
-            csv_field(&rp.csv, json_string_value(json_object_get(rp.statuses, SERIES_KEYS[k])), k == NSERIES - 1);
+            csv_field(&rp.csv, json_string_value(json_object_get(rp.statuses, SERIES_KEYS[k])),
+                      k == NSERIES - 1);
         }
         json_decref(rp.statuses);
         rp.statuses = NULL;

@@ -82,10 +82,10 @@ void audit_events_list(lda_req *r)
     bool to_is_date = to && parse_date(to, &d);
     if (to_is_date) format_date(d + 1, next_day);
     char *json = NULL;
-    lda_err e = audit_list_json(c, query_get(&r->query, "token_id"),
-                                query_get(&r->query, "resource_type"),
-                                query_get(&r->query, "resource_id"), query_get(&r->query, "from"),
-                                to_is_date ? next_day : NULL, to_is_date ? NULL : to,
-                                resource_limit(r), query_get(&r->query, "cursor"), &json);
+    lda_err e =
+        audit_list_json(c, query_get(&r->query, "token_id"), query_get(&r->query, "resource_type"),
+                        query_get(&r->query, "resource_id"), query_get(&r->query, "from"),
+                        to_is_date ? next_day : NULL, to_is_date ? NULL : to, resource_limit(r),
+                        query_get(&r->query, "cursor"), &json);
     resource_answer_list(r, c, e, json);
 }

@@ -50,10 +50,14 @@ static void find_root(void)
 static const struct {
     const char *ext, *type;
 } TYPES[] = {
-    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},   {".map", "application/json"},
-    {".json", "application/json"},         {".svg", "image/svg+xml"},
-    {".png", "image/png"},                 {".woff2", "font/woff2"},
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".map", "application/json"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".woff2", "font/woff2"},
 };
 
 static const char *type_of(const char *name)
@@ -86,7 +90,9 @@ static void send_file(lda_req *r, const char *sub, const char *name)
     FILE *f = fopen(path, "rb");
     free(path);
     if (!f) {
-        problem_send(r, 404, "This page or asset is not installed (run ./dev run or scripts/web-deps.sh).", NULL);
+        problem_send(r, 404,
+                     "This page or asset is not installed (run ./dev run or scripts/web-deps.sh).",
+                     NULL);
         return;
     }
     fseek(f, 0, SEEK_END);
@@ -100,7 +106,8 @@ static void send_file(lda_req *r, const char *sub, const char *name)
     char *buf = xmalloc((size_t)size + 1);
     size_t got = fread(buf, 1, (size_t)size, f);
     fclose(f);
-    http_set_header(r, "Cache-Control", !strcmp(sub, "vendor") ? "public, max-age=86400" : "no-cache");
+    http_set_header(r, "Cache-Control",
+                    !strcmp(sub, "vendor") ? "public, max-age=86400" : "no-cache");
     http_set_header(r, "X-Content-Type-Options", "nosniff");
     http_send_body(r, 200, type, buf, got);
     free(buf);

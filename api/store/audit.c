@@ -12,7 +12,7 @@
 #include <time.h>
 
 #define QUEUE_MAX 100000
-#define FLUSH_MS 200
+#define FLUSH_MS  200
 
 typedef struct {
     char at[40];
@@ -26,8 +26,8 @@ typedef struct {
 } event;
 
 static struct {
-    pthread_mutex_t lock;      /* guards the queue */
-    pthread_mutex_t flushing;  /* one flush at a time, in order */
+    pthread_mutex_t lock;     /* guards the queue */
+    pthread_mutex_t flushing; /* one flush at a time, in order */
     pthread_cond_t wake;
     event *items;
     size_t count, cap;
@@ -69,7 +69,8 @@ void audit_record(const lda_req *r, const char *action, const char *resource_typ
     e.status = status;
 
     pthread_mutex_lock(&q.lock);
-    if (q.count >= QUEUE_MAX) q.dropped++;
+    if (q.count >= QUEUE_MAX)
+        q.dropped++;
     else {
         if (q.count == q.cap) {
             q.cap = q.cap ? q.cap * 2 : 256;
@@ -146,7 +147,7 @@ lda_err audit_flush(db_conn *c)
         event *e = &items[i];
         char status[12];
         snprintf(status, sizeof status, "%d", e->status);
-        const char *vals[8] = {e->at, e->token_id, e->role, e->action, e->resource_type,
+        const char *vals[8] = {e->at,          e->token_id,   e->role, e->action, e->resource_type,
                                e->resource_id, e->request_id, status};
         for (int k = 0; k < 8; k++) put_elem(&cols[k], vals[k], i == 0);
     }
@@ -162,7 +163,9 @@ lda_err audit_flush(db_conn *c)
     if (err) {
         /* put them back in front, to be retried by the next flush */
         pthread_mutex_lock(&q.lock);
-        size_t keep = count + q.count > QUEUE_MAX ? QUEUE_MAX - (q.count < QUEUE_MAX ? q.count : QUEUE_MAX) : count;
+        size_t keep = count + q.count > QUEUE_MAX
+                          ? QUEUE_MAX - (q.count < QUEUE_MAX ? q.count : QUEUE_MAX)
+                          : count;
         q.dropped += (long)(count - keep);
         event *merged = xmalloc((keep + q.count + 1) * sizeof *merged);
         memcpy(merged, items, keep * sizeof *merged);

@@ -20,16 +20,14 @@ static db_stmt S_IDEM_CLAIM = {
     "INSERT INTO idempotency_key (token_id, key, route, request_hash, status, response)"
     " VALUES ($1::uuid, $2, $3, $4, 0, '') ON CONFLICT DO NOTHING RETURNING 1",
     0};
-static db_stmt S_IDEM_GET = {
-    "idem_get",
-    "SELECT request_hash, status, response, route FROM idempotency_key"
-    " WHERE token_id = $1::uuid AND key = $2",
-    0};
-static db_stmt S_IDEM_DONE = {
-    "idem_done",
-    "UPDATE idempotency_key SET status = $3::smallint, response = $4"
-    " WHERE token_id = $1::uuid AND key = $2",
-    0};
+static db_stmt S_IDEM_GET = {"idem_get",
+                             "SELECT request_hash, status, response, route FROM idempotency_key"
+                             " WHERE token_id = $1::uuid AND key = $2",
+                             0};
+static db_stmt S_IDEM_DONE = {"idem_done",
+                              "UPDATE idempotency_key SET status = $3::smallint, response = $4"
+                              " WHERE token_id = $1::uuid AND key = $2",
+                              0};
 
 lda_err idem_claim(db_conn *c, const char *token_id, const char *key, const char *route,
                    const char *request_hash, idem_state *state, int *status, char **response)
@@ -87,7 +85,8 @@ static db_stmt S_SIAO_UPSERT = {
     "  person_key, age, birth_year, sex, composition, situation, resources, needs, response,"
     "  alternatives_known, content_hash)"
     "  SELECT $1, external_id, received_at, platform, channel, person_key,"
-    "  coalesce(age, (extract(year FROM received_at AT TIME ZONE 'Europe/Paris') - birth_year)::smallint),"
+    "  coalesce(age, (extract(year FROM received_at AT TIME ZONE 'Europe/Paris') - "
+    "birth_year)::smallint),"
     "  birth_year, sex, composition, situation, coalesce(resources, '{}'), coalesce(needs, '{}'),"
     "  response, alternatives_known, content_hash FROM input"
     "  WHERE idx NOT IN (SELECT idx FROM foreign_rows)"
@@ -104,8 +103,8 @@ static db_stmt S_SIAO_UPSERT = {
     "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text",
     0};
 
-lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope,
-                            const char *records, long n, json_t *rejected, batch_counts *out)
+lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope, const char *records,
+                            long n, json_t *rejected, batch_counts *out)
 {
     const char *p[] = {source, records, scope};
     return batch_run(c, &S_SIAO_UPSERT, 3, p, records, n, rejected, out, batch_foreign_why);
@@ -114,7 +113,8 @@ lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope,
 static db_stmt S_SIAO_LIST = {
     "siao_request_list",
     "WITH page AS (SELECT * FROM siao_request"
-    "  WHERE ($1::text IS NULL OR source = $1) AND ($2::text[] IS NULL OR platform = ANY($2::text[]))"
+    "  WHERE ($1::text IS NULL OR source = $1) AND ($2::text[] IS NULL OR platform = "
+    "ANY($2::text[]))"
     "    AND ($3::timestamptz IS NULL OR updated_at >= $3::timestamptz)"
     "    AND ($4::timestamptz IS NULL OR (updated_at, id) > ($4::timestamptz, $5::uuid))"
     "  ORDER BY updated_at, id LIMIT $6::int + 1)"

@@ -19,8 +19,8 @@ typedef struct {
 
 /* Records whose stored row lies outside `scope` (text[] literal; NULL: all) are not
  * touched and are appended to `rejected`. */
-lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope,
-                            const char *records, long n, json_t *rejected, batch_counts *out);
+lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope, const char *records,
+                            long n, json_t *rejected, batch_counts *out);
 
 /* Households: records whose person already has an active household on the platform under
  * another identifier are not written and are appended to `rejected` ({index, external_id,
@@ -36,8 +36,8 @@ lda_err referral_upsert(db_conn *c, const char *source, const char *token_id, co
 
 /* Shared by the upserts: runs `s`, whose row is (created, updated, problems json array of
  * {idx, ...}); each problem becomes a rejection with the errors why(problem) returns. */
-lda_err batch_run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records,
-                  long n, json_t *rejected, batch_counts *out, json_t *(*why)(const json_t *problem));
+lda_err batch_run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records, long n,
+                  json_t *rejected, batch_counts *out, json_t *(*why)(const json_t *problem));
 json_t *batch_foreign_why(const json_t *problem);
 
 typedef enum { IDEM_NEW, IDEM_REPLAY, IDEM_MISMATCH } idem_state;

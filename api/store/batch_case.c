@@ -44,7 +44,8 @@ static db_stmt S_HOUSEHOLD_UPSERT = {
     "  RETURNING (xmax = 0) AS inserted)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
-    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing, 'field', field)), '[]')"
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing, 'field', "
+    "field)), '[]')"
     "   FROM (SELECT DISTINCT ON (idx) * FROM clash ORDER BY idx, field) c)::text",
     0};
 
@@ -64,7 +65,8 @@ static db_stmt S_REFERRAL_UPSERT = {
     "   WHERE t.platform <> i.platform"
     "  UNION ALL SELECT idx, CASE WHEN household_id IS NULL THEN 'household' ELSE 'partner' END"
     "  FROM resolved r WHERE household_id IS NULL OR (partner IS NOT NULL AND NOT EXISTS"
-    "   (SELECT 1 FROM partner p WHERE p.id = r.partner AND (p.platform IS NULL OR p.platform = r.platform)))"
+    "   (SELECT 1 FROM partner p WHERE p.id = r.partner AND (p.platform IS NULL OR p.platform = "
+    "r.platform)))"
     "  ) b ORDER BY idx, field DESC),"
     " up AS (INSERT INTO referral AS t (source, external_id, household_id, platform, partner_id,"
     "  referrer_kind, referrer_name, received_on, has_social_note, reasons, status,"
@@ -91,17 +93,18 @@ static db_stmt S_REFERRAL_UPSERT = {
     "   EXCLUDED.has_social_note, EXCLUDED.reasons, EXCLUDED.concertation_held_on,"
     "   EXCLUDED.concertation_household_present, EXCLUDED.decision_note)"
     "  RETURNING (xmax = 0) AS inserted, id, received_on),"
-    " ev AS (INSERT INTO referral_event (referral_id, on_date, from_status, to_status, token_id, role)"
+    " ev AS (INSERT INTO referral_event (referral_id, on_date, from_status, to_status, token_id, "
+    "role)"
     "  SELECT id, received_on, NULL, 'received', $2::uuid, $4 FROM up WHERE inserted)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
-    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'field', field)), '[]') FROM bad)::text",
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'field', field)), '[]') FROM "
+    "bad)::text",
     0};
 
 /* Runs an upsert returning (created, updated, problems json); problems become rejections. */
-lda_err batch_run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records,
-                   long n, json_t *rejected, batch_counts *out,
-                   json_t *(*why)(const json_t *problem))
+lda_err batch_run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records, long n,
+                  json_t *rejected, batch_counts *out, json_t *(*why)(const json_t *problem))
 {
     lda_err e;
     PGresult *r = db_exec(c, s, np, p, &e);
@@ -143,8 +146,9 @@ static json_t *household_why(const json_t *pb)
     if (field && !strcmp(field, "platform")) return batch_foreign_why(pb);
     const char *existing = json_string_value(json_object_get(pb, "existing"));
     return JCHECK(json_pack("[{s:s, s:s}]", "field", "/head", "message",
-                            existing ? "this person already has an active household on this platform"
-                                     : "this person appears twice in this batch on this platform"));
+                            existing
+                                ? "this person already has an active household on this platform"
+                                : "this person appears twice in this batch on this platform"));
 }
 
 static json_t *referral_why(const json_t *pb)
@@ -154,7 +158,8 @@ static json_t *referral_why(const json_t *pb)
         return JCHECK(json_pack("[{s:s, s:s}]", "field", "/platform", "message",
                                 "a referral stays on the platform it was created on"));
     bool household = field && !strcmp(field, "household");
-    return JCHECK(json_pack("[{s:s, s:s}]", "field", household ? "/household" : "/partner", "message",
+    return JCHECK(json_pack("[{s:s, s:s}]", "field", household ? "/household" : "/partner",
+                            "message",
                             household ? "no such household of this source on this platform"
                                       : "no such partner on this platform"));
 }

@@ -26,20 +26,17 @@ lda_err partner_update(db_conn *c, const char *id, const char *merged, long vers
 /* ---- households ---- */
 /* LDA_ECONFLICT with *existing_id (caller frees) when the person already has an active
  * household on that platform. */
-lda_err household_create(db_conn *c, const char *in, const char *person_key,
-                         const char *created_by, bool identity, store_doc *out,
-                         char **existing_id);
-lda_err household_get(db_conn *c, const char *id, const char *scope, bool identity,
-                      store_doc *out);
+lda_err household_create(db_conn *c, const char *in, const char *person_key, const char *created_by,
+                         bool identity, store_doc *out, char **existing_id);
+lda_err household_get(db_conn *c, const char *id, const char *scope, bool identity, store_doc *out);
 /* source (may be NULL): only the households pushed by that source (siao read-back). */
 lda_err household_get_from(db_conn *c, const char *id, const char *scope, const char *source,
                            bool identity, store_doc *out);
 lda_err household_list(db_conn *c, const char *scope, const char *source, const char *platform,
-                       const char *updated_since, bool identity, int limit,
-                       const char *cursor, char **json);
-lda_err household_update(db_conn *c, const char *id, const char *merged,
-                         const char *person_key, long version, bool identity,
-                         store_doc *out, char **existing_id);
+                       const char *updated_since, bool identity, int limit, const char *cursor,
+                       char **json);
+lda_err household_update(db_conn *c, const char *id, const char *merged, const char *person_key,
+                         long version, bool identity, store_doc *out, char **existing_id);
 /* Erases identity (names, birth date, external_ref, person_key); idempotent. */
 lda_err household_erase(db_conn *c, const char *id, const char *scope);
 /* The head's birth date ("YYYY-MM-DD", caller frees; NULL when erased) of a referral's

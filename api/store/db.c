@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_STATEMENTS 512
+#define MAX_STATEMENTS  512
 #define ACQUIRE_WAIT_MS 5000
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 1000
+#define BACKOFF_MIN_MS  100
+#define BACKOFF_MAX_MS  1000
 
 struct db_pool_s;
 
@@ -62,11 +62,12 @@ static void pool_init(db_pool *pool, const lda_config *cfg, const char *url)
     pool->slots = xcalloc((size_t)pool->size, sizeof *pool->slots);
     for (int i = 0; i < pool->size; i++) pool->slots[i].owner = pool;
     pool->url = xstrdup(url);
-    snprintf(pool->options, sizeof pool->options,
-             "-c statement_timeout=%ld -c lock_timeout=%ld -c idle_in_transaction_session_timeout=%ld"
-             " -c TimeZone=Europe/Paris -c DateStyle=ISO -c IntervalStyle=iso_8601",
-             cfg->statement_timeout_ms, cfg->statement_timeout_ms / 2 + 1,
-             cfg->statement_timeout_ms * 4);
+    snprintf(
+        pool->options, sizeof pool->options,
+        "-c statement_timeout=%ld -c lock_timeout=%ld -c idle_in_transaction_session_timeout=%ld"
+        " -c TimeZone=Europe/Paris -c DateStyle=ISO -c IntervalStyle=iso_8601",
+        cfg->statement_timeout_ms, cfg->statement_timeout_ms / 2 + 1,
+        cfg->statement_timeout_ms * 4);
     snprintf(pool->connect_timeout, sizeof pool->connect_timeout, "%ld", cfg->db_connect_timeout_s);
     pool->backoff_ms = BACKOFF_MIN_MS;
 }
@@ -105,8 +106,9 @@ void db_pool_stop(void)
 /* Opens a connection as lda_app. NULL on failure (logged without the URL). */
 static PGconn *open_conn(const char *url, const char *options, const char *connect_timeout)
 {
-    const char *keys[] = {"dbname", "options", "connect_timeout", "keepalives",
-                          "keepalives_idle", "application_name", NULL};
+    const char *keys[] = {"dbname",     "options",         "connect_timeout",
+                          "keepalives", "keepalives_idle", "application_name",
+                          NULL};
     const char *vals[] = {url, options, connect_timeout, "1", "30", "lda-api", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
@@ -168,8 +170,8 @@ static lda_err acquire_from(db_pool *pool, db_conn **out)
         if (!pg) {
             pool->connect_failures++;
             pool->retry_after_ms = now_ms() + pool->backoff_ms;
-            pool->backoff_ms = pool->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                   : pool->backoff_ms * 2;
+            pool->backoff_ms =
+                pool->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pool->backoff_ms * 2;
             c->busy = false;
             pthread_cond_signal(&pool->freed);
             pthread_mutex_unlock(&pool->lock);
@@ -224,14 +226,16 @@ void db_release(db_conn *c)
 {
     if (!c) return;
     if (c->pg) {
-        if (PQstatus(c->pg) != CONNECTION_OK) drop_conn(c);
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            drop_conn(c);
         else {
             PGTransactionStatusType ts = PQtransactionStatus(c->pg);
             if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
                 PGresult *r = PQexec(c->pg, "ROLLBACK");
                 if (PQresultStatus(r) != PGRES_COMMAND_OK) drop_conn(c);
                 PQclear(r);
-            } else if (ts != PQTRANS_IDLE) drop_conn(c); /* active or unknown: unusable */
+            } else if (ts != PQTRANS_IDLE)
+                drop_conn(c); /* active or unknown: unusable */
         }
     }
     pthread_mutex_lock(&c->owner->lock);
@@ -284,8 +288,7 @@ lda_err db_error_from_result(db_conn *c, const PGresult *res)
     return e;
 }
 
-PGresult *db_exec(db_conn *c, db_stmt *stmt, int nparams, const char *const *params,
-                  lda_err *err)
+PGresult *db_exec(db_conn *c, db_stmt *stmt, int nparams, const char *const *params, lda_err *err)
 {
     int slot = stmt_slot(stmt);
     char name[16];

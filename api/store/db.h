@@ -52,8 +52,7 @@ void db_release(db_conn *c);
  * exclusion violation), LDA_EINVALID (check or foreign-key violation), LDA_EDB otherwise.
  * Only the SQLSTATE is logged, never the message or DETAIL (they can hold data).
  */
-PGresult *db_exec(db_conn *c, db_stmt *stmt, int nparams, const char *const *params,
-                  lda_err *err);
+PGresult *db_exec(db_conn *c, db_stmt *stmt, int nparams, const char *const *params, lda_err *err);
 
 /* Runs a fixed command with no parameter (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...). */
 lda_err db_command(db_conn *c, const char *sql);

@@ -38,8 +38,7 @@ void store_doc_free(store_doc *d)
     d->json = NULL;
 }
 
-lda_err store_page(db_conn *c, db_stmt *s, int n, const char *const *params, int limit,
-                   char **json)
+lda_err store_page(db_conn *c, db_stmt *s, int n, const char *const *params, int limit, char **json)
 {
     lda_err e;
     PGresult *r = db_exec(c, s, n, params, &e);

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define HOUSEHOLD_COLUMNS_FROM_P                                                              \
-    "p->>'platform', p->>'external_ref', p->>'composition', (p->>'adults')::smallint,"         \
-    " (p->>'children')::smallint, p->'head'->>'last_name', p->'head'->>'first_name',"         \
-    " (p->'head'->>'birth_date')::date, p->'head'->>'sex',"                                   \
-    " ARRAY(SELECT jsonb_array_elements_text(p->'resources')), p->>'housing_situation',"      \
+#define HOUSEHOLD_COLUMNS_FROM_P                                                                   \
+    "p->>'platform', p->>'external_ref', p->>'composition', (p->>'adults')::smallint,"             \
+    " (p->>'children')::smallint, p->'head'->>'last_name', p->'head'->>'first_name',"              \
+    " (p->'head'->>'birth_date')::date, p->'head'->>'sex',"                                        \
+    " ARRAY(SELECT jsonb_array_elements_text(p->'resources')), p->>'housing_situation',"           \
     " ARRAY(SELECT jsonb_array_elements_text(p->'vulnerabilities'))"
 
 static db_stmt S_CREATE = {
@@ -41,7 +41,8 @@ static db_stmt S_LIST = {
     "    AND ($4::timestamptz IS NULL OR (updated_at, id) > ($4::timestamptz, $5::uuid))"
     "    AND ($8::text IS NULL OR source = $8)"
     "  ORDER BY updated_at, id LIMIT $6::int + 1)"
-    " SELECT coalesce(json_agg(lda_household_json(page, $7::bool) ORDER BY updated_at, id), '[]')::text,"
+    " SELECT coalesce(json_agg(lda_household_json(page, $7::bool) ORDER BY updated_at, id), "
+    "'[]')::text,"
     "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$6::int],"
     "  (array_agg(id::text ORDER BY updated_at, id))[$6::int] FROM page",
     0};
@@ -93,9 +94,8 @@ static char *platform_of(const char *in)
     return out;
 }
 
-lda_err household_create(db_conn *c, const char *in, const char *person_key,
-                         const char *created_by, bool identity, store_doc *out,
-                         char **existing_id)
+lda_err household_create(db_conn *c, const char *in, const char *person_key, const char *created_by,
+                         bool identity, store_doc *out, char **existing_id)
 {
     *existing_id = NULL;
     const char *p[] = {in, person_key, created_by, identity ? "true" : "false"};
@@ -107,8 +107,7 @@ lda_err household_create(db_conn *c, const char *in, const char *person_key,
     return e ? e : LDA_ECONFLICT;
 }
 
-lda_err household_get(db_conn *c, const char *id, const char *scope, bool identity,
-                      store_doc *out)
+lda_err household_get(db_conn *c, const char *id, const char *scope, bool identity, store_doc *out)
 {
     return household_get_from(c, id, scope, NULL, identity, out);
 }
@@ -121,22 +120,22 @@ lda_err household_get_from(db_conn *c, const char *id, const char *scope, const 
 }
 
 lda_err household_list(db_conn *c, const char *scope, const char *source, const char *platform,
-                       const char *updated_since, bool identity, int limit,
-                       const char *cursor, char **json)
+                       const char *updated_since, bool identity, int limit, const char *cursor,
+                       char **json)
 {
     char *key, *id, lim[16];
     if (page_cursor(cursor, &key, &id)) return LDA_EINVALID;
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *p[] = {scope, platform, updated_since, key, id, lim, identity ? "true" : "false", source};
+    const char *p[] = {scope, platform, updated_since, key, id, lim, identity ? "true" : "false",
+                       source};
     lda_err e = store_page(c, &S_LIST, 8, p, limit, json);
     free(key);
     free(id);
     return e;
 }
 
-lda_err household_update(db_conn *c, const char *id, const char *merged,
-                         const char *person_key, long version, bool identity,
-                         store_doc *out, char **existing_id)
+lda_err household_update(db_conn *c, const char *id, const char *merged, const char *person_key,
+                         long version, bool identity, store_doc *out, char **existing_id)
 {
     *existing_id = NULL;
     char v[24];

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define MEASURE_SCOPE(n)                                                                       \
-    "EXISTS (SELECT 1 FROM referral r WHERE r.id = m.referral_id AND ($" #n                   \
+#define MEASURE_SCOPE(n)                                                                           \
+    "EXISTS (SELECT 1 FROM referral r WHERE r.id = m.referral_id AND ($" #n                        \
     "::text[] IS NULL OR r.platform = ANY($" #n "::text[])))"
 
 static db_stmt S_CREATE = {
@@ -87,8 +87,7 @@ lda_err measure_list(db_conn *c, const char *referral_id, const char *scope, int
     return e;
 }
 
-lda_err measure_update(db_conn *c, const char *id, const char *merged, long version,
-                       store_doc *out)
+lda_err measure_update(db_conn *c, const char *id, const char *merged, long version, store_doc *out)
 {
     return store_update(c, &S_UPDATE, id, merged, version, out);
 }

@@ -8,15 +8,15 @@
 /* Any constant works; it only has to be the same for every migrator. */
 #define MIGRATE_LOCK_KEY "421900062"
 
-const char MIGRATE_VERSION_SQL[] =
-    "SELECT coalesce(max(version), 0) FROM schema_migrations";
+const char MIGRATE_VERSION_SQL[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
 
 static int version_of(const char *name) { return atoi(name); }
 
 int migrate_expected_version(void)
 {
-    return EMBEDDED_MIGRATION_COUNT ? version_of(EMBEDDED_MIGRATIONS[EMBEDDED_MIGRATION_COUNT - 1].name)
-                                    : 0;
+    return EMBEDDED_MIGRATION_COUNT
+               ? version_of(EMBEDDED_MIGRATIONS[EMBEDDED_MIGRATION_COUNT - 1].name)
+               : 0;
 }
 
 static lda_err exec_ok(PGconn *pg, const char *sql)
@@ -30,8 +30,8 @@ static lda_err exec_ok(PGconn *pg, const char *sql)
          * the operator fix the migration. DETAIL is never printed. */
         const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
         log_json(LOG_ERROR, "migration statement failed",
-                 json_pack("{s:s, s:s}", "sqlstate", state ? state : "",
-                           "error", msg ? msg : PQerrorMessage(pg)));
+                 json_pack("{s:s, s:s}", "sqlstate", state ? state : "", "error",
+                           msg ? msg : PQerrorMessage(pg)));
     }
     PQclear(r);
     return e;
@@ -81,8 +81,9 @@ lda_err migrate_apply(PGconn *pg, int *applied)
             char vbuf[16];
             snprintf(vbuf, sizeof vbuf, "%d", v);
             const char *params[] = {vbuf, m->name};
-            PGresult *r = PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                       2, NULL, params, NULL, NULL, 0);
+            PGresult *r =
+                PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                             NULL, params, NULL, NULL, 0);
             if (PQresultStatus(r) != PGRES_COMMAND_OK) e = LDA_EDB;
             PQclear(r);
         }

@@ -24,7 +24,8 @@ static db_stmt S_LIST = {
     "    AND ($4::text IS NULL OR (name, id) > ($4, $5::uuid))"
     "  ORDER BY name, id LIMIT $6::int + 1)"
     " SELECT coalesce(json_agg(lda_partner_json(page) ORDER BY name, id), '[]')::text, count(*),"
-    "  (array_agg(name ORDER BY name, id))[$6::int], (array_agg(id::text ORDER BY name, id))[$6::int]"
+    "  (array_agg(name ORDER BY name, id))[$6::int], (array_agg(id::text ORDER BY name, "
+    "id))[$6::int]"
     " FROM page",
     0};
 static db_stmt S_UPDATE = {
@@ -59,8 +60,7 @@ lda_err partner_list(db_conn *c, const char *scope, const char *platform, const 
     return e;
 }
 
-lda_err partner_update(db_conn *c, const char *id, const char *merged, long version,
-                       store_doc *out)
+lda_err partner_update(db_conn *c, const char *id, const char *merged, long version, store_doc *out)
 {
     return store_update(c, &S_UPDATE, id, merged, version, out);
 }

@@ -5,19 +5,21 @@
 
 #include <stdlib.h>
 
-#define PLATFORM_JSON                                                                         \
-    "json_build_object('code', code, 'name', name, 'ami', ami, 'active_since', active_since," \
-    " 'siao_antenna', siao_antenna,"                                                          \
-    " 'coordinator', CASE WHEN coordinator_name IS NULL AND coordinator_email IS NULL"        \
-    "   THEN NULL ELSE json_build_object('name', coordinator_name, 'email', coordinator_email) END," \
+#define PLATFORM_JSON                                                                              \
+    "json_build_object('code', code, 'name', name, 'ami', ami, 'active_since', active_since,"      \
+    " 'siao_antenna', siao_antenna,"                                                               \
+    " 'coordinator', CASE WHEN coordinator_name IS NULL AND coordinator_email IS NULL"             \
+    "   THEN NULL ELSE json_build_object('name', coordinator_name, 'email', coordinator_email) "   \
+    "END,"                                                                                         \
     " 'epcis', to_json(epcis), 'created_at', created_at, 'updated_at', updated_at)"
 
-static db_stmt S_LIST = {"platform_list",
-                         "SELECT json_build_object('items', coalesce(json_agg(" PLATFORM_JSON
-                         " ORDER BY active_since, code), '[]'), 'next_cursor', NULL)::text FROM platform",
-                         0};
-static db_stmt S_GET = {"platform_get",
-                        "SELECT " PLATFORM_JSON "::text, row_version FROM platform WHERE code = $1", 0};
+static db_stmt S_LIST = {
+    "platform_list",
+    "SELECT json_build_object('items', coalesce(json_agg(" PLATFORM_JSON
+    " ORDER BY active_since, code), '[]'), 'next_cursor', NULL)::text FROM platform",
+    0};
+static db_stmt S_GET = {
+    "platform_get", "SELECT " PLATFORM_JSON "::text, row_version FROM platform WHERE code = $1", 0};
 static db_stmt S_FUNDING = {
     "funding_list",
     "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
@@ -57,7 +59,7 @@ lda_err schema_version(db_conn *c, int *version)
 {
     char *v = NULL;
     lda_err e = one_json(c, &S_VERSION, 0, NULL, &v);
-    if (e == LDA_OK) *version = atoi(v);
+    if (e == LDA_OK && v) *version = atoi(v);
     free(v);
     return e;
 }

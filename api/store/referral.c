@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VIEW_SCOPE(n_scope, n_by)                                                             \
-    "($" #n_scope "::text[] IS NULL OR r.platform = ANY($" #n_scope "::text[]))"              \
+#define VIEW_SCOPE(n_scope, n_by)                                                                  \
+    "($" #n_scope "::text[] IS NULL OR r.platform = ANY($" #n_scope "::text[]))"                   \
     " AND ($" #n_by "::uuid IS NULL OR r.created_by = $" #n_by "::uuid)"
 
 static db_stmt S_HOUSEHOLD_INLINE = {
@@ -26,14 +26,14 @@ static db_stmt S_HOUSEHOLD_INLINE = {
     "  ON CONFLICT (platform, person_key) WHERE erased_at IS NULL AND person_key IS NOT NULL"
     "  DO NOTHING RETURNING id)"
     " SELECT id::text, true FROM ins UNION ALL"
-    " SELECT id::text, false FROM household WHERE platform = $1::jsonb->>'platform' AND person_key = $2"
+    " SELECT id::text, false FROM household WHERE platform = $1::jsonb->>'platform' AND person_key "
+    "= $2"
     "  AND erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM ins)",
     0};
-static db_stmt S_HOUSEHOLD_CHECK = {
-    "referral_household_check",
-    "SELECT platform FROM household WHERE id = $1::uuid"
-    " AND ($2::text[] IS NULL OR platform = ANY($2::text[]))",
-    0};
+static db_stmt S_HOUSEHOLD_CHECK = {"referral_household_check",
+                                    "SELECT platform FROM household WHERE id = $1::uuid"
+                                    " AND ($2::text[] IS NULL OR platform = ANY($2::text[]))",
+                                    0};
 static db_stmt S_PARTNER_CHECK = {
     "referral_partner_check",
     "SELECT 1 FROM partner WHERE id = $1::uuid"
@@ -45,12 +45,14 @@ static db_stmt S_CREATE = {
     "  referrer_name, received_on, has_social_note, reasons, status, status_dates,"
     "  concertation_held_on, concertation_household_present, decision_note, created_by)"
     "  SELECT $2::uuid, p->>'platform', (p->>'partner')::uuid, p->>'referrer_kind',"
-    "  p->>'referrer_name', (p->>'received_on')::date, coalesce((p->>'has_social_note')::bool, false),"
+    "  p->>'referrer_name', (p->>'received_on')::date, coalesce((p->>'has_social_note')::bool, "
+    "false),"
     "  ARRAY(SELECT jsonb_array_elements_text(p->'reasons')), 'received',"
     "  jsonb_build_object('received', p->>'received_on'),"
     "  (p->'concertation'->>'held_on')::date, (p->'concertation'->>'household_present')::bool,"
     "  p->>'decision_note', $3::uuid FROM (SELECT $1::jsonb p) x RETURNING *),"
-    " ev AS (INSERT INTO referral_event (referral_id, on_date, from_status, to_status, token_id, role)"
+    " ev AS (INSERT INTO referral_event (referral_id, on_date, from_status, to_status, token_id, "
+    "role)"
     "  SELECT id, received_on, NULL, 'received', $3::uuid, $4 FROM r)"
     " SELECT lda_referral_json(r, $5::bool)::text, row_version FROM r",
     0};
@@ -61,19 +63,21 @@ static db_stmt S_GET = {
     0};
 static db_stmt S_LIST = {
     "referral_list",
-    "WITH page AS (SELECT * FROM referral r WHERE " VIEW_SCOPE(1, 2)
-    "    AND ($3::text IS NULL OR platform = $3) AND ($4::text IS NULL OR status = $4)"
-    "    AND ($5::uuid IS NULL OR partner_id = $5::uuid)"
-    "    AND ($6::uuid IS NULL OR household_id = $6::uuid)"
-    "    AND ($7::date IS NULL OR received_on >= $7::date)"
-    "    AND ($8::date IS NULL OR received_on <= $8::date)"
-    "    AND ($9::timestamptz IS NULL OR updated_at >= $9::timestamptz)"
-    "    AND ($10::timestamptz IS NULL OR (updated_at, id) > ($10::timestamptz, $11::uuid))"
-    "    AND ($14::text IS NULL OR source = $14)"
-    "  ORDER BY updated_at, id LIMIT $12::int + 1)"
-    " SELECT coalesce(json_agg(lda_referral_json(page, $13::bool) ORDER BY updated_at, id), '[]')::text,"
-    "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$12::int],"
-    "  (array_agg(id::text ORDER BY updated_at, id))[$12::int] FROM page",
+    "WITH page AS (SELECT * FROM referral r WHERE " VIEW_SCOPE(
+        1,
+        2) "    AND ($3::text IS NULL OR platform = $3) AND ($4::text IS NULL OR status = $4)"
+           "    AND ($5::uuid IS NULL OR partner_id = $5::uuid)"
+           "    AND ($6::uuid IS NULL OR household_id = $6::uuid)"
+           "    AND ($7::date IS NULL OR received_on >= $7::date)"
+           "    AND ($8::date IS NULL OR received_on <= $8::date)"
+           "    AND ($9::timestamptz IS NULL OR updated_at >= $9::timestamptz)"
+           "    AND ($10::timestamptz IS NULL OR (updated_at, id) > ($10::timestamptz, $11::uuid))"
+           "    AND ($14::text IS NULL OR source = $14)"
+           "  ORDER BY updated_at, id LIMIT $12::int + 1)"
+           " SELECT coalesce(json_agg(lda_referral_json(page, $13::bool) ORDER BY updated_at, id), "
+           "'[]')::text,"
+           "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$12::int],"
+           "  (array_agg(id::text ORDER BY updated_at, id))[$12::int] FROM page",
     0};
 static db_stmt S_UPDATE = {
     "referral_update",
@@ -88,12 +92,11 @@ static db_stmt S_UPDATE = {
     " WHERE id = $1::uuid AND row_version = $3::bigint"
     " RETURNING lda_referral_json(referral, false)::text, row_version",
     0};
-static db_stmt S_LOCK = {
-    "referral_lock",
-    "SELECT status, status_dates->>status,"
-    " EXISTS (SELECT 1 FROM measure m WHERE m.referral_id = r.id)"
-    " FROM referral r WHERE id = $1::uuid AND " VIEW_SCOPE(2, 3) " FOR UPDATE",
-    0};
+static db_stmt S_LOCK = {"referral_lock",
+                         "SELECT status, status_dates->>status,"
+                         " EXISTS (SELECT 1 FROM measure m WHERE m.referral_id = r.id)"
+                         " FROM referral r WHERE id = $1::uuid AND " VIEW_SCOPE(2, 3) " FOR UPDATE",
+                         0};
 static db_stmt S_TRANSITION = {
     "referral_transition",
     "WITH r AS (UPDATE referral SET status = $2,"
@@ -145,7 +148,8 @@ lda_err referral_create(db_conn *c, const char *in, const char *household_in,
         PGresult *r = db_exec(c, &S_HOUSEHOLD_CHECK, 2, p, &e);
         if (!r) goto done;
         const char *platform = db_value(r);
-        bool ok = platform && !strcmp(platform, json_string_value(json_object_get(doc, "platform")));
+        bool ok =
+            platform && !strcmp(platform, json_string_value(json_object_get(doc, "platform")));
         PQclear(r);
         if (!ok) {
             *bad_field = "household";

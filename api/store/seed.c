@@ -19,7 +19,8 @@ static lda_err run(PGconn *pg, const char *sql)
     lda_err e = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? LDA_OK : LDA_EDB;
     if (e) {
         const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        log_json(LOG_ERROR, "seed statement failed", json_pack("{s:s}", "error", m ? m : PQerrorMessage(pg)));
+        log_json(LOG_ERROR, "seed statement failed",
+                 json_pack("{s:s}", "error", m ? m : PQerrorMessage(pg)));
     }
     PQclear(r);
     return e;
@@ -50,10 +51,14 @@ static lda_err person_keys(PGconn *pg, const char *key)
     strcpy(pk, "}");
     PQclear(r);
     const char *p[] = {ids, keys};
-    r = PQexecParams(pg, "UPDATE household h SET person_key = v.k FROM unnest($1::uuid[], $2::text[])"
-                         " AS v(id, k) WHERE h.id = v.id", 2, NULL, p, NULL, NULL, 0);
+    r = PQexecParams(pg,
+                     "UPDATE household h SET person_key = v.k FROM unnest($1::uuid[], $2::text[])"
+                     " AS v(id, k) WHERE h.id = v.id",
+                     2, NULL, p, NULL, NULL, 0);
     lda_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? LDA_OK : LDA_EDB;
-    if (e) log_json(LOG_ERROR, "seed: person keys failed", json_pack("{s:s}", "error", PQerrorMessage(pg)));
+    if (e)
+        log_json(LOG_ERROR, "seed: person keys failed",
+                 json_pack("{s:s}", "error", PQerrorMessage(pg)));
     PQclear(r);
     free(ids);
     free(keys);
@@ -62,8 +67,9 @@ static lda_err person_keys(PGconn *pg, const char *key)
 
 static lda_err empty(PGconn *pg)
 {
-    PGresult *r = PQexec(pg, "SELECT EXISTS (SELECT 1 FROM referral) OR EXISTS (SELECT 1 FROM household)"
-                             " OR EXISTS (SELECT 1 FROM siao_request) OR EXISTS (SELECT 1 FROM partner)");
+    PGresult *r =
+        PQexec(pg, "SELECT EXISTS (SELECT 1 FROM referral) OR EXISTS (SELECT 1 FROM household)"
+                   " OR EXISTS (SELECT 1 FROM siao_request) OR EXISTS (SELECT 1 FROM partner)");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 'f';
     bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
     PQclear(r);
@@ -75,7 +81,8 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
 {
     lda_err e = empty(pg);
     if (e == LDA_ECONFLICT) {
-        fprintf(stderr, "seed-demo: the database already holds data; seed-demo fills an empty one\n");
+        fprintf(stderr,
+                "seed-demo: the database already holds data; seed-demo fills an empty one\n");
         return e;
     }
     if (e) return e;
@@ -108,7 +115,8 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
         r = PQexecParams(pg, EMBEDDED_SEED_SIAO, 3, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
             const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-            log_json(LOG_ERROR, "seed: siao requests failed", json_pack("{s:s}", "error", m ? m : ""));
+            log_json(LOG_ERROR, "seed: siao requests failed",
+                     json_pack("{s:s}", "error", m ? m : ""));
             PQclear(r);
             return LDA_EDB;
         }
@@ -125,6 +133,7 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
     }
     if (tty) fprintf(stderr, "\n");
     run(pg, "ANALYZE");
-    fprintf(stderr, "seed-demo: done (%ld SIAO requests) in %lds\n", total, (long)(time(NULL) - start));
+    fprintf(stderr, "seed-demo: done (%ld SIAO requests) in %lds\n", total,
+            (long)(time(NULL) - start));
     return LDA_OK;
 }

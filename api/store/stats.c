@@ -18,11 +18,13 @@ static db_stmt S_ACTIVITY = {
     "    AND ($3::text[] IS NULL OR r.platform = ANY($3::text[])))"
     " SELECT json_build_object("
     "  'referrals_received', (SELECT count(*) FROM ref),"
-    "  'accompanied', (SELECT count(*) FROM ref WHERE status IN ('accompanied', 'accompaniment_ended')),"
+    "  'accompanied', (SELECT count(*) FROM ref WHERE status IN ('accompanied', "
+    "'accompaniment_ended')),"
     "  'housed_or_maintained', (SELECT count(*) FROM ref WHERE housed),"
     "  'reoriented', (SELECT count(*) FROM ref WHERE status = 'reoriented'),"
     "  'no_follow_up', (SELECT count(*) FROM ref WHERE status = 'no_follow_up'),"
-    "  'in_progress', (SELECT count(*) FROM ref WHERE status IN ('received', 'assessing', 'orientation_proposed')),"
+    "  'in_progress', (SELECT count(*) FROM ref WHERE status IN ('received', 'assessing', "
+    "'orientation_proposed')),"
     "  'by_housing_situation', (SELECT coalesce(json_object_agg(k, n), '{}') FROM"
     "    (SELECT housing_situation k, count(*) n FROM ref GROUP BY 1) s),"
     "  'by_referrer_kind', (SELECT coalesce(json_object_agg(k, n), '{}') FROM"
@@ -32,13 +34,14 @@ static db_stmt S_ACTIVITY = {
     "  'by_year', (SELECT coalesce(json_object_agg(k, n), '{}') FROM"
     "    (SELECT year k, count(*) n FROM ref GROUP BY 1) s),"
     "  'measures_by_kind', (SELECT coalesce(json_object_agg(k, n), '{}') FROM"
-    "    (SELECT m.kind k, count(*) n FROM measure m JOIN ref ON ref.id = m.referral_id GROUP BY 1) s)"
+    "    (SELECT m.kind k, count(*) n FROM measure m JOIN ref ON ref.id = m.referral_id GROUP BY "
+    "1) s)"
     " )::text",
     0};
 
-#define PERIOD_WHERE                                                                           \
-    "received_at >= ($1::date)::timestamp AT TIME ZONE 'Europe/Paris'"                          \
-    " AND received_at < ($2::date + 1)::timestamp AT TIME ZONE 'Europe/Paris'"                  \
+#define PERIOD_WHERE                                                                               \
+    "received_at >= ($1::date)::timestamp AT TIME ZONE 'Europe/Paris'"                             \
+    " AND received_at < ($2::date + 1)::timestamp AT TIME ZONE 'Europe/Paris'"                     \
     " AND ($3::text[] IS NULL OR platform = ANY($3::text[]))"
 
 /* One pass over the youth requests `y` (GROUPING SETS: one hash aggregate for every
@@ -50,7 +53,8 @@ static db_stmt S_YOUTH = {
     "   platform, alternatives_known FROM siao_request WHERE " PERIOD_WHERE
     "   AND age BETWEEN $4::int AND $5::int),"
     " g AS (SELECT CASE WHEN GROUPING(sex) = 0 THEN 'by_sex' WHEN GROUPING(age) = 0 THEN 'by_age'"
-    "   WHEN GROUPING(situation) = 0 THEN 'by_situation' WHEN GROUPING(response) = 0 THEN 'by_response'"
+    "   WHEN GROUPING(situation) = 0 THEN 'by_situation' WHEN GROUPING(response) = 0 THEN "
+    "'by_response'"
     "   WHEN GROUPING(channel) = 0 THEN 'by_channel' WHEN GROUPING(platform) = 0 THEN 'by_platform'"
     "   ELSE 'all' END AS section,"
     "   CASE WHEN GROUPING(sex) = 0 THEN coalesce(sex, 'not_collected')"
@@ -62,7 +66,8 @@ static db_stmt S_YOUTH = {
     "   count(*) FILTER (WHERE response = 'no_place_available') AS unmet,"
     "   count(*) FILTER (WHERE alternatives_known = false) AS alt_false,"
     "   count(*) FILTER (WHERE alternatives_known IS NOT NULL) AS alt_known"
-    "  FROM y GROUP BY GROUPING SETS ((sex), (age), (situation), (response), (channel), (platform), ())),"
+    "  FROM y GROUP BY GROUPING SETS ((sex), (age), (situation), (response), (channel), "
+    "(platform), ())),"
     " persons AS (SELECT count(*) AS persons, count(*) FILTER (WHERE n >= 2) AS repeats"
     "  FROM (SELECT count(*) AS n FROM y WHERE person_key IS NOT NULL GROUP BY person_key) x),"
     " needs AS (SELECT coalesce(nd, 'not_collected') AS k, count(*) AS n FROM y"
@@ -78,10 +83,14 @@ static db_stmt S_YOUTH = {
     "  'alternatives_known', coalesce((SELECT alt_known FROM g WHERE section = 'all'), 0),"
     "  'by_sex', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_sex'),"
     "  'by_age', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_age'),"
-    "  'by_situation', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_situation'),"
-    "  'by_response', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_response'),"
-    "  'by_channel', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_channel'),"
-    "  'by_platform', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_platform'),"
+    "  'by_situation', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
+    "'by_situation'),"
+    "  'by_response', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
+    "'by_response'),"
+    "  'by_channel', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
+    "'by_channel'),"
+    "  'by_platform', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
+    "'by_platform'),"
     "  'by_need', (SELECT coalesce(json_object_agg(k, n), '{}') FROM needs)"
     " )::text",
     0};
@@ -93,7 +102,8 @@ static db_stmt S_SERIES = {
     "   ELSE interval '1 month' END)::date AS period),"
     " tot AS (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS period,"
     "   count(*) AS n FROM siao_request WHERE " PERIOD_WHERE " GROUP BY 1),"
-    " y AS MATERIALIZED (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS period,"
+    " y AS MATERIALIZED (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS "
+    "period,"
     "   person_key, response, alternatives_known FROM siao_request WHERE " PERIOD_WHERE
     "   AND age BETWEEN $4::int AND $5::int),"
     " yo AS (SELECT period, count(*) AS n,"

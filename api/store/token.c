@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_JSON                                                                          \
-    "json_build_object('id', id, 'role', role, 'name', name, 'platforms', to_json(platforms)," \
-    " 'source', source, 'created_at', created_at, 'expires_at', expires_at,"                \
+#define TOKEN_JSON                                                                                 \
+    "json_build_object('id', id, 'role', role, 'name', name, 'platforms', to_json(platforms),"     \
+    " 'source', source, 'created_at', created_at, 'expires_at', expires_at,"                       \
     " 'revoked_at', revoked_at)"
 
 static db_stmt S_INSERT = {
@@ -62,12 +62,8 @@ lda_err token_create(db_conn *c, const json_t *in, char **json)
     secret_token_new(secret);
     secret_sha256_hex(secret, strlen(secret), hash);
     char *platforms = schema_pg_array(in, "platforms");
-    const char *params[] = {hash,
-                            schema_str(in, "role"),
-                            schema_str(in, "name"),
-                            platforms,
-                            schema_str(in, "source"),
-                            schema_str(in, "expires_at")};
+    const char *params[] = {hash,      schema_str(in, "role"),   schema_str(in, "name"),
+                            platforms, schema_str(in, "source"), schema_str(in, "expires_at")};
     lda_err e;
     PGresult *r = db_exec(c, &S_INSERT, 6, params, &e);
     free(platforms);

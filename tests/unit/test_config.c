@@ -57,8 +57,14 @@ TEST(values_are_read)
 {
     lda_config c;
     char msg[256];
-    const char *const env[] = {"LDA_THREADS", "4", "LDA_LISTEN", "127.0.0.1:9999",
-                               "LDA_LOG_LEVEL", "warn", "LDA_DATABASE_URL", "postgresql://x",
+    const char *const env[] = {"LDA_THREADS",
+                               "4",
+                               "LDA_LISTEN",
+                               "127.0.0.1:9999",
+                               "LDA_LOG_LEVEL",
+                               "warn",
+                               "LDA_DATABASE_URL",
+                               "postgresql://x",
                                NULL};
     CHECK(load(env, &c, msg));
     CHECK(c.threads == 4 && c.log_level == LOG_WARN);

@@ -16,18 +16,20 @@ static vctx today(void)
 
 static json_t *household(void)
 {
-    return json_pack("{s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s, s:s}, s:s, s:[s]}", "platform", "artois",
-                     "composition", "single_person", "adults", 1, "children", 0, "head",
+    return json_pack("{s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s, s:s}, s:s, s:[s]}", "platform",
+                     "artois", "composition", "single_person", "adults", 1, "children", 0, "head",
                      "last_name", "Dupont", "first_name", "Léa", "birth_date", "1990-05-02", "sex",
                      "female", "housing_situation", "street", "resources", "rsa");
 }
 
 TEST(vocabularies_accept_unknown_where_the_spec_says)
 {
-    const char *with[] = {"composition", "sex", "resource", "housing_situation", "vulnerability", "siao_need"};
+    const char *with[] = {"composition",       "sex",           "resource",
+                          "housing_situation", "vulnerability", "siao_need"};
     for (size_t i = 0; i < 6; i++) CHECK(vocab_has(vocab_find(with[i]), "unknown"));
     CHECK(!vocab_has(vocab_find("referral_status"), "unknown"));
-    CHECK_STR(vocab_label(vocab_find("housing_situation"), "hosted_by_third_party"), "Hébergé chez des tiers");
+    CHECK_STR(vocab_label(vocab_find("housing_situation"), "hosted_by_third_party"),
+              "Hébergé chez des tiers");
     CHECK(vocab_find("nope") == NULL && !vocab_has(NULL, "x"));
 }
 
@@ -51,11 +53,13 @@ TEST(every_error_is_listed_with_its_pointer)
     json_object_del(h, "housing_situation");
     vctx c = today();
     CHECK(!household_validate(h, V_CREATE, &c, "", errors));
-    const char *expect[] = {"/head/birth_date", "/composition", "/nickname", "/adults", "/housing_situation"};
+    const char *expect[] = {"/head/birth_date", "/composition", "/nickname", "/adults",
+                            "/housing_situation"};
     for (size_t i = 0; i < 5; i++) {
         bool found = false;
         for (size_t k = 0; k < json_array_size(errors); k++)
-            found |= !strcmp(json_string_value(json_object_get(json_array_get(errors, k), "field")), expect[i]);
+            found |= !strcmp(json_string_value(json_object_get(json_array_get(errors, k), "field")),
+                             expect[i]);
         CHECK(found);
     }
     CHECK(json_array_size(errors) == 5);
@@ -77,7 +81,8 @@ TEST(patch_allows_partial_head_but_not_null_required)
 
 TEST(names_fold_case_accents_and_spacing)
 {
-    char *a = household_fold_name("Léa-Marie  D'Hôtel"), *b = household_fold_name("LEA MARIE DHOTEL");
+    char *a = household_fold_name("Léa-Marie  D'Hôtel"),
+         *b = household_fold_name("LEA MARIE DHOTEL");
     CHECK_STR(a, "leamariedhotel");
     CHECK_STR(a, b);
     free(a);
@@ -93,8 +98,9 @@ TEST(names_fold_case_accents_and_spacing)
 
 TEST(status_machine_matches_the_spec)
 {
-    const char *s[] = {"received", "assessing", "orientation_proposed", "accompanied",
-                       "accompaniment_ended", "reoriented", "no_follow_up"};
+    const char *s[] = {"received",    "assessing",           "orientation_proposed",
+                       "accompanied", "accompaniment_ended", "reoriented",
+                       "no_follow_up"};
     int allowed = 0;
     for (int i = 0; i < 7; i++)
         for (int k = 0; k < 7; k++) allowed += referral_transition_allowed(s[i], s[k]);
@@ -110,7 +116,8 @@ TEST(envaul_only_under_25_and_dates_in_order)
     vctx c = today();
     int32_t birth;
     parse_date("1994-01-01", &birth);
-    json_t *m = json_pack("{s:s, s:s, s:s}", "kind", "envaul", "operator", "X", "started_on", "2024-01-01");
+    json_t *m =
+        json_pack("{s:s, s:s, s:s}", "kind", "envaul", "operator", "X", "started_on", "2024-01-01");
     json_t *errors = json_array();
     CHECK(!measure_validate(m, m, V_CREATE, &c, birth, errors));
     CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "field")), "/kind");
@@ -132,7 +139,8 @@ TEST(token_rules)
     CHECK(json_array_size(errors) == 2); /* platforms and source */
     json_decref(t);
     json_decref(errors);
-    t = json_pack("{s:s, s:s, s:[s], s:s}", "role", "siao", "name", "x", "platforms", "artois", "source", "siao62");
+    t = json_pack("{s:s, s:s, s:[s], s:s}", "role", "siao", "name", "x", "platforms", "artois",
+                  "source", "siao62");
     errors = json_array();
     CHECK(token_validate(t, &c, errors));
     json_decref(t);

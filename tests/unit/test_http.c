@@ -31,7 +31,8 @@ TEST(query_check_lists_every_problem)
                                   QPARAM_END};
     qlist q;
     json_t *errors = json_array();
-    CHECK(query_parse("/x?limit=100000&platform=artois&platform=paris&from=2023-02-30&x=1&limit=2", &q));
+    CHECK(query_parse("/x?limit=100000&platform=artois&platform=paris&from=2023-02-30&x=1&limit=2",
+                      &q));
     CHECK(!query_check(&q, spec, errors));
     CHECK(json_array_size(errors) == 5); /* limit range, paris, from, x, limit twice */
     CHECK_STR(query_get_nth(&q, "platform", 1), "paris");
@@ -48,16 +49,19 @@ TEST(routes_match_and_report_allowed_methods)
 {
     const lda_route *route = NULL;
     char *params[4] = {0}, allow[128];
-    CHECK(route_match("GET", "/v1/platforms/artois", &route, params, allow, sizeof allow) == MATCH_OK);
+    CHECK(route_match("GET", "/v1/platforms/artois", &route, params, allow, sizeof allow) ==
+          MATCH_OK);
     CHECK_STR(route->pattern, "/v1/platforms/{code}");
     CHECK_STR(params[0], "artois");
     free(params[0]);
     params[0] = NULL;
     CHECK(route_match("HEAD", "/v1/platforms", &route, params, allow, sizeof allow) == MATCH_OK);
-    CHECK(route_match("DELETE", "/v1/platforms", &route, params, allow, sizeof allow) == MATCH_WRONG_METHOD);
+    CHECK(route_match("DELETE", "/v1/platforms", &route, params, allow, sizeof allow) ==
+          MATCH_WRONG_METHOD);
     CHECK_STR(allow, "GET, HEAD");
     CHECK(route_match("GET", "/v1/platforms/", &route, params, allow, sizeof allow) == MATCH_NONE);
-    CHECK(route_match("GET", "/v1/platforms/a/b", &route, params, allow, sizeof allow) == MATCH_NONE);
+    CHECK(route_match("GET", "/v1/platforms/a/b", &route, params, allow, sizeof allow) ==
+          MATCH_NONE);
     CHECK(route_match("GET", "/nope", &route, params, allow, sizeof allow) == MATCH_NONE);
 }
 
@@ -65,13 +69,16 @@ TEST(every_route_is_unique)
 {
     for (size_t i = 0; i < ROUTE_COUNT; i++)
         for (size_t k = i + 1; k < ROUTE_COUNT; k++)
-            CHECK(strcmp(ROUTES[i].method, ROUTES[k].method) || strcmp(ROUTES[i].pattern, ROUTES[k].pattern));
+            CHECK(strcmp(ROUTES[i].method, ROUTES[k].method) ||
+                  strcmp(ROUTES[i].pattern, ROUTES[k].pattern));
 }
 
 TEST(problems_follow_rfc9457)
 {
-    json_t *errors = json_pack("[{s:s, s:s}]", "field", "/head/birth_date", "message", "must be a date");
-    json_t *p = problem_build(422, "The household is not valid.", "/v1/households", "rid-1", errors);
+    json_t *errors =
+        json_pack("[{s:s, s:s}]", "field", "/head/birth_date", "message", "must be a date");
+    json_t *p =
+        problem_build(422, "The household is not valid.", "/v1/households", "rid-1", errors);
     CHECK_STR(json_string_value(json_object_get(p, "type")), "/problems/validation");
     CHECK_STR(json_string_value(json_object_get(p, "title")), "Validation failed");
     CHECK(json_integer_value(json_object_get(p, "status")) == 422);
