@@ -300,27 +300,48 @@ static long geti(const json_t *o, const char *k)
     return (long)json_integer_value(json_object_get(o, k));
 }
 
+/* The three endpoints' common start: parameters (answers 422/403 itself), the store query
+ * of `kind` on the read pool (answers 503/500 itself), its JSON. NULL when it answered;
+ * otherwise the caller frees p (params_free) and the result (json_decref). */
+typedef enum { RAW_ACTIVITY, RAW_YOUTH, RAW_SERIES } raw_kind;
+
+static json_t *fetch_raw(lda_req *r, stats_params *p, raw_kind kind, const char *granularity)
+{
+    if (!read_params(r, p)) return NULL;
+    db_conn *c = resource_db_read(r);
+    if (!c) {
+        params_free(p);
+        return NULL;
+    }
+    char *raw_text = NULL;
+    lda_err e =
+        kind == RAW_ACTIVITY ? stats_activity(c, p->from, p->to, p->platforms, &raw_text)
+        : kind == RAW_YOUTH
+            ? stats_youth(c, p->from, p->to, p->platforms, p->age_min, p->age_max, &raw_text)
+            : stats_youth_series(c, p->from, p->to, p->platforms, p->age_min, p->age_max,
+                                 granularity, &raw_text);
+    db_release(c);
+    json_t *raw = e ? NULL : json_loads(raw_text, 0, NULL);
+    free(raw_text);
+    if (!raw) {
+        params_free(p);
+        problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
+        return NULL;
+    }
+    if (kind != RAW_ACTIVITY) {
+        json_object_set_new(p->filters, "age_min", json_integer(p->age_min));
+        json_object_set_new(p->filters, "age_max", json_integer(p->age_max));
+    }
+    return raw;
+}
+
 /* ---- handlers --------------------------------------------------------------------------- */
 
 void stats_activity_get(lda_req *r)
 {
     stats_params p;
-    if (!read_params(r, &p)) return;
-    db_conn *c = resource_db_read(r);
-    if (!c) {
-        params_free(&p);
-        return;
-    }
-    char *raw_text = NULL;
-    lda_err e = stats_activity(c, p.from, p.to, p.platforms, &raw_text);
-    db_release(c);
-    if (e) {
-        params_free(&p);
-        problem_send_err(r, e, NULL);
-        return;
-    }
-    json_t *raw = json_loads(raw_text, 0, NULL);
-    free(raw_text);
+    json_t *raw = fetch_raw(r, &p, RAW_ACTIVITY, NULL);
+    if (!raw) return;
     report rp;
     report_init(&rp, r);
     json_object_set(rp.doc, "filters", p.filters);
@@ -446,26 +467,10 @@ static void youth_headline(report *rp, json_t *obj, const json_t *raw)
 void observatory_youth_get(lda_req *r)
 {
     stats_params p;
-    if (!read_params(r, &p)) return;
-    db_conn *c = resource_db_read(r);
-    if (!c) {
-        params_free(&p);
-        return;
-    }
-    char *raw_text = NULL;
-    lda_err e = stats_youth(c, p.from, p.to, p.platforms, p.age_min, p.age_max, &raw_text);
-    db_release(c);
-    if (e) {
-        params_free(&p);
-        problem_send_err(r, e, NULL);
-        return;
-    }
-    json_t *raw = json_loads(raw_text, 0, NULL);
-    free(raw_text);
+    json_t *raw = fetch_raw(r, &p, RAW_YOUTH, NULL);
+    if (!raw) return;
     report rp;
     report_init(&rp, r);
-    json_object_set_new(p.filters, "age_min", json_integer(p.age_min));
-    json_object_set_new(p.filters, "age_max", json_integer(p.age_max));
     json_object_set(rp.doc, "filters", p.filters);
     youth_headline(&rp, rp.doc, raw);
     long youth = geti(raw, "youth_requests");
@@ -503,23 +508,8 @@ void observatory_series_get(lda_req *r)
     const char *g = query_get(&r->query, "granularity"); /* checked by the route */
     if (!g) g = "month";
     stats_params p;
-    if (!read_params(r, &p)) return;
-    db_conn *c = resource_db_read(r);
-    if (!c) {
-        params_free(&p);
-        return;
-    }
-    char *raw_text = NULL;
-    lda_err e =
-        stats_youth_series(c, p.from, p.to, p.platforms, p.age_min, p.age_max, g, &raw_text);
-    db_release(c);
-    if (e) {
-        params_free(&p);
-        problem_send_err(r, e, NULL);
-        return;
-    }
-    json_t *raw = json_loads(raw_text, 0, NULL);
-    free(raw_text);
+    json_t *raw = fetch_raw(r, &p, RAW_SERIES, g);
+    if (!raw) return;
     report rp;
     report_init(&rp, r);
     free(rp.csv.buf);
@@ -533,8 +523,6 @@ void observatory_series_get(lda_req *r)
         sput(&rp.csv, "_status", 7);
     }
     sput(&rp.csv, "\r\n", 2);
-    json_object_set_new(p.filters, "age_min", json_integer(p.age_min));
-    json_object_set_new(p.filters, "age_max", json_integer(p.age_max));
     json_object_set(rp.doc, "filters", p.filters);
     json_object_set_new(rp.doc, "granularity", JCHECK(json_string(g)));
     json_t *items = JCHECK(json_array());

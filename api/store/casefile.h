@@ -62,6 +62,8 @@ lda_err referral_create(db_conn *c, const char *in, const char *household_in,
                         const referral_view *v, store_doc *out, const char **bad_field,
                         char household_created[37]);
 lda_err referral_get(db_conn *c, const char *id, const referral_view *v, store_doc *out);
+/* LDA_OK when the referral exists in `scope`, else LDA_ENOTFOUND (or a database error). */
+lda_err referral_visible(db_conn *c, const char *id, const char *scope);
 lda_err referral_list(db_conn *c, const referral_view *v, const json_t *filters, int limit,
                       const char *cursor, char **json);
 lda_err referral_update(db_conn *c, const char *id, const char *merged, long version,

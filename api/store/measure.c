@@ -72,11 +72,8 @@ lda_err measure_referral(db_conn *c, const char *id, const char *scope, char **r
 lda_err measure_list(db_conn *c, const char *referral_id, const char *scope, int limit,
                      const char *cursor, char **json)
 {
-    referral_view v = {scope, NULL, true, NULL};
-    store_doc d;
-    lda_err e = referral_get(c, referral_id, &v, &d);
+    lda_err e = referral_visible(c, referral_id, scope);
     if (e) return e;
-    store_doc_free(&d);
     char *key, *id, lim[16];
     if (page_cursor(cursor, &key, &id)) return LDA_EINVALID;
     snprintf(lim, sizeof lim, "%d", limit);

@@ -267,14 +267,20 @@ done:
     return e;
 }
 
-lda_err referral_events(db_conn *c, const char *id, const char *scope, int limit,
-                        const char *cursor, char **json)
+lda_err referral_visible(db_conn *c, const char *id, const char *scope)
 {
     referral_view v = {scope, NULL, true, NULL};
     store_doc d;
     lda_err e = referral_get(c, id, &v, &d);
+    if (!e) store_doc_free(&d);
+    return e;
+}
+
+lda_err referral_events(db_conn *c, const char *id, const char *scope, int limit,
+                        const char *cursor, char **json)
+{
+    lda_err e = referral_visible(c, id, scope);
     if (e) return e;
-    store_doc_free(&d);
     char *key, *last, lim[16];
     if (page_cursor(cursor, &key, &last)) return LDA_EINVALID;
     snprintf(lim, sizeof lim, "%d", limit);
