@@ -39,87 +39,71 @@ static db_stmt S_ACTIVITY = {
     " )::text",
     0};
 
-#define PERIOD_WHERE                                                                               \
-    "received_at >= ($1::date)::timestamp AT TIME ZONE 'Europe/Paris'"                             \
-    " AND received_at < ($2::date + 1)::timestamp AT TIME ZONE 'Europe/Paris'"                     \
-    " AND ($3::text[] IS NULL OR platform = ANY($3::text[]))"
-
-/* One pass over the youth requests `y` (GROUPING SETS: one hash aggregate for every
- * breakdown and the totals), one over their persons, one over their needs; the count of all
- * requests comes from the (platform, received_at) index. */
+/* The youth observatory reads the counts kept by migration 010 (observatory_cell for whole
+ * months, raw rows for the edge days: lda_observatory_counts) and the distinct persons
+ * (lda_observatory_persons); both stay exactly equal to the definitions over the raw rows
+ * (see the migration's header). $1 from, $2 to, $3 platforms (NULL: all), $4..$5 ages. */
 static db_stmt S_YOUTH = {
     "stats_youth",
-    "WITH y AS MATERIALIZED (SELECT age, person_key, sex, situation, needs, response, channel,"
-    "   platform, alternatives_known FROM siao_request WHERE " PERIOD_WHERE
-    "   AND age BETWEEN $4::int AND $5::int),"
-    " g AS (SELECT CASE WHEN GROUPING(sex) = 0 THEN 'by_sex' WHEN GROUPING(age) = 0 THEN 'by_age'"
-    "   WHEN GROUPING(situation) = 0 THEN 'by_situation' WHEN GROUPING(response) = 0 THEN "
-    "'by_response'"
-    "   WHEN GROUPING(channel) = 0 THEN 'by_channel' WHEN GROUPING(platform) = 0 THEN 'by_platform'"
-    "   ELSE 'all' END AS section,"
-    "   CASE WHEN GROUPING(sex) = 0 THEN coalesce(sex, 'not_collected')"
-    "   WHEN GROUPING(age) = 0 THEN age::text"
-    "   WHEN GROUPING(situation) = 0 THEN coalesce(situation, 'not_collected')"
-    "   WHEN GROUPING(response) = 0 THEN coalesce(response, 'not_collected')"
-    "   WHEN GROUPING(channel) = 0 THEN channel WHEN GROUPING(platform) = 0 THEN platform"
-    "   ELSE '' END AS k, count(*) AS n,"
-    "   count(*) FILTER (WHERE response = 'no_place_available') AS unmet,"
-    "   count(*) FILTER (WHERE alternatives_known = false) AS alt_false,"
-    "   count(*) FILTER (WHERE alternatives_known IS NOT NULL) AS alt_known"
-    "  FROM y GROUP BY GROUPING SETS ((sex), (age), (situation), (response), (channel), "
-    "(platform), ())),"
-    " persons AS (SELECT count(*) AS persons, count(*) FILTER (WHERE n >= 2) AS repeats"
-    "  FROM (SELECT count(*) AS n FROM y WHERE person_key IS NOT NULL GROUP BY person_key) x),"
-    " needs AS (SELECT coalesce(nd, 'not_collected') AS k, count(*) AS n FROM y"
-    "  LEFT JOIN LATERAL unnest(y.needs) nd ON true GROUP BY 1),"
-    " total AS (SELECT count(*) AS n FROM siao_request WHERE " PERIOD_WHERE ")"
+    "WITH c AS MATERIALIZED (SELECT * FROM lda_observatory_counts($1::date, $2::date, $3::text[],"
+    "   $4::int, $5::int)),"
+    " y AS MATERIALIZED (SELECT dim, code, age, platform, n FROM c WHERE dim <> 'all'),"
+    " per AS (SELECT * FROM lda_observatory_persons($1::date, $2::date, $3::text[], $4::int,"
+    "   $5::int))"
     " SELECT json_build_object("
-    "  'requests_total', (SELECT n FROM total),"
-    "  'youth_requests', coalesce((SELECT n FROM g WHERE section = 'all'), 0),"
-    "  'youth_persons', (SELECT persons FROM persons),"
-    "  'repeat_persons', (SELECT repeats FROM persons),"
-    "  'unmet', coalesce((SELECT unmet FROM g WHERE section = 'all'), 0),"
-    "  'alternatives_false', coalesce((SELECT alt_false FROM g WHERE section = 'all'), 0),"
-    "  'alternatives_known', coalesce((SELECT alt_known FROM g WHERE section = 'all'), 0),"
-    "  'by_sex', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_sex'),"
-    "  'by_age', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = 'by_age'),"
-    "  'by_situation', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
-    "'by_situation'),"
-    "  'by_response', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
-    "'by_response'),"
-    "  'by_channel', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
-    "'by_channel'),"
-    "  'by_platform', (SELECT coalesce(json_object_agg(k, n), '{}') FROM g WHERE section = "
-    "'by_platform'),"
-    "  'by_need', (SELECT coalesce(json_object_agg(k, n), '{}') FROM needs)"
+    "  'requests_total', (SELECT coalesce(sum(n), 0) FROM c WHERE dim = 'all'),"
+    "  'youth_requests', (SELECT coalesce(sum(n), 0) FROM y WHERE dim = 'total'),"
+    "  'youth_persons', (SELECT persons FROM per),"
+    "  'repeat_persons', (SELECT repeats FROM per),"
+    "  'unmet', (SELECT coalesce(sum(n), 0) FROM y WHERE dim = 'response'"
+    "    AND code = 'no_place_available'),"
+    "  'alternatives_false', (SELECT coalesce(sum(n), 0) FROM y WHERE dim = 'alt'"
+    "    AND code = 'false'),"
+    "  'alternatives_known', (SELECT coalesce(sum(n), 0) FROM y WHERE dim = 'alt'"
+    "    AND code IN ('true', 'false')),"
+    "  'by_sex', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT code k, sum(n) n"
+    "    FROM y WHERE dim = 'sex' GROUP BY 1 HAVING sum(n) > 0) s),"
+    "  'by_age', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT age::text k, sum(n) n"
+    "    FROM y WHERE dim = 'total' GROUP BY 1 HAVING sum(n) > 0) s),"
+    "  'by_situation', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT code k,"
+    "    sum(n) n FROM y WHERE dim = 'situation' GROUP BY 1 HAVING sum(n) > 0) s),"
+    "  'by_response', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT code k,"
+    "    sum(n) n FROM y WHERE dim = 'response' GROUP BY 1 HAVING sum(n) > 0) s),"
+    "  'by_channel', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT code k,"
+    "    sum(n) n FROM y WHERE dim = 'channel' GROUP BY 1 HAVING sum(n) > 0) s),"
+    "  'by_platform', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT platform k,"
+    "    sum(n) n FROM y WHERE dim = 'total' GROUP BY 1 HAVING sum(n) > 0) s),"
+    "  'by_need', (SELECT coalesce(json_object_agg(k, n), '{}') FROM (SELECT code k, sum(n) n"
+    "    FROM y WHERE dim = 'need' GROUP BY 1 HAVING sum(n) > 0) s)"
     " )::text",
     0};
 
+/* The same headline figures per period ($6: month, quarter or year); a period is clipped to
+ * [from, to]. */
 static db_stmt S_SERIES = {
     "stats_youth_series",
-    "WITH periods AS (SELECT generate_series(date_trunc($6, $1::date), $2::date,"
+    "WITH periods AS (SELECT period, greatest(period, $1::date) AS a,"
+    "   least((period + CASE $6 WHEN 'quarter' THEN interval '3 months' WHEN 'year' THEN"
+    "   interval '1 year' ELSE interval '1 month' END)::date - 1, $2::date) AS b"
+    "   FROM (SELECT generate_series(date_trunc($6, $1::date), $2::date,"
     "   CASE $6 WHEN 'quarter' THEN interval '3 months' WHEN 'year' THEN interval '1 year'"
-    "   ELSE interval '1 month' END)::date AS period),"
-    " tot AS (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS period,"
-    "   count(*) AS n FROM siao_request WHERE " PERIOD_WHERE " GROUP BY 1),"
-    " y AS MATERIALIZED (SELECT date_trunc($6, received_at AT TIME ZONE 'Europe/Paris')::date AS "
-    "period,"
-    "   person_key, response, alternatives_known FROM siao_request WHERE " PERIOD_WHERE
-    "   AND age BETWEEN $4::int AND $5::int),"
-    " yo AS (SELECT period, count(*) AS n,"
-    "   count(*) FILTER (WHERE response = 'no_place_available') AS unmet,"
-    "   count(*) FILTER (WHERE alternatives_known = false) AS alt_false,"
-    "   count(*) FILTER (WHERE alternatives_known IS NOT NULL) AS alt_known FROM y GROUP BY 1),"
-    " pp AS (SELECT period, count(*) AS persons, count(*) FILTER (WHERE n >= 2) AS repeats"
-    "   FROM (SELECT period, count(*) AS n FROM y WHERE person_key IS NOT NULL"
-    "   GROUP BY period, person_key) x GROUP BY 1)"
+    "   ELSE interval '1 month' END)::date AS period) g),"
+    " c AS MATERIALIZED (SELECT date_trunc($6, month)::date AS period, dim, code, n"
+    "   FROM lda_observatory_counts($1::date, $2::date, $3::text[], $4::int, $5::int)"
+    "   WHERE dim IN ('all', 'total', 'response', 'alt')),"
+    " tot AS (SELECT period, sum(n) AS n FROM c WHERE dim = 'all' GROUP BY 1),"
+    " yo AS (SELECT period, sum(n) FILTER (WHERE dim = 'total') AS n,"
+    "   sum(n) FILTER (WHERE dim = 'response' AND code = 'no_place_available') AS unmet,"
+    "   sum(n) FILTER (WHERE dim = 'alt' AND code = 'false') AS alt_false,"
+    "   sum(n) FILTER (WHERE dim = 'alt' AND code IN ('true', 'false')) AS alt_known"
+    "   FROM c GROUP BY 1)"
     " SELECT coalesce(json_agg(json_build_object('period_start', p.period,"
     "   'requests_total', coalesce(tot.n, 0), 'youth_requests', coalesce(yo.n, 0),"
-    "   'youth_persons', coalesce(pp.persons, 0), 'repeat_persons', coalesce(pp.repeats, 0),"
+    "   'youth_persons', pp.persons, 'repeat_persons', pp.repeats,"
     "   'unmet', coalesce(yo.unmet, 0), 'alternatives_false', coalesce(yo.alt_false, 0),"
     "   'alternatives_known', coalesce(yo.alt_known, 0)) ORDER BY p.period), '[]')::text"
-    " FROM periods p LEFT JOIN tot USING (period) LEFT JOIN yo USING (period)"
-    " LEFT JOIN pp USING (period)",
+    " FROM periods p LEFT JOIN tot USING (period) LEFT JOIN yo USING (period),"
+    " LATERAL lda_observatory_persons(p.a, p.b, $3::text[], $4::int, $5::int) pp",
     0};
 
 static lda_err one_text(db_conn *c, db_stmt *s, int n, const char *const *p, char **json)

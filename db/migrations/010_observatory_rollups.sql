@@ -1,0 +1,398 @@
+-- The youth observatory, fast as the data grows (issue 6), and exact at every moment.
+--
+-- GET /v1/observatory/youth and its series answer from three structures kept current by
+-- statement-level triggers on siao_request, in the transaction of the write (a batch, a
+-- demo load): a figure read right after a commit already counts every row of it.
+--
+--   observatory_cell    counts by (platform, dimension, age, month, code): requests, sex,
+--                       situation, response, channel, alternatives_known, need (a request
+--                       counts once in each need); by age, and by two bands of ages.
+--                       A period made of whole months reads these rows only; the days of
+--                       a partial month at either end of a period are read from
+--                       siao_request itself (index on platform, received_at).
+--   observatory_link    for the distinct persons: one row per youth request (age 18-25,
+--                       with a person key) and per *group* of platforms it belongs to (all
+--                       platforms, its platform, its AMI), with the day of the person's
+--                       previous (p1) and second previous (p2) youth request in that group.
+--   observatory_link_month   those rows counted by (group, month of the request, p1 / p2).
+--
+-- Why the links give exact distinct counts: in a period [a, b], a person with k >= 1 youth
+-- requests has exactly k - 1 of them whose previous request is also in the period (p1 >= a)
+-- and, if k >= 2, exactly k - 2 whose second previous is (p2 >= a). So, with R the youth
+-- requests with a person key in the period, T1 = #{p1 >= a}, T2 = #{p2 >= a}:
+--   youth_persons  = R - T1          repeat_persons = T1 - T2
+-- and each term is a sum over whole months plus a count over the edge days: the cost of a
+-- query is bounded by the number of months and days, not of requests.
+--
+-- Other age ranges (age_min/age_max) and platform sets that are not a group fall back to
+-- counting distinct keys over the raw rows. So does everything while observatory_state says
+-- the structures are not current (seed-demo loads millions of rows with maintenance off,
+-- then rebuilds them in one pass: lda_observatory_rebuild()). The integration property test
+-- compares every figure with plain SQL over the raw rows, also right after a batch.
+
+CREATE TABLE observatory_state (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  current   boolean NOT NULL       -- false: the structures below are not to be read
+);
+INSERT INTO observatory_state VALUES (true, true);
+
+-- Groups of platforms whose distinct persons are kept: all, each platform, each AMI.
+CREATE TABLE observatory_group (
+  id        smallint PRIMARY KEY,
+  platforms text[] NOT NULL UNIQUE   -- sorted (COLLATE "C")
+);
+INSERT INTO observatory_group (id, platforms)
+SELECT row_number() OVER (ORDER BY kind, platforms)::smallint, platforms FROM (
+  SELECT 0 AS kind, array_agg(code ORDER BY code COLLATE "C") AS platforms FROM platform
+  UNION
+  SELECT 1, ARRAY[code] FROM platform
+  UNION
+  SELECT 2, array_agg(code ORDER BY code COLLATE "C") FROM platform GROUP BY ami
+) g;
+
+CREATE TABLE observatory_cell (
+  platform text NOT NULL,
+  dim      text NOT NULL,            -- total, sex, situation, response, channel, alt, need
+  age      smallint NOT NULL,        -- the age; -1: not known; two bands, so that the
+                                     -- usual queries read few rows: -2: 18 to 25, for every
+                                     -- dim but total; -3: every age, for total
+  month    date NOT NULL,            -- first day of the month, Europe/Paris
+  code     text NOT NULL,            -- '' for total; not_collected for NULL / no need
+  n        bigint NOT NULL,
+  PRIMARY KEY (platform, dim, age, month, code)
+);
+
+CREATE TABLE observatory_link (
+  grp        smallint NOT NULL,
+  request_id uuid NOT NULL,
+  person_key text NOT NULL,
+  day        date NOT NULL,          -- received_at's date, Europe/Paris
+  p1         date,                   -- the person's previous youth request in the group
+  p2         date,                   -- the one before
+  PRIMARY KEY (grp, request_id)
+);
+CREATE INDEX observatory_link_person ON observatory_link (person_key);
+CREATE INDEX observatory_link_day ON observatory_link (grp, day) INCLUDE (p1, p2);
+
+CREATE TABLE observatory_link_month (
+  grp   smallint NOT NULL,
+  kind  smallint NOT NULL,           -- 0: requests (p = month), 1: by p1, 2: by p2
+  month date NOT NULL,
+  p     date NOT NULL,
+  n     bigint NOT NULL,
+  PRIMARY KEY (grp, kind, month, p)
+);
+
+-- The chains of a person are recomputed from siao_request: find its youth requests fast.
+CREATE INDEX siao_request_youth_person ON siao_request (person_key)
+  WHERE person_key IS NOT NULL AND age BETWEEN 18 AND 25;
+
+CREATE FUNCTION lda_paris_day(t timestamptz) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (t AT TIME ZONE 'Europe/Paris')::date $$;
+CREATE FUNCTION lda_paris_month(t timestamptz) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT date_trunc('month', t AT TIME ZONE 'Europe/Paris')::date $$;
+
+-- The cells of one request, with sign (+1 added, -1 removed): one per dimension and code at
+-- its age, and again in its band (-3: total at every age; -2: other dims at 18 to 25).
+CREATE FUNCTION lda_observatory_cells(platform text, month date, age smallint,
+  sex text, situation text, response text, channel text, alternatives_known boolean,
+  needs text[], sign integer)
+RETURNS TABLE (platform text, dim text, age smallint, month date, code text, n integer)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT $1, c.dim, ag.age, $2, c.code, $10
+  FROM (VALUES ('total', ''),
+               ('sex', coalesce($4, 'not_collected')),
+               ('situation', coalesce($5, 'not_collected')),
+               ('response', coalesce($6, 'not_collected')),
+               ('channel', $7),
+               ('alt', coalesce($8::text, 'not_collected'))
+        UNION ALL
+        SELECT 'need', coalesce(nd, 'not_collected')
+        FROM unnest(CASE WHEN cardinality($9) = 0 THEN ARRAY[NULL::text] ELSE $9 END) nd
+       ) c (dim, code),
+       LATERAL (VALUES (coalesce($3, -1)::smallint),
+                       (CASE WHEN c.dim = 'total' THEN -3
+                             WHEN $3 BETWEEN 18 AND 25 THEN -2 END::smallint)) ag (age)
+  WHERE ag.age IS NOT NULL
+$$;
+
+-- Applies the rows a statement added (ins) and removed (del) to the three structures.
+-- Runs as the owner: a caller scoped to some platforms still keeps every group exact.
+CREATE FUNCTION lda_observe(ins siao_request[], del siao_request[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+  keys text[];
+BEGIN
+  IF NOT (SELECT current FROM observatory_state) THEN
+    RETURN;
+  END IF;
+
+  INSERT INTO observatory_cell AS o (platform, dim, age, month, code, n)
+  SELECT c.platform, c.dim, c.age, c.month, c.code, sum(c.n)
+  FROM (SELECT r.*, lda_paris_month(r.received_at) AS month, x.sign   -- OFFSET 0: the month
+        FROM (SELECT r, 1 AS sign FROM unnest(ins) r                  -- once per request
+              UNION ALL SELECT r, -1 FROM unnest(del) r) x, LATERAL (SELECT (x.r).*) r
+        OFFSET 0) s,
+       LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation, s.response,
+         s.channel, s.alternatives_known, s.needs, s.sign) c
+  GROUP BY 1, 2, 3, 4, 5 HAVING sum(c.n) <> 0
+  ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (platform, dim, age, month, code) DO UPDATE SET n = o.n + excluded.n;
+
+  -- the persons whose youth chains may have changed
+  SELECT array_agg(DISTINCT k ORDER BY k) INTO keys FROM (
+    SELECT (r).person_key AS k FROM unnest(ins) r WHERE (r).age BETWEEN 18 AND 25
+    UNION ALL
+    SELECT (r).person_key FROM unnest(del) r WHERE (r).age BETWEEN 18 AND 25) x
+  WHERE k IS NOT NULL;
+  IF keys IS NULL THEN
+    RETURN;
+  END IF;
+  -- one writer per person at a time: a concurrent batch on the same person waits, then
+  -- (READ COMMITTED: each statement below takes a new snapshot) sees its rows
+  PERFORM pg_advisory_xact_lock(7243010, hashtext(k)) FROM unnest(keys) k ORDER BY k;
+
+  WITH gone AS (DELETE FROM observatory_link WHERE person_key = ANY (keys)
+                RETURNING grp, day, p1, p2)
+  INSERT INTO observatory_link_month AS o (grp, kind, month, p, n)
+  SELECT grp, kind, month, p, -count(*) FROM (
+    SELECT grp, 0 AS kind, date_trunc('month', day)::date AS month,
+           date_trunc('month', day)::date AS p FROM gone
+    UNION ALL SELECT grp, 1, date_trunc('month', day)::date, p1 FROM gone WHERE p1 IS NOT NULL
+    UNION ALL SELECT grp, 2, date_trunc('month', day)::date, p2 FROM gone WHERE p2 IS NOT NULL) x
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (grp, kind, month, p) DO UPDATE SET n = o.n + excluded.n;
+
+  WITH fresh AS (
+    INSERT INTO observatory_link (grp, request_id, person_key, day, p1, p2)
+    SELECT g.id, s.id, s.person_key, s.day,
+           lag(s.day) OVER w, lag(s.day, 2) OVER w
+    FROM (SELECT id, person_key, platform, lda_paris_day(received_at) AS day
+          FROM siao_request
+          WHERE person_key = ANY (keys) AND person_key IS NOT NULL
+            AND age BETWEEN 18 AND 25) s
+    JOIN observatory_group g ON s.platform = ANY (g.platforms)
+    WINDOW w AS (PARTITION BY g.id, s.person_key ORDER BY s.day, s.id)
+    RETURNING grp, day, p1, p2)
+  INSERT INTO observatory_link_month AS o (grp, kind, month, p, n)
+  SELECT grp, kind, month, p, count(*) FROM (
+    SELECT grp, 0 AS kind, date_trunc('month', day)::date AS month,
+           date_trunc('month', day)::date AS p FROM fresh
+    UNION ALL SELECT grp, 1, date_trunc('month', day)::date, p1 FROM fresh WHERE p1 IS NOT NULL
+    UNION ALL SELECT grp, 2, date_trunc('month', day)::date, p2 FROM fresh WHERE p2 IS NOT NULL) x
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (grp, kind, month, p) DO UPDATE SET n = o.n + excluded.n;
+END
+$$;
+
+CREATE FUNCTION lda_observe_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT current FROM observatory_state) THEN
+    PERFORM lda_observe((SELECT array_agg(n::siao_request) FROM new_rows n), '{}');
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE FUNCTION lda_observe_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT current FROM observatory_state) THEN
+    PERFORM lda_observe((SELECT array_agg(n::siao_request) FROM new_rows n),
+                        (SELECT array_agg(o::siao_request) FROM old_rows o));
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE FUNCTION lda_observe_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT current FROM observatory_state) THEN
+    PERFORM lda_observe('{}', (SELECT array_agg(o::siao_request) FROM old_rows o));
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER siao_request_observe_insert AFTER INSERT ON siao_request
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION lda_observe_insert();
+CREATE TRIGGER siao_request_observe_update AFTER UPDATE ON siao_request
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION lda_observe_update();
+CREATE TRIGGER siao_request_observe_delete AFTER DELETE ON siao_request
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION lda_observe_delete();
+-- TRUNCATE (tests, operators) empties the structures too.
+CREATE FUNCTION lda_observe_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+  TRUNCATE observatory_cell, observatory_link, observatory_link_month;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER siao_request_observe_truncate AFTER TRUNCATE ON siao_request
+  FOR EACH STATEMENT EXECUTE FUNCTION lda_observe_truncate();
+
+-- Recomputes the three structures from siao_request in one pass and marks them current.
+-- For the owner (seed-demo, `lda-api migrate` after an interrupted load, operators).
+CREATE FUNCTION lda_observatory_rebuild() RETURNS void
+LANGUAGE plpgsql SET search_path = public AS $$
+BEGIN
+  LOCK TABLE siao_request IN SHARE MODE;   -- no write while the structures are rebuilt
+  TRUNCATE observatory_cell, observatory_link, observatory_link_month;
+  INSERT INTO observatory_cell (platform, dim, age, month, code, n)
+  SELECT c.platform, c.dim, c.age, c.month, c.code, sum(c.n)
+  FROM (SELECT *, lda_paris_month(received_at) AS month FROM siao_request OFFSET 0) s,
+       LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation, s.response,
+         s.channel, s.alternatives_known, s.needs, 1) c
+  GROUP BY 1, 2, 3, 4, 5;
+  INSERT INTO observatory_link (grp, request_id, person_key, day, p1, p2)
+  SELECT g.id, s.id, s.person_key, s.day, lag(s.day) OVER w, lag(s.day, 2) OVER w
+  FROM (SELECT id, person_key, platform, lda_paris_day(received_at) AS day
+        FROM siao_request WHERE person_key IS NOT NULL AND age BETWEEN 18 AND 25) s
+  JOIN observatory_group g ON s.platform = ANY (g.platforms)
+  WINDOW w AS (PARTITION BY g.id, s.person_key ORDER BY s.day, s.id);
+  INSERT INTO observatory_link_month (grp, kind, month, p, n)
+  SELECT grp, kind, month, p, count(*) FROM (
+    SELECT grp, 0 AS kind, date_trunc('month', day)::date AS month,
+           date_trunc('month', day)::date AS p FROM observatory_link
+    UNION ALL SELECT grp, 1, date_trunc('month', day)::date, p1 FROM observatory_link
+              WHERE p1 IS NOT NULL
+    UNION ALL SELECT grp, 2, date_trunc('month', day)::date, p2 FROM observatory_link
+              WHERE p2 IS NOT NULL) x
+  GROUP BY 1, 2, 3, 4;
+  UPDATE observatory_state SET current = true;
+  ANALYZE observatory_cell;
+  ANALYZE observatory_link;
+  ANALYZE observatory_link_month;
+END
+$$;
+REVOKE ALL ON FUNCTION lda_observatory_rebuild() FROM PUBLIC;
+
+-- ---- reading (as the service: row-level security applies) ------------------------------
+
+-- The group of a platform set (NULL: all platforms), or NULL when it is not one.
+CREATE FUNCTION lda_observatory_group(plats text[]) RETURNS smallint
+LANGUAGE sql STABLE AS $$
+  SELECT g.id FROM observatory_group g
+  WHERE g.platforms = CASE WHEN plats IS NULL
+    THEN (SELECT array_agg(code ORDER BY code COLLATE "C") FROM platform)
+    ELSE (SELECT array_agg(x ORDER BY x COLLATE "C") FROM (SELECT DISTINCT unnest(plats)) d (x))
+  END                                -- an empty set is no group (and counts nothing)
+$$;
+
+-- Counts of the requests received from a to b (inclusive, Europe/Paris) on the platforms
+-- (NULL: all) by month, platform, dimension and code: rows of dim 'all' count every age
+-- (age -3); the others count ages lo to hi (by age for dim total; in the band -2 for the
+-- other dims when [lo, hi] is 18-25). Whole months come from observatory_cell, the edge
+-- days from the raw rows.
+CREATE FUNCTION lda_observatory_counts(a date, b date, plats text[], lo integer, hi integer)
+RETURNS TABLE (month date, platform text, dim text, age smallint, code text, n bigint)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  m0 date := CASE WHEN a = date_trunc('month', a)::date THEN a
+                  ELSE (date_trunc('month', a) + interval '1 month')::date END;
+  m1 date := date_trunc('month', b + 1)::date;   -- whole months are [m0, m1)
+  band boolean := lo = 18 AND hi = 25;
+BEGIN
+  IF plats IS NULL THEN
+    plats := (SELECT array_agg(pf.code) FROM platform pf);
+  END IF;
+  IF NOT (SELECT current FROM observatory_state) OR m0 >= m1 THEN
+    m0 := a; m1 := a;                               -- everything from the raw rows
+  END IF;
+  RETURN QUERY
+    SELECT o.month, o.platform, CASE WHEN o.age = -3 THEN 'all' ELSE o.dim END, o.age, o.code,
+           o.n
+    FROM observatory_cell o
+    WHERE o.dim = 'total' AND (o.age = -3 OR o.age BETWEEN lo AND hi)
+      AND o.month >= m0 AND o.month < m1 AND o.platform = ANY (plats)
+    UNION ALL
+    SELECT o.month, o.platform, o.dim, o.age, o.code, o.n
+    FROM observatory_cell o
+    WHERE o.dim IN ('sex', 'situation', 'response', 'channel', 'alt', 'need')
+      AND ((band AND o.age = -2) OR (NOT band AND o.age BETWEEN lo AND hi))
+      AND o.month >= m0 AND o.month < m1 AND o.platform = ANY (plats)
+    UNION ALL
+    SELECT c.month, c.platform, CASE WHEN c.age = -3 THEN 'all' ELSE c.dim END, c.age, c.code,
+           sum(c.n)
+    FROM (SELECT * FROM (SELECT *, lda_paris_month(s.received_at) AS month FROM siao_request s
+          WHERE s.platform = ANY (plats)
+            AND s.received_at >= a::timestamp AT TIME ZONE 'Europe/Paris'
+            AND s.received_at < m0::timestamp AT TIME ZONE 'Europe/Paris'
+          UNION ALL
+          SELECT *, lda_paris_month(s.received_at) FROM siao_request s
+          WHERE s.platform = ANY (plats)
+            AND s.received_at >= greatest(m1, a)::timestamp AT TIME ZONE 'Europe/Paris'
+            AND s.received_at < (b + 1)::timestamp AT TIME ZONE 'Europe/Paris') u
+          OFFSET 0) s,
+         LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation,
+           s.response, s.channel, s.alternatives_known, s.needs, 1) c
+    WHERE c.age = -3 OR c.age BETWEEN lo AND hi
+    GROUP BY 1, 2, 3, 4, 5;
+END
+$$;
+
+-- Youth persons and repeat persons over [a, b] for the platforms (NULL: all) and ages
+-- [lo, hi]: from the links when the platforms are a group and the ages 18-25, else distinct
+-- keys over the raw rows.
+CREATE FUNCTION lda_observatory_persons(a date, b date, plats text[], lo integer, hi integer,
+                                        OUT persons bigint, OUT repeats bigint)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  g smallint := lda_observatory_group(plats);
+  m0 date := CASE WHEN a = date_trunc('month', a)::date THEN a
+                     ELSE (date_trunc('month', a) + interval '1 month')::date END;
+  m1 date := date_trunc('month', b + 1)::date;
+  r bigint; t1 bigint; t2 bigint;
+BEGIN
+  IF g IS NULL OR lo <> 18 OR hi <> 25 OR NOT (SELECT current FROM observatory_state) THEN
+    SELECT count(*), count(*) FILTER (WHERE k >= 2) INTO persons, repeats
+    FROM (SELECT count(*) AS k FROM siao_request s
+          WHERE s.received_at >= a::timestamp AT TIME ZONE 'Europe/Paris'
+            AND s.received_at < (b + 1)::timestamp AT TIME ZONE 'Europe/Paris'
+            AND (plats IS NULL OR s.platform = ANY (plats))
+            AND s.age BETWEEN lo AND hi AND s.person_key IS NOT NULL
+          GROUP BY s.person_key) x;
+    RETURN;
+  END IF;
+  IF m0 >= m1 THEN
+    m0 := a; m1 := a;
+  END IF;
+  SELECT coalesce(sum(n) FILTER (WHERE kind = 0), 0),
+         coalesce(sum(n) FILTER (WHERE kind = 1 AND p >= a), 0),
+         coalesce(sum(n) FILTER (WHERE kind = 2 AND p >= a), 0)
+  INTO r, t1, t2
+  FROM observatory_link_month
+  WHERE grp = g AND month >= m0 AND month < m1 AND (kind = 0 OR p >= a);
+  SELECT r + count(*), t1 + count(*) FILTER (WHERE p1 >= a), t2 + count(*) FILTER (WHERE p2 >= a)
+  INTO r, t1, t2
+  FROM (SELECT p1, p2 FROM observatory_link WHERE grp = g AND day >= a AND day < m0
+        UNION ALL
+        SELECT p1, p2 FROM observatory_link WHERE grp = g AND day >= greatest(m1, a)
+                                                 AND day <= b) e;
+  persons := r - t1;
+  repeats := t1 - t2;
+END
+$$;
+
+-- ---- access ---------------------------------------------------------------------------
+GRANT SELECT ON observatory_state, observatory_group, observatory_cell, observatory_link,
+  observatory_link_month TO lda_app;
+ALTER TABLE observatory_cell ENABLE ROW LEVEL SECURITY;
+CREATE POLICY observatory_cell_scope ON observatory_cell TO lda_app
+  USING (lda_in_scope(platform));
+-- a group is readable when every one of its platforms is in scope
+CREATE FUNCTION lda_groups_in_scope() RETURNS smallint[]
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(array_agg(g.id), '{}') FROM observatory_group g
+  WHERE (SELECT bool_and(lda_in_scope(p)) FROM unnest(g.platforms) p)
+$$;
+ALTER TABLE observatory_link ENABLE ROW LEVEL SECURITY;
+CREATE POLICY observatory_link_scope ON observatory_link TO lda_app
+  USING (grp = ANY (lda_groups_in_scope()));
+ALTER TABLE observatory_link_month ENABLE ROW LEVEL SECURITY;
+CREATE POLICY observatory_link_month_scope ON observatory_link_month TO lda_app
+  USING (grp = ANY (lda_groups_in_scope()));
+
+-- The data already there (a database migrated from 009).
+SELECT lda_observatory_rebuild();
