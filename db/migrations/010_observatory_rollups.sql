@@ -60,7 +60,7 @@ CREATE TABLE observatory_cell (
   code     text NOT NULL,            -- '' for total; not_collected for NULL / no need
   n        bigint NOT NULL,
   PRIMARY KEY (platform, dim, age, month, code)
-);
+) WITH (fillfactor = 80);            -- room for in-page (HOT) updates of the counts
 
 CREATE TABLE observatory_link (
   grp        smallint NOT NULL,
@@ -81,7 +81,7 @@ CREATE TABLE observatory_link_month (
   p     date NOT NULL,
   n     bigint NOT NULL,
   PRIMARY KEY (grp, kind, month, p)
-);
+) WITH (fillfactor = 80);
 
 -- The chains of a person are recomputed from siao_request: find its youth requests fast.
 CREATE INDEX siao_request_youth_person ON siao_request (person_key)
@@ -244,7 +244,8 @@ BEGIN
   FROM (SELECT *, lda_paris_month(received_at) AS month FROM siao_request OFFSET 0) s,
        LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation, s.response,
          s.channel, s.alternatives_known, s.needs, 1) c
-  GROUP BY 1, 2, 3, 4, 5;
+  GROUP BY 1, 2, 3, 4, 5
+  ORDER BY 1, 2, 3, 4, 5;                   -- the heap in the order of the key: few pages read
   INSERT INTO observatory_link (grp, request_id, person_key, day, p1, p2)
   SELECT g.id, s.id, s.person_key, s.day, lag(s.day) OVER w, lag(s.day, 2) OVER w
   FROM (SELECT id, person_key, platform, lda_paris_day(received_at) AS day
@@ -259,7 +260,8 @@ BEGIN
               WHERE p1 IS NOT NULL
     UNION ALL SELECT grp, 2, date_trunc('month', day)::date, p2 FROM observatory_link
               WHERE p2 IS NOT NULL) x
-  GROUP BY 1, 2, 3, 4;
+  GROUP BY 1, 2, 3, 4
+  ORDER BY 1, 2, 3, 4;
   UPDATE observatory_state SET current = true;
   ANALYZE observatory_cell;
   ANALYZE observatory_link;
@@ -269,6 +271,16 @@ $$;
 REVOKE ALL ON FUNCTION lda_observatory_rebuild() FROM PUBLIC;
 
 -- ---- reading (as the service: row-level security applies) ------------------------------
+
+-- The reading functions below run as the owner, for speed (row-level security evaluated
+-- per row of the rollups costs more than the query): they apply the caller's scope
+-- themselves, as the policies of siao_request would: the platforms asked (NULL: all) that
+-- are in the scope set on the connection (lda.scope, see migration 009).
+CREATE FUNCTION lda_observatory_scope(plats text[]) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(array_agg(pf.code), '{}') FROM platform pf
+  WHERE (plats IS NULL OR pf.code = ANY (plats)) AND lda_in_scope(pf.code)
+$$;
 
 -- The group of a platform set (NULL: all platforms), or NULL when it is not one.
 CREATE FUNCTION lda_observatory_group(plats text[]) RETURNS smallint
@@ -287,16 +299,14 @@ $$;
 -- days from the raw rows.
 CREATE FUNCTION lda_observatory_counts(a date, b date, plats text[], lo integer, hi integer)
 RETURNS TABLE (month date, platform text, dim text, age smallint, code text, n bigint)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
 DECLARE
   m0 date := CASE WHEN a = date_trunc('month', a)::date THEN a
                   ELSE (date_trunc('month', a) + interval '1 month')::date END;
   m1 date := date_trunc('month', b + 1)::date;   -- whole months are [m0, m1)
   band boolean := lo = 18 AND hi = 25;
 BEGIN
-  IF plats IS NULL THEN
-    plats := (SELECT array_agg(pf.code) FROM platform pf);
-  END IF;
+  plats := lda_observatory_scope(plats);
   IF NOT (SELECT current FROM observatory_state) OR m0 >= m1 THEN
     m0 := a; m1 := a;                               -- everything from the raw rows
   END IF;
@@ -337,9 +347,10 @@ $$;
 -- keys over the raw rows.
 CREATE FUNCTION lda_observatory_persons(a date, b date, plats text[], lo integer, hi integer,
                                         OUT persons bigint, OUT repeats bigint)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
 DECLARE
-  g smallint := lda_observatory_group(plats);
+  sc text[] := lda_observatory_scope(plats);
+  g smallint := lda_observatory_group(sc);
   m0 date := CASE WHEN a = date_trunc('month', a)::date THEN a
                      ELSE (date_trunc('month', a) + interval '1 month')::date END;
   m1 date := date_trunc('month', b + 1)::date;
@@ -350,7 +361,7 @@ BEGIN
     FROM (SELECT count(*) AS k FROM siao_request s
           WHERE s.received_at >= a::timestamp AT TIME ZONE 'Europe/Paris'
             AND s.received_at < (b + 1)::timestamp AT TIME ZONE 'Europe/Paris'
-            AND (plats IS NULL OR s.platform = ANY (plats))
+            AND s.platform = ANY (sc)
             AND s.age BETWEEN lo AND hi AND s.person_key IS NOT NULL
           GROUP BY s.person_key) x;
     RETURN;
@@ -372,6 +383,63 @@ BEGIN
                                                  AND day <= b) e;
   persons := r - t1;
   repeats := t1 - t2;
+END
+$$;
+
+-- The same per period of a series (gran: month, quarter or year; a period clipped to
+-- [a, b]): one pass over the group's monthly links, and the raw links of the edge days
+-- (only the first and the last period can have any).
+CREATE FUNCTION lda_observatory_persons_series(a date, b date, plats text[], lo integer,
+                                               hi integer, gran text)
+RETURNS TABLE (period date, persons bigint, repeats bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+  step interval := CASE gran WHEN 'quarter' THEN interval '3 months'
+                             WHEN 'year' THEN interval '1 year' ELSE interval '1 month' END;
+  sc text[] := lda_observatory_scope(plats);
+  g smallint := lda_observatory_group(sc);
+BEGIN
+  IF g IS NULL OR lo <> 18 OR hi <> 25 OR NOT (SELECT current FROM observatory_state) THEN
+    RETURN QUERY
+      SELECT q.period, x.persons, x.repeats
+      FROM (SELECT d::date AS period FROM generate_series(date_trunc(gran, a), b, step) d) q,
+           LATERAL lda_observatory_persons(greatest(q.period, a),
+                                           least((q.period + step)::date - 1, b), sc, lo, hi) x;
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH q AS (SELECT d::date AS period, greatest(d::date, a) AS pa,
+                    least((d + step)::date - 1, b) AS pb
+             FROM generate_series(date_trunc(gran, a), b, step) d),
+  per AS (SELECT q.period, q.pa, q.pb,
+                 CASE WHEN q.pa = date_trunc('month', q.pa)::date THEN q.pa
+                      ELSE (date_trunc('month', q.pa) + interval '1 month')::date END AS m0,
+                 date_trunc('month', q.pb + 1)::date AS m1
+          FROM q),
+  per2 AS (SELECT per.period, per.pa, per.pb,
+                  CASE WHEN per.m0 < per.m1 THEN per.m0 ELSE per.pa END AS m0,
+                  CASE WHEN per.m0 < per.m1 THEN per.m1 ELSE per.pa END AS m1
+           FROM per),
+  whole AS (SELECT p.period, coalesce(sum(l.n) FILTER (WHERE l.kind = 0), 0) AS r,
+                   coalesce(sum(l.n) FILTER (WHERE l.kind = 1), 0) AS t1,
+                   coalesce(sum(l.n) FILTER (WHERE l.kind = 2), 0) AS t2
+            FROM per2 p JOIN observatory_link_month l
+              ON l.grp = g AND l.month >= p.m0 AND l.month < p.m1
+             AND (l.kind = 0 OR l.p >= p.pa)
+            GROUP BY 1),
+  edge AS (SELECT p.period, x.r, x.t1, x.t2 FROM per2 p,
+           LATERAL (SELECT count(*) AS r, count(*) FILTER (WHERE u.p1 >= p.pa) AS t1,
+                           count(*) FILTER (WHERE u.p2 >= p.pa) AS t2
+                    FROM (SELECT k.p1, k.p2 FROM observatory_link k
+                          WHERE k.grp = g AND k.day >= p.pa AND k.day < p.m0
+                          UNION ALL
+                          SELECT k.p1, k.p2 FROM observatory_link k
+                          WHERE k.grp = g AND k.day >= greatest(p.m1, p.pa)
+                            AND k.day <= p.pb) u) x)
+  SELECT p.period,
+         (coalesce(w.r, 0) + e.r - coalesce(w.t1, 0) - e.t1)::bigint,
+         (coalesce(w.t1, 0) + e.t1 - coalesce(w.t2, 0) - e.t2)::bigint
+  FROM per2 p JOIN edge e ON e.period = p.period LEFT JOIN whole w ON w.period = p.period;
 END
 $$;
 
