@@ -374,7 +374,7 @@ BEGIN
          coalesce(sum(n) FILTER (WHERE kind = 2 AND p >= a), 0)
   INTO r, t1, t2
   FROM observatory_link_month
-  WHERE grp = g AND month >= m0 AND month < m1 AND (kind = 0 OR p >= a);
+  WHERE grp = g AND kind IN (0, 1, 2) AND month >= m0 AND month < m1 AND (kind = 0 OR p >= a);
   SELECT r + count(*), t1 + count(*) FILTER (WHERE p1 >= a), t2 + count(*) FILTER (WHERE p2 >= a)
   INTO r, t1, t2
   FROM (SELECT p1, p2 FROM observatory_link WHERE grp = g AND day >= a AND day < m0
@@ -424,7 +424,7 @@ BEGIN
                    coalesce(sum(l.n) FILTER (WHERE l.kind = 1), 0) AS t1,
                    coalesce(sum(l.n) FILTER (WHERE l.kind = 2), 0) AS t2
             FROM per2 p JOIN observatory_link_month l
-              ON l.grp = g AND l.month >= p.m0 AND l.month < p.m1
+              ON l.grp = g AND l.kind IN (0, 1, 2) AND l.month >= p.m0 AND l.month < p.m1
              AND (l.kind = 0 OR l.p >= p.pa)
             GROUP BY 1),
   edge AS (SELECT p.period, x.r, x.t1, x.t2 FROM per2 p,
