@@ -93,28 +93,53 @@ CREATE FUNCTION lda_paris_month(t timestamptz) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT date_trunc('month', t AT TIME ZONE 'Europe/Paris')::date $$;
 
--- The cells of one request, with sign (+1 added, -1 removed): one per dimension and code at
--- its age, and again in its band (-3: total at every age; -2: other dims at 18 to 25).
-CREATE FUNCTION lda_observatory_cells(platform text, month date, age smallint,
-  sex text, situation text, response text, channel text, alternatives_known boolean,
-  needs text[], sign integer)
-RETURNS TABLE (platform text, dim text, age smallint, month date, code text, n integer)
+-- The cells of requests: each request counts once in each dimension at its age, and again
+-- in its band (-3: total at every age; -2: the other dimensions at 18 to 25); a request
+-- counts once in each of its needs (not_collected when it has none). One hash aggregate
+-- with grouping sets per call. `sign`: +1 for a request added, -1 for one removed.
+CREATE TYPE observatory_source AS (
+  platform text, month date, age smallint, band smallint, sex text, situation text,
+  response text, channel text, alt text, needs text[], sign integer);
+
+CREATE FUNCTION lda_observatory_source(s siao_request, sign integer) RETURNS observatory_source
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT $1, c.dim, ag.age, $2, c.code, $10
-  FROM (VALUES ('total', ''),
-               ('sex', coalesce($4, 'not_collected')),
-               ('situation', coalesce($5, 'not_collected')),
-               ('response', coalesce($6, 'not_collected')),
-               ('channel', $7),
-               ('alt', coalesce($8::text, 'not_collected'))
-        UNION ALL
-        SELECT 'need', coalesce(nd, 'not_collected')
-        FROM unnest(CASE WHEN cardinality($9) = 0 THEN ARRAY[NULL::text] ELSE $9 END) nd
-       ) c (dim, code),
-       LATERAL (VALUES (coalesce($3, -1)::smallint),
-                       (CASE WHEN c.dim = 'total' THEN -3
-                             WHEN $3 BETWEEN 18 AND 25 THEN -2 END::smallint)) ag (age)
-  WHERE ag.age IS NOT NULL
+  SELECT ROW(s.platform, lda_paris_month(s.received_at), coalesce(s.age, -1),
+             CASE WHEN s.age BETWEEN 18 AND 25 THEN -2 END,
+             coalesce(s.sex, 'not_collected'), coalesce(s.situation, 'not_collected'),
+             coalesce(s.response, 'not_collected'), s.channel,
+             coalesce(s.alternatives_known::text, 'not_collected'),
+             CASE WHEN cardinality(s.needs) = 0 THEN ARRAY[NULL::text] ELSE s.needs END,
+             sign)::observatory_source
+$$;
+
+CREATE FUNCTION lda_observatory_aggregate(src observatory_source[])
+RETURNS TABLE (platform text, dim text, age smallint, month date, code text, n bigint)
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT g.platform, g.dim, g.age, g.month, g.code, g.n FROM (
+    SELECT r.platform, r.month,
+           CASE WHEN GROUPING(r.sex) = 0 THEN 'sex' WHEN GROUPING(r.situation) = 0 THEN 'situation'
+                WHEN GROUPING(r.response) = 0 THEN 'response'
+                WHEN GROUPING(r.channel) = 0 THEN 'channel'
+                WHEN GROUPING(r.alt) = 0 THEN 'alt' ELSE 'total' END AS dim,
+           CASE WHEN GROUPING(r.age) = 0 THEN r.age WHEN GROUPING(r.band) = 0 THEN r.band
+                ELSE -3::smallint END AS age,
+           coalesce(r.sex, r.situation, r.response, r.channel, r.alt, '') AS code,
+           sum(r.sign) AS n,
+           GROUPING(r.band) = 0 AND r.band IS NULL AS outside
+    FROM unnest(src) r
+    GROUP BY r.platform, r.month, GROUPING SETS ((r.age, r.sex), (r.band, r.sex),
+      (r.age, r.situation), (r.band, r.situation), (r.age, r.response), (r.band, r.response),
+      (r.age, r.channel), (r.band, r.channel), (r.age, r.alt), (r.band, r.alt), (r.age), ())
+  ) g WHERE NOT g.outside
+  UNION ALL
+  SELECT g.platform, 'need', g.age, g.month, g.code, g.n FROM (
+    SELECT r.platform, r.month,
+           CASE WHEN GROUPING(r.age) = 0 THEN r.age ELSE r.band END AS age,
+           coalesce(nd, 'not_collected') AS code, sum(r.sign) AS n,
+           GROUPING(r.band) = 0 AND r.band IS NULL AS outside
+    FROM unnest(src) r, unnest(r.needs) nd
+    GROUP BY r.platform, r.month, nd, GROUPING SETS ((r.age), (r.band))
+  ) g WHERE NOT g.outside
 $$;
 
 -- Applies the rows a statement added (ins) and removed (del) to the three structures.
@@ -130,12 +155,9 @@ BEGIN
 
   INSERT INTO observatory_cell AS o (platform, dim, age, month, code, n)
   SELECT c.platform, c.dim, c.age, c.month, c.code, sum(c.n)
-  FROM (SELECT r.*, lda_paris_month(r.received_at) AS month, x.sign   -- OFFSET 0: the month
-        FROM (SELECT r, 1 AS sign FROM unnest(ins) r                  -- once per request
-              UNION ALL SELECT r, -1 FROM unnest(del) r) x, LATERAL (SELECT (x.r).*) r
-        OFFSET 0) s,
-       LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation, s.response,
-         s.channel, s.alternatives_known, s.needs, s.sign) c
+  FROM lda_observatory_aggregate(
+         (SELECT array_agg(lda_observatory_source(r, 1)) FROM unnest(ins) r)
+         || (SELECT array_agg(lda_observatory_source(r, -1)) FROM unnest(del) r)) c
   GROUP BY 1, 2, 3, 4, 5 HAVING sum(c.n) <> 0
   ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (platform, dim, age, month, code) DO UPDATE SET n = o.n + excluded.n;
@@ -236,16 +258,31 @@ CREATE TRIGGER siao_request_observe_truncate AFTER TRUNCATE ON siao_request
 -- For the owner (seed-demo, `lda-api migrate` after an interrupted load, operators).
 CREATE FUNCTION lda_observatory_rebuild() RETURNS void
 LANGUAGE plpgsql SET search_path = public AS $$
+DECLARE
+  pf text;
+  m date;
 BEGIN
   LOCK TABLE siao_request IN SHARE MODE;   -- no write while the structures are rebuilt
   TRUNCATE observatory_cell, observatory_link, observatory_link_month;
-  INSERT INTO observatory_cell (platform, dim, age, month, code, n)
-  SELECT c.platform, c.dim, c.age, c.month, c.code, sum(c.n)
-  FROM (SELECT *, lda_paris_month(received_at) AS month FROM siao_request OFFSET 0) s,
-       LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation, s.response,
-         s.channel, s.alternatives_known, s.needs, 1) c
-  GROUP BY 1, 2, 3, 4, 5
-  ORDER BY 1, 2, 3, 4, 5;                   -- the heap in the order of the key: few pages read
+  -- the cells, platform by platform and month by month (index on platform, received_at)
+  FOR pf, m IN
+    SELECT x.pf, date_trunc('month', d)::date
+    FROM (SELECT code AS pf, (SELECT min(received_at) FROM siao_request WHERE platform = code) AS lo,
+                 (SELECT max(received_at) FROM siao_request WHERE platform = code) AS hi
+          FROM platform) x,
+         generate_series(lda_paris_month(x.lo), lda_paris_month(x.hi), interval '1 month') d
+    WHERE x.lo IS NOT NULL
+  LOOP
+    INSERT INTO observatory_cell (platform, dim, age, month, code, n)
+    SELECT c.platform, c.dim, c.age, c.month, c.code, c.n
+    FROM lda_observatory_aggregate(
+           (SELECT array_agg(lda_observatory_source(s, 1)) FROM siao_request s
+            WHERE s.platform = pf AND s.received_at >= m::timestamp AT TIME ZONE 'Europe/Paris'
+              AND s.received_at < (m + interval '1 month')::timestamp AT TIME ZONE 'Europe/Paris')
+         ) c
+    WHERE c.n <> 0;
+  END LOOP;
+  CLUSTER observatory_cell USING observatory_cell_pkey;   -- the heap in the key's order
   INSERT INTO observatory_link (grp, request_id, person_key, day, p1, p2)
   SELECT g.id, s.id, s.person_key, s.day, lag(s.day) OVER w, lag(s.day, 2) OVER w
   FROM (SELECT id, person_key, platform, lda_paris_day(received_at) AS day
@@ -324,21 +361,17 @@ BEGIN
       AND o.month >= m0 AND o.month < m1 AND o.platform = ANY (plats)
     UNION ALL
     SELECT c.month, c.platform, CASE WHEN c.age = -3 THEN 'all' ELSE c.dim END, c.age, c.code,
-           sum(c.n)
-    FROM (SELECT * FROM (SELECT *, lda_paris_month(s.received_at) AS month FROM siao_request s
-          WHERE s.platform = ANY (plats)
-            AND s.received_at >= a::timestamp AT TIME ZONE 'Europe/Paris'
-            AND s.received_at < m0::timestamp AT TIME ZONE 'Europe/Paris'
-          UNION ALL
-          SELECT *, lda_paris_month(s.received_at) FROM siao_request s
-          WHERE s.platform = ANY (plats)
-            AND s.received_at >= greatest(m1, a)::timestamp AT TIME ZONE 'Europe/Paris'
-            AND s.received_at < (b + 1)::timestamp AT TIME ZONE 'Europe/Paris') u
-          OFFSET 0) s,
-         LATERAL lda_observatory_cells(s.platform, s.month, s.age, s.sex, s.situation,
-           s.response, s.channel, s.alternatives_known, s.needs, 1) c
-    WHERE c.age = -3 OR c.age BETWEEN lo AND hi
-    GROUP BY 1, 2, 3, 4, 5;
+           c.n
+    FROM lda_observatory_aggregate(
+           (SELECT array_agg(lda_observatory_source(s, 1)) FROM siao_request s
+            WHERE s.platform = ANY (plats)
+              AND s.received_at >= a::timestamp AT TIME ZONE 'Europe/Paris'
+              AND s.received_at < m0::timestamp AT TIME ZONE 'Europe/Paris')
+           || (SELECT array_agg(lda_observatory_source(s, 1)) FROM siao_request s
+               WHERE s.platform = ANY (plats)
+                 AND s.received_at >= greatest(m1, a)::timestamp AT TIME ZONE 'Europe/Paris'
+                 AND s.received_at < (b + 1)::timestamp AT TIME ZONE 'Europe/Paris')) c
+    WHERE c.age = -3 OR c.age BETWEEN lo AND hi;
 END
 $$;
 
