@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CURSOR_MAX 512
+/* Longer than any cursor cursor_encode makes: the longest sort key is a partner name, 200
+ * characters (up to 800 bytes of UTF-8, 1 200 if every one were escaped as \uXXXX), which
+ * with its id makes at most ~1 660 characters of base64url. */
+#define CURSOR_MAX 2048
 
 char *cursor_encode(const char *key, const char *id)
 {

@@ -8,8 +8,9 @@
 #include <stddef.h>
 
 #define SECRET_TOKEN_BYTES 32
-/* "lda_" + base64url of 32 random bytes (43 characters) + NUL */
-#define SECRET_TOKEN_LEN (4 + 43 + 1)
+/* "lda_" + base64url of 32 random bytes (43 characters) + NUL; the encoder writes the padded
+ * form first (44 characters + NUL), hence one byte more than the token needs. */
+#define SECRET_TOKEN_LEN (4 + 44 + 1)
 #define SECRET_HASH_HEX  (64 + 1)
 
 /* A new bearer token from the OS's secure random source. */

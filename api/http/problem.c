@@ -92,6 +92,30 @@ static const char *generic_detail(int status)
     }
 }
 
+/* The request path as the `instance` member: as sent when it is valid UTF-8; else (a raw
+ * path may hold any byte, and json_string refuses invalid UTF-8) with every byte outside
+ * printable ASCII percent-encoded. */
+static json_t *instance_json(const char *path)
+{
+    json_t *s = json_string(path);
+    if (s) return s;
+    static const char hex[] = "0123456789ABCDEF";
+    char *enc = xmalloc(3 * strlen(path) + 1), *e = enc;
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if (*c > 0x20 && *c < 0x7f) {
+            *e++ = (char)*c;
+        } else {
+            *e++ = '%';
+            *e++ = hex[*c >> 4];
+            *e++ = hex[*c & 15];
+        }
+    }
+    *e = '\0';
+    s = JCHECK(json_string(enc));
+    free(enc);
+    return s;
+}
+
 json_t *problem_build(int status, const char *detail, const char *instance, const char *request_id,
                       json_t *errors)
 {
@@ -100,7 +124,7 @@ json_t *problem_build(int status, const char *detail, const char *instance, cons
     snprintf(type, sizeof type, "/problems/%s", k->slug);
     json_t *p = JCHECK(json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", k->title, "status",
                                  status, "detail", detail ? detail : generic_detail(status)));
-    if (instance) json_object_set_new(p, "instance", JCHECK(json_string(instance)));
+    if (instance) json_object_set_new(p, "instance", instance_json(instance));
     if (request_id) json_object_set_new(p, "request_id", JCHECK(json_string(request_id)));
     if (errors) json_object_set_new(p, "errors", errors);
     return p;
@@ -111,16 +135,23 @@ void problem_send(lda_req *r, int status, const char *detail, json_t *errors)
     problem_send_with(r, status, detail, errors, NULL);
 }
 
-void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors, json_t *extra)
+char *problem_render(int status, const char *detail, const char *instance, const char *request_id,
+                     json_t *errors, json_t *extra)
 {
-    json_t *p = problem_build(status, detail, r->path, r->request_id, errors);
+    json_t *p = problem_build(status, detail, instance, request_id, errors);
     if (extra) json_object_update(p, extra);
     json_decref(extra);
-    if (status == 503) http_set_header(r, "Retry-After", "1");
-    if (status == 401) http_set_header(r, "WWW-Authenticate", "Bearer realm=\"lda-api\"");
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     if (!text) lda_oom();
+    return text;
+}
+
+void problem_send_with(lda_req *r, int status, const char *detail, json_t *errors, json_t *extra)
+{
+    char *text = problem_render(status, detail, r->path, r->request_id, errors, extra);
+    if (status == 503) http_set_header(r, "Retry-After", "1");
+    if (status == 401) http_set_header(r, "WWW-Authenticate", "Bearer realm=\"lda-api\"");
     http_send_body(r, status, "application/problem+json", text, strlen(text));
     free(text);
 }

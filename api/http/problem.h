@@ -13,9 +13,16 @@
 /* The HTTP status of an lda_err. */
 int problem_status(lda_err e);
 
-/* Builds the problem document; `errors` (may be NULL) is stolen. Caller json_decrefs. */
+/* Builds the problem document; `errors` (may be NULL) is stolen. `instance` (the request
+ * path) may hold any byte: when it is not valid UTF-8, the bytes outside printable ASCII are
+ * percent-encoded. Caller json_decrefs. */
 json_t *problem_build(int status, const char *detail, const char *instance, const char *request_id,
                       json_t *errors);
+
+/* The problem document as compact JSON text: problem_build, then the members of `extra`
+ * (may be NULL) merged in. `errors` and `extra` are stolen. Pure. Caller frees. */
+char *problem_render(int status, const char *detail, const char *instance, const char *request_id,
+                     json_t *errors, json_t *extra);
 
 /* Answers with a problem document; `errors` (may be NULL) is stolen. Adds Retry-After on
  * 503 and 429, WWW-Authenticate on 401. */
