@@ -95,10 +95,22 @@ static bool take(entry *e, long long now, int *retry_after_s)
     return false;
 }
 
+/* The store gives expires_at in whole seconds, rounded to the nearest: a token is refused
+ * from half a second before that value, so never after its real expiry (at most a second
+ * before it). */
+static bool expired(int64_t expires_at)
+{
+    if (!expires_at) return false;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return now_ms >= expires_at * 1000 - 500;
+}
+
 static lda_err check_row(const token_row *row)
 {
     if (row->revoked) return LDA_EUNAUTHORIZED;
-    if (row->expires_at && row->expires_at <= (int64_t)time(NULL)) return LDA_EUNAUTHORIZED;
+    if (expired(row->expires_at)) return LDA_EUNAUTHORIZED;
     if (!row->who.role) return LDA_EUNAUTHORIZED;
     return LDA_OK;
 }

@@ -4,29 +4,44 @@
 #include "core/parse.h"
 #include "domain/vocab.h"
 
+#include <limits.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Well-formed UTF-8 as JSON text must be (RFC 3629): no overlong form, no surrogate, nothing
+ * above U+10FFFF. */
 static bool valid_utf8(const unsigned char *s)
 {
     while (*s) {
         int n;
+        unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
         if (*s < 0x80)
             n = 0;
-        else if ((*s & 0xE0) == 0xC0 && *s >= 0xC2)
+        else if (*s >= 0xC2 && *s <= 0xDF)
             n = 1;
-        else if ((*s & 0xF0) == 0xE0)
+        else if (*s >= 0xE0 && *s <= 0xEF) {
             n = 2;
-        else if ((*s & 0xF8) == 0xF0 && *s <= 0xF4)
+            if (*s == 0xE0) lo = 0xA0;
+            if (*s == 0xED) hi = 0x9F;
+        } else if (*s >= 0xF0 && *s <= 0xF4) {
             n = 3;
-        else
+            if (*s == 0xF0) lo = 0x90;
+            if (*s == 0xF4) hi = 0x8F;
+        } else
             return false;
         s++;
         for (int i = 0; i < n; i++, s++)
-            if ((*s & 0xC0) != 0x80) return false;
+            if (*s < (i ? 0x80 : lo) || *s > (i ? 0xBF : hi)) return false;
     }
     return true;
+}
+
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return true;
+    return false;
 }
 
 static bool hex(char c) { return c && strchr("0123456789abcdefABCDEF", c); }
@@ -98,6 +113,42 @@ const char *query_get_nth(const qlist *q, const char *name, size_t i)
 
 const char *query_get(const qlist *q, const char *name) { return query_get_nth(q, name, 0); }
 
+/* A timestamptz as PostgreSQL prints it ("2025-03-10 15:02:11.123456+01", offsets "+05:30"
+ * too), checked through parse_timestamp. */
+static bool pg_timestamp(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 22 || n > 40 || s[10] != ' ') return false;
+    char buf[48];
+    memcpy(buf, s, n + 1);
+    buf[10] = 'T';
+    char *sign = strpbrk(buf + 19, "+-");
+    if (!sign) return false;
+    if (strlen(sign) == 3) strcat(buf, ":00"); /* "+01" → "+01:00" */
+    int64_t us;
+    return parse_timestamp(buf, &us);
+}
+
+/* True when a decoded cursor holds what `kind` says. */
+static bool cursor_fits(qcursor kind, const char *key, const char *id)
+{
+    long l;
+    int32_t d;
+    switch (kind) {
+    case QC_ANY:
+        return true;
+    case QC_TIME_UUID:
+        return pg_timestamp(key) && is_uuid(id);
+    case QC_TEXT_UUID:
+        return is_uuid(id);
+    case QC_DATE_UUID:
+        return parse_date(key, &d) && is_uuid(id);
+    case QC_INT_INT:
+        return parse_long(key, 0, LONG_MAX, &l) && parse_long(id, 0, LONG_MAX, &l);
+    }
+    return false;
+}
+
 static void add_error(json_t *errors, const char *name, const char *message)
 {
     json_array_append_new(errors,
@@ -111,6 +162,7 @@ static const char *check_value(const qparam *p, const char *v)
     int64_t ts;
     switch (p->type) {
     case Q_STRING:
+        if (has_control(v)) return "must not contain control characters";
         return strlen(v) <= 200 && *v ? NULL : "must be 1 to 200 characters";
     case Q_LONG:
         return parse_long(v, p->min, p->max, &l) ? NULL : "out of range or not a whole number";
@@ -132,7 +184,7 @@ static const char *check_value(const qparam *p, const char *v)
         return "not one of the values this parameter accepts";
     case Q_CURSOR: {
         char *k = NULL, *id = NULL;
-        bool ok = cursor_decode(v, &k, &id);
+        bool ok = cursor_decode(v, &k, &id) && cursor_fits((qcursor)p->min, k, id);
         free(k);
         free(id);
         return ok ? NULL : "not a cursor returned by this list (next_cursor)";

@@ -10,21 +10,31 @@
 #include <stddef.h>
 
 typedef enum {
-    Q_STRING,    /* any text up to 200 bytes */
+    Q_STRING,    /* text of 1 to 200 bytes, no control characters */
     Q_LONG,      /* integer in [min, max] */
     Q_DATE,      /* YYYY-MM-DD */
     Q_TIMESTAMP, /* RFC 3339 with offset, or a date (start of that day, Europe/Paris) */
     Q_UUID,
     Q_CODE,   /* a code of the enumeration named `vocab` */
     Q_BOOL,   /* true | false */
-    Q_CURSOR, /* opaque pagination cursor (must decode) */
+    Q_CURSOR, /* opaque pagination cursor (must decode and hold what min, a qcursor, says) */
     Q_CHOICE, /* one of `choices` (NULL-terminated) */
 } qtype;
+
+/* What a list's cursor holds (Q_CURSOR): its sort key and row id, each checked for its type
+ * here, so that a crafted cursor never reaches PostgreSQL (which would log the bad value). */
+typedef enum {
+    QC_ANY = 0,   /* only decoded */
+    QC_TIME_UUID, /* a timestamptz as PostgreSQL prints it, a UUID */
+    QC_TEXT_UUID, /* any text, a UUID */
+    QC_DATE_UUID, /* YYYY-MM-DD, a UUID */
+    QC_INT_INT,   /* two non-negative integers */
+} qcursor;
 
 typedef struct {
     const char *name;
     qtype type;
-    long min, max;     /* Q_LONG */
+    long min, max;     /* Q_LONG: bounds; Q_CURSOR: min is the qcursor kind */
     const char *vocab; /* Q_CODE */
     bool repeatable;
     const char *const *choices; /* Q_CHOICE */

@@ -40,14 +40,33 @@ static bool pattern_match(const char *pattern, const char *path, char *params[4]
     return ok;
 }
 
+/* Number of "{x}" segments of a pattern. */
+static int templated(const char *pattern)
+{
+    int n = 0;
+    for (const char *p = pattern; *p; p++) n += *p == '{';
+    return n;
+}
+
 match_result route_match(const char *method, const char *path, const lda_route **route,
                          char *params[4], char *allow, size_t allowlen)
 {
     const char *m = strcmp(method, "HEAD") ? method : "GET";
     bool path_known = false;
     allow[0] = '\0';
+    /* A concrete path wins over a templated one (as in OpenAPI): /v1/households/batch is
+     * that path, not the household "batch". Only the patterns with the fewest parameters
+     * among those matching the path are considered. */
+    int fewest = 5;
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         char *tmp[4] = {0};
+        if (!pattern_match(ROUTES[i].pattern, path, tmp)) continue;
+        for (int k = 0; k < 4; k++) free(tmp[k]);
+        if (templated(ROUTES[i].pattern) < fewest) fewest = templated(ROUTES[i].pattern);
+    }
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        char *tmp[4] = {0};
+        if (templated(ROUTES[i].pattern) != fewest) continue;
         if (!pattern_match(ROUTES[i].pattern, path, tmp)) continue;
         if (!strcmp(ROUTES[i].method, m)) {
             memcpy(params, tmp, sizeof tmp);

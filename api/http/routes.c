@@ -10,20 +10,23 @@ static const char *const GRANULARITIES[] = {"month", "quarter", "year", NULL};
 static const char *const AUDIT_TYPES[] = {"household", "referral", "measure", "siao_request",
                                           "token",     "partner",  NULL};
 
-#define Q_PAGE                                                                                     \
-    {"limit", Q_LONG, 1, 500, NULL, false, NULL}, { "cursor", Q_CURSOR, 0, 0, NULL, false, NULL }
+/* limit and cursor; `kind` (a qcursor) says what the list's cursor holds: its sort key, id */
+#define Q_PAGE(kind)                                                                               \
+    {"limit", Q_LONG, 1, 500, NULL, false, NULL}, { "cursor", Q_CURSOR, kind, 0, NULL, false, NULL }
 
 static const qparam Q_FUNDING[] = {{"ami", Q_LONG, 1, 2, NULL, false, NULL}, QPARAM_END};
-static const qparam Q_LIST[] = {Q_PAGE, QPARAM_END};
-static const qparam Q_PARTNERS[] = {Q_PAGE,
+static const qparam Q_TOKENS[] = {Q_PAGE(QC_TIME_UUID), QPARAM_END};
+static const qparam Q_EVENTS[] = {Q_PAGE(QC_INT_INT), QPARAM_END};
+static const qparam Q_MEASURES[] = {Q_PAGE(QC_DATE_UUID), QPARAM_END};
+static const qparam Q_PARTNERS[] = {Q_PAGE(QC_TEXT_UUID),
                                     {"platform", Q_CODE, 0, 0, "platform", false, NULL},
                                     {"kind", Q_CODE, 0, 0, "partner_kind", false, NULL},
                                     QPARAM_END};
-static const qparam Q_HOUSEHOLDS[] = {Q_PAGE,
+static const qparam Q_HOUSEHOLDS[] = {Q_PAGE(QC_TIME_UUID),
                                       {"platform", Q_CODE, 0, 0, "platform", false, NULL},
                                       {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                       QPARAM_END};
-static const qparam Q_REFERRALS[] = {Q_PAGE,
+static const qparam Q_REFERRALS[] = {Q_PAGE(QC_TIME_UUID),
                                      {"platform", Q_CODE, 0, 0, "platform", false, NULL},
                                      {"status", Q_CODE, 0, 0, "referral_status", false, NULL},
                                      {"partner", Q_UUID, 0, 0, NULL, false, NULL},
@@ -36,7 +39,7 @@ static const qparam Q_REFERRALS[] = {Q_PAGE,
 static const qparam Q_BATCH[] = {{"atomic", Q_BOOL, 0, 0, NULL, false, NULL},
                                  {"source", Q_STRING, 0, 0, NULL, false, NULL},
                                  QPARAM_END};
-static const qparam Q_SIAO[] = {Q_PAGE,
+static const qparam Q_SIAO[] = {Q_PAGE(QC_TIME_UUID),
                                 {"source", Q_STRING, 0, 0, NULL, false, NULL},
                                 {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                 QPARAM_END};
@@ -62,7 +65,7 @@ static const qparam Q_SERIES[] = {Q_STATS_COMMON,
 #define CASE  (ROLE_ADMIN | ROLE_COORDINATOR)
 #define STATS (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_ANALYST)
 #define PUSH  (ROLE_ADMIN | ROLE_SIAO)
-static const qparam Q_AUDIT[] = {Q_PAGE,
+static const qparam Q_AUDIT[] = {Q_PAGE(QC_INT_INT),
                                  {"token_id", Q_UUID, 0, 0, NULL, false, NULL},
                                  {"resource_type", Q_CHOICE, 0, 0, NULL, false, AUDIT_TYPES},
                                  {"resource_id", Q_UUID, 0, 0, NULL, false, NULL},
@@ -84,7 +87,7 @@ const lda_route ROUTES[] = {
     {"GET", "/v1/platforms/{code}", 0, BODY_NONE, NULL, platforms_get},
     {"GET", "/v1/funding", 0, BODY_NONE, Q_FUNDING, funding_list},
     {"POST", "/v1/tokens", ROLE_ADMIN, BODY_JSON, NULL, tokens_create},
-    {"GET", "/v1/tokens", ROLE_ADMIN, BODY_NONE, Q_LIST, tokens_list},
+    {"GET", "/v1/tokens", ROLE_ADMIN, BODY_NONE, Q_TOKENS, tokens_list},
     {"DELETE", "/v1/tokens/{id}", ROLE_ADMIN, BODY_NONE, NULL, tokens_revoke},
     {"GET", "/v1/audit-events", ROLE_ADMIN, BODY_NONE, Q_AUDIT, audit_events_list},
     {"GET", "/v1/partners", CASE | ROLE_PARTNER, BODY_NONE, Q_PARTNERS, partners_list},
@@ -104,8 +107,8 @@ const lda_route ROUTES[] = {
     {"GET", "/v1/referrals/{id}", CASE | ROLE_PARTNER | ROLE_SIAO, BODY_NONE, NULL, referrals_get},
     {"PATCH", "/v1/referrals/{id}", CASE, BODY_JSON, NULL, referrals_patch},
     {"POST", "/v1/referrals/{id}/transitions", CASE, BODY_JSON, NULL, referrals_transition},
-    {"GET", "/v1/referrals/{id}/events", CASE, BODY_NONE, Q_LIST, referrals_events},
-    {"GET", "/v1/referrals/{id}/measures", CASE, BODY_NONE, Q_LIST, measures_list},
+    {"GET", "/v1/referrals/{id}/events", CASE, BODY_NONE, Q_EVENTS, referrals_events},
+    {"GET", "/v1/referrals/{id}/measures", CASE, BODY_NONE, Q_MEASURES, measures_list},
     {"POST", "/v1/referrals/{id}/measures", CASE, BODY_JSON, NULL, measures_create},
     {"GET", "/v1/measures/{id}", CASE, BODY_NONE, NULL, measures_get},
     {"PATCH", "/v1/measures/{id}", CASE, BODY_JSON, NULL, measures_patch},

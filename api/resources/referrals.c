@@ -48,6 +48,11 @@ void referrals_create(lda_req *r)
     json_t *errors = JCHECK(json_array());
     vctx ctx = {today_paris()};
     referral_validate(r->body, V_CREATE, &ctx, errors);
+    /* ReferralInput: these are absent or set on creation (null is for PATCH and batches) */
+    static const char *const NOT_NULL[] = {"partner", "referrer_kind", "referrer_name"};
+    for (size_t i = 0; i < sizeof NOT_NULL / sizeof NOT_NULL[0]; i++)
+        if (json_is_null(json_object_get(r->body, NOT_NULL[i])))
+            schema_error(errors, "", NOT_NULL[i], "must not be null");
     const json_t *household = json_object_get(r->body, "household");
     if (r->who->role == ROLE_PARTNER && json_is_string(household))
         schema_error(errors, "", "household", "a partner gives the household inline, as an object");
