@@ -4,8 +4,12 @@
  * One flow for the three kinds: parse (JSON array or NDJSON, at most 10 000 records),
  * validate every record with the same rules as the single-record routes, then — in one
  * transaction with the Idempotency-Key row when there is one — upsert the valid records
- * with one set-based statement and answer {created, updated, unchanged, rejected}.
+ * with set-based statements and answer {created, updated, unchanged, rejected}.
  * ?atomic=true: any rejected record means nothing is stored (422).
+ *
+ * Speed (bench/run.mjs, docs/performance.md): large SIAO batches are written in chunks, the
+ * next chunk validated while PostgreSQL writes the previous one; the content hash is
+ * computed without copying the record.
  */
 #include "core/mem.h"
 #include "core/parse.h"
@@ -23,50 +27,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Stands for an NDJSON line that is not JSON (already in `rejected`); the name cannot be a
- * member of a valid record. */
-#define MALFORMED_LINE "\x01malformed"
+/* Stands for an NDJSON line that is not JSON (already in `rejected`): a string holding a NUL
+ * byte, which the parser never produces (JSON_ALLOW_NUL is not given), so that no record
+ * pushed can pass for it. */
+static json_t *malformed_line(void) { return JCHECK(json_stringn("", 1)); }
 
-/* Records of the body: a JSON array, or one JSON object per line (NDJSON). A line that
- * is not JSON becomes a rejected record; a malformed array is a 400. */
-static json_t *parse_records(lda_req *r, json_t *rejected)
+static bool is_malformed_line(const json_t *rec)
 {
-    const char *ct = http_req_header(r, "Content-Type");
-    bool ndjson = ct && !strncasecmp(ct, "application/x-ndjson", 20);
+    return json_is_string(rec) && json_string_length(rec) == 1 && !*json_string_value(rec);
+}
+
+json_t *batch_parse(const char *body, size_t len, bool ndjson, json_t *rejected, char *detail,
+                    size_t detail_size)
+{
     if (!ndjson) {
         json_error_t jerr;
-        json_t *a = json_loadb(r->raw_body ? r->raw_body : "", r->raw_body_len,
-                               JSON_REJECT_DUPLICATES, &jerr);
+        json_t *a = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!a) {
-            char detail[160];
-            snprintf(detail, sizeof detail, "Malformed JSON at line %d, column %d.", jerr.line,
+            snprintf(detail, detail_size, "Malformed JSON at line %d, column %d.", jerr.line,
                      jerr.column);
-            problem_send(r, 400, detail, NULL);
             return NULL;
         }
         if (!json_is_array(a)) {
             json_decref(a);
-            problem_send(r, 400, "A batch is a JSON array of records (or NDJSON).", NULL);
+            snprintf(detail, detail_size, "A batch is a JSON array of records (or NDJSON).");
             return NULL;
         }
         return a;
     }
     json_t *a = JCHECK(json_array());
-    const char *p = r->raw_body ? r->raw_body : "", *end = p + r->raw_body_len;
+    const char *p = body, *end = p + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *stop = nl ? nl : end;
-        size_t len = (size_t)(stop - p);
-        while (len && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
-        if (len) {
-            json_t *rec = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+        size_t n = (size_t)(stop - p);
+        while (n && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+        if (n) {
+            json_t *rec = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
             if (!rec) {
                 json_array_append_new(
                     rejected,
                     JCHECK(json_pack("{s:I, s:n, s:[{s:s, s:s}]}", "index",
                                      (json_int_t)json_array_size(a), "external_id", "errors",
                                      "field", "", "message", "malformed JSON line")));
-                rec = JCHECK(json_pack("{s:b}", MALFORMED_LINE, 1));
+                rec = malformed_line();
             }
             json_array_append_new(a, rec);
         }
@@ -100,46 +104,207 @@ static void sort_rejected(json_t *rejected)
     free(items);
 }
 
+/* ---- content hash ------------------------------------------------------------------ */
+
+/* The canonical text of a record is what jansson's json_dumps(JSON_COMPACT | JSON_SORT_KEYS)
+ * prints for the record once normalised (see content_hash); db/seed/siao.sql builds the same
+ * text in SQL. It is written here straight into a buffer, without copying the record. */
+typedef struct {
+    char *buf; /* starts on the caller's stack (heap false) */
+    size_t len, cap;
+    bool heap;
+} canon_buf;
+
+static void canon_put(canon_buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 256;
+        char *grown = b->heap ? xrealloc(b->buf, b->cap) : xmalloc(b->cap);
+        if (!b->heap) memcpy(grown, b->buf, b->len);
+        b->buf = grown;
+        b->heap = true;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+}
+
+/* A string as jansson escapes it (valid UTF-8 in, no JSON_ESCAPE_SLASH / JSON_ENSURE_ASCII). */
+static void canon_string(canon_buf *b, const char *s, size_t n)
+{
+    canon_put(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        canon_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[8];
+        const char *text = esc;
+        size_t len = 2;
+        switch (ch) {
+        case '"':
+            text = "\\\"";
+            break;
+        case '\\':
+            text = "\\\\";
+            break;
+        case '\b':
+            text = "\\b";
+            break;
+        case '\f':
+            text = "\\f";
+            break;
+        case '\n':
+            text = "\\n";
+            break;
+        case '\r':
+            text = "\\r";
+            break;
+        case '\t':
+            text = "\\t";
+            break;
+        default:
+            len = (size_t)snprintf(esc, sizeof esc, "\\u%04X", ch);
+        }
+        canon_put(b, text, len);
+    }
+    canon_put(b, s + run, n - run);
+    canon_put(b, "\"", 1);
+}
+
+static void canon_integer(canon_buf *b, long long v)
+{
+    char num[24];
+    canon_put(b, num, (size_t)snprintf(num, sizeof num, "%lld", v));
+}
+
+typedef struct {
+    const char *key;
+    size_t len;
+    const json_t *value;
+} canon_member;
+
+static int by_key(const void *a, const void *b)
+{
+    const canon_member *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 static int by_string(const void *a, const void *b)
 {
     return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
+/* Any value as json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) prints it. */
+static void canon_value(canon_buf *b, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        canon_string(b, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER:
+        canon_integer(b, (long long)json_integer_value(v));
+        return;
+    case JSON_TRUE:
+        canon_put(b, "true", 4);
+        return;
+    case JSON_FALSE:
+        canon_put(b, "false", 5);
+        return;
+    case JSON_NULL:
+        canon_put(b, "null", 4);
+        return;
+    case JSON_ARRAY: {
+        canon_put(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i) canon_put(b, ",", 1);
+            canon_value(b, json_array_get(v, i));
+        }
+        canon_put(b, "]", 1);
+        return;
+    }
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        canon_member *m = xmalloc((n + 1) * sizeof *m);
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it), i++)
+            m[i] = (canon_member){json_object_iter_key(it), json_object_iter_key_len(it),
+                                  json_object_iter_value(it)};
+        qsort(m, n, sizeof *m, by_key);
+        canon_put(b, "{", 1);
+        for (i = 0; i < n; i++) {
+            if (i) canon_put(b, ",", 1);
+            canon_string(b, m[i].key, m[i].len);
+            canon_put(b, ":", 1);
+            canon_value(b, m[i].value);
+        }
+        canon_put(b, "}", 1);
+        free(m);
+        return;
+    }
+    default: { /* a real: validated records hold none, but print it as jansson would */
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text) lda_oom();
+        canon_put(b, text, strlen(text));
+        free(text);
+    }
+    }
+}
+
 /* SHA-256 of a record as it will be stored, so that equal records hash equal however they
  * were written: null, absent and empty sets all mean "not collected"; sets are sorted;
- * timestamps are the instant they stand for, whatever the offset. */
+ * timestamps are the instant they stand for, whatever the offset. The text hashed is the
+ * record's canonical form: its members sorted by key, without the null ones and the empty
+ * arrays, top-level strings that are timestamps as epoch microseconds, top-level arrays of
+ * strings sorted (strcmp); nested values as they are. */
 static void content_hash(const json_t *rec, char out[SECRET_HASH_HEX])
 {
-    json_t *copy = JCHECK(json_deep_copy(rec));
-    const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(copy, tmp, k, v)
-    {
-        int64_t us;
-        if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
-            json_object_del(copy, k);
-        else if (json_is_string(v) && parse_timestamp(json_string_value(v), &us))
-            json_object_set_new(copy, k, json_integer((json_int_t)us));
-        else if (json_is_array(v)) {
-            size_t n = json_array_size(v);
-            bool strings = true;
-            for (size_t i = 0; i < n; i++) strings &= json_is_string(json_array_get(v, i));
-            if (strings) {
-                json_t **items = xmalloc(n * sizeof *items);
-                for (size_t i = 0; i < n; i++) items[i] = json_incref(json_array_get(v, i));
-                qsort(items, n, sizeof *items, by_string);
-                json_array_clear(v);
-                for (size_t i = 0; i < n; i++) json_array_append_new(v, items[i]);
-                free(items);
-            }
-        }
+    size_t n = json_object_size(rec), kept = 0;
+    canon_member stack[32], *m = n <= 32 ? stack : xmalloc(n * sizeof *m);
+    for (void *it = json_object_iter((json_t *)rec); it;
+         it = json_object_iter_next((json_t *)rec, it)) {
+        const json_t *v = json_object_iter_value(it);
+        if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) continue;
+        m[kept++] = (canon_member){json_object_iter_key(it), json_object_iter_key_len(it), v};
     }
-    char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(copy);
-    if (!text) lda_oom();
-    secret_sha256_hex(text, strlen(text), out);
-    free(text);
+    qsort(m, kept, sizeof *m, by_key);
+    char text_stack[1024];
+    canon_buf b = {text_stack, 0, sizeof text_stack, false};
+    canon_put(&b, "{", 1);
+    for (size_t i = 0; i < kept; i++) {
+        const json_t *v = m[i].value;
+        int64_t us;
+        if (i) canon_put(&b, ",", 1);
+        canon_string(&b, m[i].key, m[i].len);
+        canon_put(&b, ":", 1);
+        if (json_is_string(v) && parse_timestamp(json_string_value(v), &us))
+            canon_integer(&b, (long long)us);
+        else if (json_is_array(v)) {
+            size_t len = json_array_size(v), k;
+            for (k = 0; k < len && json_is_string(json_array_get(v, k)); k++) {
+            }
+            if (k < len) {
+                canon_value(&b, v);
+                continue;
+            }
+            const json_t *small[16], **items = len <= 16 ? small : xmalloc(len * sizeof *items);
+            for (k = 0; k < len; k++) items[k] = json_array_get(v, k);
+            qsort(items, len, sizeof *items, by_string);
+            canon_put(&b, "[", 1);
+            for (k = 0; k < len; k++) {
+                if (k) canon_put(&b, ",", 1);
+                canon_value(&b, items[k]);
+            }
+            canon_put(&b, "]", 1);
+            if (items != small) free(items);
+        } else
+            canon_value(&b, v);
+    }
+    canon_put(&b, "}", 1);
+    secret_sha256_hex(b.buf, b.len, out);
+    if (b.heap) free(b.buf);
+    if (m != stack) free(m);
 }
 
 /* 422 for an atomic batch with rejected records: every error with its record's index in
@@ -188,47 +353,35 @@ static const char *batch_source(lda_req *r)
     return s;
 }
 
-void resource_batch(lda_req *r, const batch_kind *k)
-{
-    const char *source = batch_source(r);
-    if (!source) return;
-    bool atomic = query_get(&r->query, "atomic") && !strcmp(query_get(&r->query, "atomic"), "true");
-    json_t *rejected = JCHECK(json_array());
-    json_t *records = parse_records(r, rejected);
-    if (!records) {
-        json_decref(rejected);
-        return;
-    }
-    size_t n = json_array_size(records);
-    if (n > BATCH_MAX_RECORDS) {
-        char detail[96];
-        snprintf(detail, sizeof detail, "A batch holds at most %d records; this one has %zu.",
-                 BATCH_MAX_RECORDS, n);
-        problem_send(r, 413, detail, NULL);
-        goto done_early;
-    }
+/* What validation carries from one record of a batch to the next. */
+typedef struct {
+    vctx ctx;
+    json_t *seen; /* the external_ids of the valid records so far */
+} batch_checker;
 
-    /* validate every record; keep the valid ones with their index and content hash */
-    vctx ctx = {today_paris()};
+/* Validates records [from, to): appends the invalid ones to `rejected` (unsorted) and
+ * returns a new array of the valid ones, completed in place. */
+static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *chk, json_t *records,
+                              size_t from, size_t to, json_t *rejected)
+{
     json_t *valid = JCHECK(json_array());
-    json_t *seen = JCHECK(json_object());
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < to; i++) {
         json_t *rec = json_array_get(records, i);
-        if (json_object_get(rec, MALFORMED_LINE)) continue; /* already rejected */
+        if (is_malformed_line(rec)) continue; /* already rejected */
         json_t *errors = JCHECK(json_array());
         if (!json_is_object(rec))
             json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message",
                                                            "must be an object")));
         else {
-            k->validate(r, rec, &ctx, errors);
+            k->validate(r, rec, &chk->ctx, errors);
             const char *platform = json_string_value(json_object_get(rec, "platform"));
             if (platform && !http_in_scope(r, platform))
                 schema_error(errors, "", "platform", "outside this token's platforms");
             const char *ext = json_string_value(json_object_get(rec, "external_id"));
-            if (ext && json_object_get(seen, ext))
+            if (ext && json_object_get(chk->seen, ext))
                 schema_error(errors, "", "external_id", "appears twice in this batch");
             else if (ext && !json_array_size(errors))
-                json_object_set_new(seen, ext, json_true());
+                json_object_set_new(chk->seen, ext, json_true());
         }
         if (json_array_size(errors)) {
             reject(rejected, i, rec, errors);
@@ -243,9 +396,92 @@ void resource_batch(lda_req *r, const batch_kind *k)
         json_object_set_new(rec, "content_hash", JCHECK(json_string(hash)));
         json_array_append(valid, rec);
     }
-    json_decref(seen);
-    sort_rejected(rejected);
+    return valid;
+}
 
+json_t *batch_validate(lda_req *r, const batch_kind *k, json_t *records, json_t *rejected)
+{
+    batch_checker chk = {{today_paris()}, JCHECK(json_object())};
+    json_t *valid = validate_range(r, k, &chk, records, 0, json_array_size(records), rejected);
+    json_decref(chk.seen);
+    sort_rejected(rejected);
+    return valid;
+}
+
+/* The records valid[from, to) as a new array. */
+static json_t *slice(const json_t *valid, size_t from, size_t to)
+{
+    json_t *part = JCHECK(json_array());
+    for (size_t i = from; i < to; i++) json_array_append(part, json_array_get(valid, i));
+    return part;
+}
+
+/*
+ * Writes the batch in the open transaction, k->chunk records per statement: while
+ * PostgreSQL writes one chunk, the next is validated (when `valid` is NULL) and prepared,
+ * and the records of the previous one are released. `valid`: the records batch_validate
+ * already kept (atomic batches); NULL: validate `records` here.
+ */
+static lda_err write_chunks(lda_req *r, const batch_kind *k, db_conn *c, const char *source,
+                            json_t *records, json_t *valid, json_t *rejected, batch_counts *counts)
+{
+    size_t n = json_array_size(valid ? valid : records);
+    size_t step = k->chunk ? k->chunk : n, sent_from = 0, sent_to = 0;
+    batch_checker chk = {{today_paris()}, valid ? NULL : JCHECK(json_object())};
+    batch_pending pending = {0};
+    json_t *sent = NULL; /* the chunk PostgreSQL is writing */
+    lda_err e = LDA_OK;
+    for (size_t from = 0; from < n && !e; from += step) {
+        size_t to = from + step < n ? from + step : n;
+        json_t *chunk = valid ? slice(valid, from, to)
+                              : validate_range(r, k, &chk, records, from, to, rejected);
+        e = batch_wait(c, &pending, rejected, counts);
+        json_decref(sent);
+        sent = NULL;
+        if (!valid) /* that chunk is written: its records are no longer needed */
+            for (size_t i = sent_from; i < sent_to; i++)
+                json_array_set_new(records, i, json_null());
+        if (!e && json_array_size(chunk)) {
+            e = k->send(r, c, source, chunk, &pending);
+            sent = chunk;
+            sent_from = from;
+            sent_to = to;
+        } else
+            json_decref(chunk);
+    }
+    lda_err last = batch_wait(c, &pending, rejected, counts);
+    json_decref(sent);
+    json_decref(chk.seen);
+    return e ? e : last;
+}
+
+void resource_batch(lda_req *r, const batch_kind *k)
+{
+    const char *source = batch_source(r);
+    if (!source) return;
+    bool atomic = query_get(&r->query, "atomic") && !strcmp(query_get(&r->query, "atomic"), "true");
+    const char *ct = http_req_header(r, "Content-Type");
+    bool ndjson = ct && !strncasecmp(ct, "application/x-ndjson", 20);
+    char detail[160];
+    json_t *rejected = JCHECK(json_array());
+    json_t *records = batch_parse(r->raw_body ? r->raw_body : "", r->raw_body_len, ndjson, rejected,
+                                  detail, sizeof detail);
+    if (!records) {
+        problem_send(r, 400, detail, NULL);
+        json_decref(rejected);
+        return;
+    }
+    size_t n = json_array_size(records);
+    if (n > BATCH_MAX_RECORDS) {
+        snprintf(detail, sizeof detail, "A batch holds at most %d records; this one has %zu.",
+                 BATCH_MAX_RECORDS, n);
+        problem_send(r, 413, detail, NULL);
+        goto done_early;
+    }
+
+    /* atomic: nothing is written unless every record is valid, so all are validated first;
+     * otherwise each chunk is validated while PostgreSQL writes the previous one */
+    json_t *valid = atomic ? batch_validate(r, k, records, rejected) : NULL;
     if (atomic && json_array_size(rejected)) {
         send_atomic_failure(r, rejected);
         json_decref(valid);
@@ -302,11 +538,8 @@ void resource_batch(lda_req *r, const batch_kind *k)
         }
     }
     batch_counts counts = {0, 0, 0};
-    if (!e && json_array_size(valid)) {
-        char *text = json_dumps(valid, JSON_COMPACT);
-        if (!text) lda_oom();
-        e = k->write(r, c, source, text, (long)json_array_size(valid), rejected, &counts);
-        free(text);
+    if (!e) {
+        e = write_chunks(r, k, c, source, records, valid, rejected, &counts);
         sort_rejected(rejected);
     }
     if (!e && atomic && json_array_size(rejected)) {
@@ -351,20 +584,19 @@ static bool siao_validate(lda_req *r, const json_t *rec, const vctx *ctx, json_t
     return siao_request_validate(rec, ctx, errors);
 }
 
-static lda_err siao_write(lda_req *r, db_conn *c, const char *source, const char *records, long n,
-                          json_t *rejected, batch_counts *out)
+static lda_err siao_send(lda_req *r, db_conn *c, const char *source, const json_t *records,
+                         batch_pending *p)
 {
     char *scope = resource_scope(r);
-    lda_err e = siao_request_upsert(c, source, scope, records, n, rejected, out);
+    lda_err e = siao_request_upsert_send(c, source, scope, records, p);
     free(scope);
     return e;
 }
 
-void siao_requests_batch(lda_req *r)
-{
-    static const batch_kind kind = {"siao_request", siao_validate, NULL, siao_write};
-    resource_batch(r, &kind);
-}
+const batch_kind BATCH_SIAO_REQUESTS = {"siao_request", siao_validate, NULL, siao_send,
+                                        BATCH_SIAO_CHUNK};
+
+void siao_requests_batch(lda_req *r) { resource_batch(r, &BATCH_SIAO_REQUESTS); }
 
 void siao_requests_list(lda_req *r)
 {
@@ -411,22 +643,20 @@ static void household_batch_prepare(json_t *rec)
     json_object_set_new(rec, "person_key", JCHECK(json_string(key)));
 }
 
-static lda_err household_batch_write(lda_req *r, db_conn *c, const char *source,
-                                     const char *records, long n, json_t *rejected,
-                                     batch_counts *out)
+static lda_err household_batch_send(lda_req *r, db_conn *c, const char *source,
+                                    const json_t *records, batch_pending *p)
 {
     char *scope = resource_scope(r);
-    lda_err e = household_upsert(c, source, scope, r->who->token_id, records, n, rejected, out);
+    lda_err e = household_upsert_send(c, source, scope, r->who->token_id, records, p);
     free(scope);
     return e;
 }
 
-void households_batch(lda_req *r)
-{
-    static const batch_kind kind = {"household", household_batch_validate, household_batch_prepare,
-                                    household_batch_write};
-    resource_batch(r, &kind);
-}
+/* One statement for the whole batch: a person twice in the batch is found within it. */
+const batch_kind BATCH_HOUSEHOLDS = {"household", household_batch_validate, household_batch_prepare,
+                                     household_batch_send, 0};
+
+void households_batch(lda_req *r) { resource_batch(r, &BATCH_HOUSEHOLDS); }
 
 /* Referrals: the single-record fields with `household` as an id, or `household_external_id`
  * naming a household pushed by the same source; plus `external_id`. */
@@ -460,16 +690,13 @@ static bool referral_batch_validate(lda_req *r, const json_t *rec, const vctx *c
     return json_array_size(errors) == 0;
 }
 
-static lda_err referral_batch_write(lda_req *r, db_conn *c, const char *source, const char *records,
-                                    long n, json_t *rejected, batch_counts *out)
+static lda_err referral_batch_send(lda_req *r, db_conn *c, const char *source,
+                                   const json_t *records, batch_pending *p)
 {
-    return referral_upsert(c, source, r->who->token_id, r->who->role_name, records, n, rejected,
-                           out);
+    return referral_upsert_send(c, source, r->who->token_id, r->who->role_name, records, p);
 }
 
-void referrals_batch(lda_req *r)
-{
-    static const batch_kind kind = {"referral", referral_batch_validate, NULL,
-                                    referral_batch_write};
-    resource_batch(r, &kind);
-}
+const batch_kind BATCH_REFERRALS = {"referral", referral_batch_validate, NULL, referral_batch_send,
+                                    0};
+
+void referrals_batch(lda_req *r) { resource_batch(r, &BATCH_REFERRALS); }

@@ -70,25 +70,44 @@ lda_err idem_complete(db_conn *c, const char *token_id, const char *key, int sta
 
 /* ---- upserts ------------------------------------------------------------------------ */
 
-/* A record whose stored row lies on a platform outside the caller's scope ($3) is not
- * touched: it is reported ("foreign"). */
-static db_stmt S_SIAO_UPSERT = {
-    "siao_request_upsert",
-    "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(idx int, external_id text,"
-    "  received_at timestamptz, platform text, channel text, person_key text, age smallint,"
-    "  birth_year smallint, sex text, composition text, situation text, resources text[],"
-    "  needs text[], response text, alternatives_known boolean, content_hash text)),"
+/* The records travel as one PostgreSQL array per column (text form), unnested into rows:
+ * cheaper to build and for PostgreSQL to read than a jsonb document of the same records.
+ * A set (text[] column) travels as the text of its array literal. */
+typedef enum { COL_VALUE, COL_SET } col_kind;
+typedef struct {
+    const char *field; /* member of the record */
+    col_kind kind;
+} batch_column;
+
+static const batch_column SIAO_COLUMNS[] = {
+    {"idx", COL_VALUE},          {"external_id", COL_VALUE}, {"received_at", COL_VALUE},
+    {"platform", COL_VALUE},     {"channel", COL_VALUE},     {"person_key", COL_VALUE},
+    {"age", COL_VALUE},          {"birth_year", COL_VALUE},  {"sex", COL_VALUE},
+    {"composition", COL_VALUE},  {"situation", COL_VALUE},   {"resources", COL_SET},
+    {"needs", COL_SET},          {"response", COL_VALUE},    {"alternatives_known", COL_VALUE},
+    {"content_hash", COL_VALUE},
+};
+#define SIAO_NCOLUMNS (sizeof SIAO_COLUMNS / sizeof SIAO_COLUMNS[0])
+
+/* A record whose stored row lies on a platform outside the caller's scope ($2) is not
+ * touched: it is reported ("foreign"). $3.. are the columns of SIAO_COLUMNS, in order. */
+static const char SIAO_UPSERT[] =
+    "WITH input AS (SELECT * FROM unnest($3::int[], $4::text[], $5::timestamptz[], $6::text[],"
+    "  $7::text[], $8::text[], $9::smallint[], $10::smallint[], $11::text[], $12::text[],"
+    "  $13::text[], $14::text[], $15::text[], $16::text[], $17::boolean[], $18::text[])"
+    "  AS x(idx, external_id, received_at, platform, channel, person_key, age, birth_year, sex,"
+    "  composition, situation, resources, needs, response, alternatives_known, content_hash)),"
     " foreign_rows AS (SELECT i.idx FROM input i JOIN lda_stored_platforms('siao_request', $1,"
     "  ARRAY(SELECT external_id FROM input)) s ON s.external_id = i.external_id"
-    "  WHERE $3::text[] IS NOT NULL AND NOT s.platform = ANY($3::text[])),"
+    "  WHERE $2::text[] IS NOT NULL AND NOT s.platform = ANY($2::text[])),"
     " up AS (INSERT INTO siao_request AS s (source, external_id, received_at, platform, channel,"
     "  person_key, age, birth_year, sex, composition, situation, resources, needs, response,"
     "  alternatives_known, content_hash)"
     "  SELECT $1, external_id, received_at, platform, channel, person_key,"
     "  coalesce(age, (extract(year FROM received_at AT TIME ZONE 'Europe/Paris') - "
     "birth_year)::smallint),"
-    "  birth_year, sex, composition, situation, coalesce(resources, '{}'), coalesce(needs, '{}'),"
-    "  response, alternatives_known, content_hash FROM input"
+    "  birth_year, sex, composition, situation, coalesce(resources::text[], '{}'),"
+    "  coalesce(needs::text[], '{}'), response, alternatives_known, content_hash FROM input"
     "  WHERE idx NOT IN (SELECT idx FROM foreign_rows)"
     "  ON CONFLICT (source, external_id) DO UPDATE SET received_at = EXCLUDED.received_at,"
     "  platform = EXCLUDED.platform, channel = EXCLUDED.channel, person_key = EXCLUDED.person_key,"
@@ -100,14 +119,109 @@ static db_stmt S_SIAO_UPSERT = {
     "  RETURNING (xmax = 0) AS inserted)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
-    "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text",
-    0};
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text";
 
-lda_err siao_request_upsert(db_conn *c, const char *source, const char *scope, const char *records,
-                            long n, json_t *rejected, batch_counts *out)
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} text_buf;
+
+static void tb_reserve(text_buf *b, size_t more)
 {
-    const char *p[] = {source, records, scope};
-    return batch_run(c, &S_SIAO_UPSERT, 3, p, records, n, rejected, out, batch_foreign_why);
+    if (b->len + more + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1) cap *= 2;
+    b->buf = xrealloc(b->buf, cap);
+    b->cap = cap;
+}
+
+static void tb_put(text_buf *b, const char *s, size_t n)
+{
+    tb_reserve(b, n);
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+/* Appends `s` as a double-quoted element of an array literal. */
+static void tb_put_quoted(text_buf *b, const char *s, size_t n)
+{
+    tb_reserve(b, 2 * n + 2);
+    char *o = b->buf + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\') *o++ = '\\';
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->buf);
+}
+
+/* Appends a JSON scalar as an array element: NULL, t/f, a number or a quoted string. */
+static void put_value(text_buf *b, const json_t *v, text_buf *scratch)
+{
+    char num[24];
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_STRING:
+        tb_put_quoted(b, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER:
+        tb_put(b, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)));
+        return;
+    case JSON_TRUE:
+        tb_put(b, "t", 1);
+        return;
+    case JSON_FALSE:
+        tb_put(b, "f", 1);
+        return;
+    case JSON_ARRAY: { /* a set: the text of its own literal */
+        if (!scratch) break;
+        scratch->len = 0;
+        tb_put(scratch, "{", 1);
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            if (i) tb_put(scratch, ",", 1);
+            put_value(scratch, item, NULL);
+        }
+        tb_put(scratch, "}", 1);
+        tb_put_quoted(b, scratch->buf, scratch->len);
+        return;
+    }
+    default:
+        break;
+    }
+    tb_put(b, "NULL", 4); /* null or absent: not collected (validated records hold no other kind) */
+}
+
+lda_err siao_request_upsert_send(db_conn *c, const char *source, const char *scope,
+                                 const json_t *records, batch_pending *p)
+{
+    text_buf cols[SIAO_NCOLUMNS], scratch = {0};
+    memset(cols, 0, sizeof cols);
+    size_t n = json_array_size(records);
+    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) tb_reserve(&cols[k], n * 16);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *rec = json_array_get(records, i);
+        for (size_t k = 0; k < SIAO_NCOLUMNS; k++) {
+            tb_put(&cols[k], i ? "," : "{", 1);
+            const json_t *v = json_object_get(rec, SIAO_COLUMNS[k].field);
+            if (SIAO_COLUMNS[k].kind == COL_SET && !json_is_array(v)) v = NULL;
+            put_value(&cols[k], v, &scratch);
+        }
+    }
+    const char *params[2 + SIAO_NCOLUMNS] = {source, scope};
+    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) {
+        tb_put(&cols[k], n ? "}" : "{}", n ? 1 : 2);
+        params[2 + k] = cols[k].buf;
+    }
+    free(scratch.buf);
+    lda_err e = batch_send(c, SIAO_UPSERT, 2 + (int)SIAO_NCOLUMNS, params, records,
+                           batch_foreign_why, "siao_request_upsert", p);
+    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) free(cols[k].buf);
+    return e;
 }
 
 static db_stmt S_SIAO_LIST = {

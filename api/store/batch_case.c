@@ -1,5 +1,6 @@
 /* Batch upserts of households and referrals pushed by SIAO systems (see store/batch.h). */
 #include "store/batch.h"
+#include "core/log.h"
 #include "core/mem.h"
 
 #include <stdlib.h>
@@ -7,8 +8,7 @@
 
 /* Clashes: a person who already has an active household on the platform under another
  * identifier, or twice in this batch. They are reported, not written. */
-static db_stmt S_HOUSEHOLD_UPSERT = {
-    "household_upsert",
+static const char HOUSEHOLD_UPSERT[] =
     "WITH input AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(idx int, external_id text,"
     "  platform text, composition text, adults smallint, children smallint, head jsonb,"
     "  resources text[], housing_situation text, vulnerabilities text[], person_key text)),"
@@ -46,11 +46,9 @@ static db_stmt S_HOUSEHOLD_UPSERT = {
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
     "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing, 'field', "
     "field)), '[]')"
-    "   FROM (SELECT DISTINCT ON (idx) * FROM clash ORDER BY idx, field) c)::text",
-    0};
+    "   FROM (SELECT DISTINCT ON (idx) * FROM clash ORDER BY idx, field) c)::text";
 
-static db_stmt S_REFERRAL_UPSERT = {
-    "referral_upsert",
+static const char REFERRAL_UPSERT[] =
     "WITH input AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(idx int, external_id text,"
     "  household uuid, household_external_id text, platform text, partner uuid,"
     "  referrer_kind text, referrer_name text, received_on date, has_social_note boolean,"
@@ -99,37 +97,74 @@ static db_stmt S_REFERRAL_UPSERT = {
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
     "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'field', field)), '[]') FROM "
-    "bad)::text",
-    0};
+    "bad)::text";
 
-/* Runs an upsert returning (created, updated, problems json); problems become rejections. */
-lda_err batch_run(db_conn *c, db_stmt *s, int np, const char *const *p, const char *records, long n,
-                  json_t *rejected, batch_counts *out, json_t *(*why)(const json_t *problem))
+/* The external_id of the record whose idx is `idx` (records are in increasing idx order). */
+static const char *external_id_of(const json_t *records, json_int_t idx)
 {
-    lda_err e;
-    PGresult *r = db_exec(c, s, np, p, &e);
-    if (!r) return e;
-    out->created = atol(PQgetvalue(r, 0, 0));
-    out->updated = atol(PQgetvalue(r, 0, 1));
+    size_t lo = 0, hi = json_array_size(records);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const json_t *rec = json_array_get(records, mid);
+        json_int_t at = json_integer_value(json_object_get(rec, "idx"));
+        if (at == idx) return json_string_value(json_object_get(rec, "external_id"));
+        if (at < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+lda_err batch_send(db_conn *c, const char *sql, int np, const char *const *params,
+                   const json_t *records, json_t *(*why)(const json_t *), const char *name,
+                   batch_pending *p)
+{
+    *p = (batch_pending){records, why, name};
+    if (PQsendQueryParams(db_pgconn(c), sql, np, NULL, params, NULL, NULL, 0)) return LDA_OK;
+    p->records = NULL;
+    return db_error_from_result(c, NULL);
+}
+
+lda_err batch_wait(db_conn *c, batch_pending *p, json_t *rejected, batch_counts *out)
+{
+    if (!p->records) return LDA_OK;
+    /* every result of the statement, to the end, before the connection is looked at (a lost
+     * connection is closed by db_error_from_result) */
+    PGconn *pg = db_pgconn(c);
+    PGresult *r = NULL, *next;
+    while ((next = PQgetResult(pg))) {
+        if (r)
+            PQclear(next);
+        else
+            r = next;
+    }
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        lda_err e = db_error_from_result(c, r);
+        if (e == LDA_EDB)
+            log_json(LOG_ERROR, "statement failed", json_pack("{s:s}", "statement", p->name));
+        PQclear(r);
+        p->records = NULL;
+        return e;
+    }
+    long created = atol(PQgetvalue(r, 0, 0)), updated = atol(PQgetvalue(r, 0, 1));
     json_t *problems = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
     PQclear(r);
-    json_t *recs = json_loads(records, 0, NULL);
     size_t i;
     json_t *pb;
     json_array_foreach(problems, i, pb)
     {
         json_int_t idx = json_integer_value(json_object_get(pb, "idx"));
-        const char *ext = NULL;
-        size_t k;
-        json_t *rec;
-        json_array_foreach(recs, k, rec) if (json_integer_value(json_object_get(rec, "idx")) == idx)
-            ext = json_string_value(json_object_get(rec, "external_id"));
-        json_array_append_new(rejected, JCHECK(json_pack("{s:I, s:s?, s:o}", "index", idx,
-                                                         "external_id", ext, "errors", why(pb))));
+        json_array_append_new(
+            rejected, JCHECK(json_pack("{s:I, s:s?, s:o}", "index", idx, "external_id",
+                                       external_id_of(p->records, idx), "errors", p->why(pb))));
     }
-    out->unchanged = n - out->created - out->updated - (long)json_array_size(problems);
+    out->created += created;
+    out->updated += updated;
+    out->unchanged +=
+        (long)json_array_size(p->records) - created - updated - (long)json_array_size(problems);
     json_decref(problems);
-    json_decref(recs);
+    p->records = NULL;
     return LDA_OK;
 }
 
@@ -164,16 +199,26 @@ static json_t *referral_why(const json_t *pb)
                                       : "no such partner on this platform"));
 }
 
-lda_err household_upsert(db_conn *c, const char *source, const char *scope, const char *token_id,
-                         const char *records, long n, json_t *rejected, batch_counts *out)
+lda_err household_upsert_send(db_conn *c, const char *source, const char *scope,
+                              const char *token_id, const json_t *records, batch_pending *p)
 {
-    const char *p[] = {source, records, token_id, scope};
-    return batch_run(c, &S_HOUSEHOLD_UPSERT, 4, p, records, n, rejected, out, household_why);
+    char *text = json_dumps(records, JSON_COMPACT);
+    if (!text) lda_oom();
+    const char *params[] = {source, text, token_id, scope};
+    lda_err e =
+        batch_send(c, HOUSEHOLD_UPSERT, 4, params, records, household_why, "household_upsert", p);
+    free(text);
+    return e;
 }
 
-lda_err referral_upsert(db_conn *c, const char *source, const char *token_id, const char *role,
-                        const char *records, long n, json_t *rejected, batch_counts *out)
+lda_err referral_upsert_send(db_conn *c, const char *source, const char *token_id, const char *role,
+                             const json_t *records, batch_pending *p)
 {
-    const char *p[] = {source, token_id, records, role};
-    return batch_run(c, &S_REFERRAL_UPSERT, 4, p, records, n, rejected, out, referral_why);
+    char *text = json_dumps(records, JSON_COMPACT);
+    if (!text) lda_oom();
+    const char *params[] = {source, token_id, text, role};
+    lda_err e =
+        batch_send(c, REFERRAL_UPSERT, 4, params, records, referral_why, "referral_upsert", p);
+    free(text);
+    return e;
 }
