@@ -270,7 +270,7 @@ BEGIN
     FROM (SELECT code AS pf, (SELECT min(received_at) FROM siao_request WHERE platform = code) AS lo,
                  (SELECT max(received_at) FROM siao_request WHERE platform = code) AS hi
           FROM platform) x,
-         generate_series(lda_paris_month(x.lo), lda_paris_month(x.hi), interval '1 month') d
+         generate_series(lda_paris_month(x.lo)::timestamp, lda_paris_month(x.hi)::timestamp, interval '1 month') d
     WHERE x.lo IS NOT NULL
   LOOP
     INSERT INTO observatory_cell (platform, dim, age, month, code, n)
@@ -336,7 +336,7 @@ $$;
 -- days from the raw rows.
 CREATE FUNCTION lda_observatory_counts(a date, b date, plats text[], lo integer, hi integer)
 RETURNS TABLE (month date, platform text, dim text, age smallint, code text, n bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
 DECLARE
   m0 date := CASE WHEN a = date_trunc('month', a)::date THEN a
                   ELSE (date_trunc('month', a) + interval '1 month')::date END;
@@ -380,7 +380,7 @@ $$;
 -- keys over the raw rows.
 CREATE FUNCTION lda_observatory_persons(a date, b date, plats text[], lo integer, hi integer,
                                         OUT persons bigint, OUT repeats bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
 DECLARE
   sc text[] := lda_observatory_scope(plats);
   g smallint := lda_observatory_group(sc);
@@ -425,7 +425,7 @@ $$;
 CREATE FUNCTION lda_observatory_persons_series(a date, b date, plats text[], lo integer,
                                                hi integer, gran text)
 RETURNS TABLE (period date, persons bigint, repeats bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
 DECLARE
   step interval := CASE gran WHEN 'quarter' THEN interval '3 months'
                              WHEN 'year' THEN interval '1 year' ELSE interval '1 month' END;
@@ -435,7 +435,7 @@ BEGIN
   IF g IS NULL OR lo <> 18 OR hi <> 25 OR NOT (SELECT current FROM observatory_state) THEN
     RETURN QUERY
       SELECT q.period, x.persons, x.repeats
-      FROM (SELECT d::date AS period FROM generate_series(date_trunc(gran, a), b, step) d) q,
+      FROM (SELECT d::date AS period FROM generate_series(date_trunc(gran, a::timestamp), b::timestamp, step) d) q,
            LATERAL lda_observatory_persons(greatest(q.period, a),
                                            least((q.period + step)::date - 1, b), sc, lo, hi) x;
     RETURN;
@@ -443,7 +443,7 @@ BEGIN
   RETURN QUERY
   WITH q AS (SELECT d::date AS period, greatest(d::date, a) AS pa,
                     least((d + step)::date - 1, b) AS pb
-             FROM generate_series(date_trunc(gran, a), b, step) d),
+             FROM generate_series(date_trunc(gran, a::timestamp), b::timestamp, step) d),
   per AS (SELECT q.period, q.pa, q.pb,
                  CASE WHEN q.pa = date_trunc('month', q.pa)::date THEN q.pa
                       ELSE (date_trunc('month', q.pa) + interval '1 month')::date END AS m0,
