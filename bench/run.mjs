@@ -246,7 +246,7 @@ async function captureSql(svc, requests) {
     for (const req of requests) {
       const call = () => fetch(svc.url + req.path, { method: req.method ?? 'GET', headers: req.headers, body: req.body?.() });
       for (let i = 0; i < 2; i++) await (await call()).arrayBuffer(); // warm: auth cached, scope set
-      await sleep(300); // let the audit writer flush what the warm-up queued
+      await sleep(300 + (req.cacheMs ?? 0)); // the audit writer flushes what the warm-up queued
       const offset = statSync(logFile).size;
       const res = await call();
       const text = await res.text();
@@ -545,7 +545,9 @@ async function main() {
     log('capturing the SQL the service runs (log_min_duration_statement = 0)...');
     const captured = await captureSql(svc, [
       { name: 'household', path: `/v1/households/${household}`, headers: auth(coordinator), part: 'reads' },
-      { name: 'platform', path: '/v1/platforms/artois', part: 'reads' },
+      // the service keeps platform documents 1 s in memory (resources/reference.c): the
+      // captured request waits for that to expire, so that it shows the SQL of a miss
+      { name: 'platform', path: '/v1/platforms/artois', part: 'reads', cacheMs: 1000 },
       { name: 'list', path: LIST, headers: auth(coordinator), part: 'list' },
       { name: 'write', method: 'POST', path: '/v1/referrals', headers: { ...auth(coordinator), 'Content-Type': 'application/json' }, body: (() => { let i = 0; return () => referralBody(Date.now(), i++); })(), part: 'write' },
       { name: 'youth', path: YOUTH, headers: auth(analyst), part: 'stats' },
