@@ -3,6 +3,7 @@
 #include "core/mem.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -65,7 +66,9 @@ static void pool_init(db_pool *pool, const lda_config *cfg, const char *url)
     snprintf(
         pool->options, sizeof pool->options,
         "-c statement_timeout=%ld -c lock_timeout=%ld -c idle_in_transaction_session_timeout=%ld"
-        " -c TimeZone=Europe/Paris -c DateStyle=ISO -c IntervalStyle=iso_8601",
+        " -c TimeZone=Europe/Paris -c DateStyle=ISO -c IntervalStyle=iso_8601"
+        /* short statements: JIT compilation (tens of ms) would cost more than it saves */
+        " -c jit=off",
         cfg->statement_timeout_ms, cfg->statement_timeout_ms / 2 + 1,
         cfg->statement_timeout_ms * 4);
     snprintf(pool->connect_timeout, sizeof pool->connect_timeout, "%ld", cfg->db_connect_timeout_s);
@@ -103,6 +106,18 @@ void db_pool_stop(void)
     pool_stop(&replica);
 }
 
+/* libpq prints notices and messages received between statements on stderr as plain text;
+ * log them as JSON lines instead, with their severity and SQLSTATE only (the text can hold
+ * data). */
+static void log_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    log_json(LOG_WARN, "database notice",
+             json_pack("{s:s, s:s}", "severity", sev ? sev : "", "sqlstate", st ? st : ""));
+}
+
 /* Opens a connection as lda_app. NULL on failure (logged without the URL). */
 static PGconn *open_conn(const char *url, const char *options, const char *connect_timeout)
 {
@@ -115,6 +130,7 @@ static PGconn *open_conn(const char *url, const char *options, const char *conne
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeReceiver(pg, log_notice, NULL);
     PGresult *r = PQexec(pg, "SET ROLE lda_app");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -124,6 +140,32 @@ static PGconn *open_conn(const char *url, const char *options, const char *conne
         return NULL;
     }
     return pg;
+}
+
+static void drop_conn(db_conn *c)
+{
+    PQfinish(c->pg);
+    c->pg = NULL;
+    free(c->scope);
+    c->scope = NULL;
+}
+
+/*
+ * False when the server has closed this idle connection since its last use (a restart, an
+ * administrator's pg_terminate_backend): it sends a FATAL message, then end of file, which
+ * libpq would only notice at the next statement, failing it. Whatever is readable is read
+ * (PQconsumeInput never blocks; end of file makes the status bad); a connection that still
+ * has input after that is not trusted either. Such a connection is replaced before use.
+ */
+static bool conn_alive(PGconn *pg)
+{
+    for (int round = 0; round < 2; round++) {
+        if (PQstatus(pg) != CONNECTION_OK) return false;
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        if (poll(&p, 1, 0) == 0) return true;
+        if (!PQconsumeInput(pg)) return false;
+    }
+    return false;
 }
 
 static lda_err acquire_from(db_pool *pool, db_conn **out)
@@ -156,15 +198,24 @@ static lda_err acquire_from(db_pool *pool, db_conn **out)
         pthread_cond_timedwait(&pool->freed, &pool->lock, &ts);
     }
     c->busy = true;
-    bool need_connect = c->pg == NULL;
-    if (need_connect && now_ms() < pool->retry_after_ms) {
-        c->busy = false;
-        pthread_mutex_unlock(&pool->lock);
-        return LDA_EUNAVAILABLE;
-    }
     pthread_mutex_unlock(&pool->lock);
 
+    /* The slot is ours now: replace its connection if the server closed it while idle. */
+    if (c->pg && !conn_alive(c->pg)) {
+        log_json(LOG_WARN, "database connection closed while idle; reconnecting", NULL);
+        drop_conn(c);
+    }
+    bool need_connect = c->pg == NULL;
     if (need_connect) {
+        pthread_mutex_lock(&pool->lock);
+        bool backing_off = now_ms() < pool->retry_after_ms;
+        if (backing_off) {
+            c->busy = false;
+            pthread_cond_signal(&pool->freed);
+        }
+        pthread_mutex_unlock(&pool->lock);
+        if (backing_off) return LDA_EUNAVAILABLE;
+
         PGconn *pg = open_conn(pool->url, pool->options, pool->connect_timeout);
         pthread_mutex_lock(&pool->lock);
         if (!pg) {
@@ -198,14 +249,6 @@ lda_err db_acquire(db_conn **out) { return acquire_from(&primary, out); }
 lda_err db_acquire_read(db_conn **out)
 {
     return acquire_from(replica.size ? &replica : &primary, out);
-}
-
-static void drop_conn(db_conn *c)
-{
-    PQfinish(c->pg);
-    c->pg = NULL;
-    free(c->scope);
-    c->scope = NULL;
 }
 
 lda_err db_set_scope(db_conn *c, const char *scope)
