@@ -98,10 +98,13 @@ static int need_url(const lda_config *cfg)
     return 2;
 }
 
-static PGconn *connect_owner(const char *url)
+static PGconn *connect_owner(const lda_config *cfg)
 {
+    char timeout[24]; /* LDA_DB_CONNECT_TIMEOUT_S, at least 5 s for these one-off commands */
+    snprintf(timeout, sizeof timeout, "%ld",
+             cfg->db_connect_timeout_s > 5 ? cfg->db_connect_timeout_s : 5);
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "5", "lda-api", NULL};
+    const char *vals[] = {cfg->database_url, timeout, "lda-api", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         log_json(LOG_ERROR, "cannot connect to the database",
@@ -118,7 +121,7 @@ static int cmd_migrate(const lda_config *cfg, int argc, char **argv)
     (void)argv;
     int rc = need_url(cfg);
     if (rc) return rc;
-    PGconn *pg = connect_owner(cfg->database_url);
+    PGconn *pg = connect_owner(cfg);
     if (!pg) return 1;
     int applied = 0, version = 0;
     lda_err e = migrate_apply(pg, &applied);
@@ -272,7 +275,7 @@ static int cmd_seed(const lda_config *cfg, int argc, char **argv)
             return 2;
         }
     }
-    PGconn *pg = connect_owner(cfg->database_url);
+    PGconn *pg = connect_owner(cfg);
     if (!pg) return 1;
     int version = 0;
     rc = 1;
@@ -337,7 +340,7 @@ static int preflight(const lda_config *cfg)
 {
     PGconn *pg = NULL;
     for (int attempt = 0; attempt < 10 && !pg; attempt++) {
-        pg = connect_owner(cfg->database_url);
+        pg = connect_owner(cfg);
         if (!pg) sleep(1);
     }
     if (!pg) return 1;
