@@ -15,6 +15,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/seed.h"
+#include "store/stats.h"
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -317,21 +318,28 @@ static bool durable(PGconn *pg)
     return ok;
 }
 
-/* LDA_PSEUDONYM_KEY, or else the random key the migrations stored in the database. */
+/* LDA_PSEUDONYM_KEY; the random key the migrations stored in the database only with
+ * LDA_DEV_DATABASE_KEY=true (development: the key then lives beside the data it protects). */
 static bool load_pseudonym_key(const lda_config *cfg, PGconn *pg)
 {
     if (cfg->pseudonym_key) {
         household_set_key(cfg->pseudonym_key);
         return true;
     }
-    PGresult *r = PQexec(pg, "SELECT value FROM app_secret WHERE name = 'pseudonym_key'");
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok)
-        household_set_key(PQgetvalue(r, 0, 0));
-    else
-        log_error("no pseudonymisation key: set LDA_PSEUDONYM_KEY or run lda-api migrate");
-    PQclear(r);
-    return ok;
+    if (!cfg->dev_database_key) {
+        log_error("LDA_PSEUDONYM_KEY is required: 32 or more random characters, kept secret and "
+                  "stable (LDA_DEV_DATABASE_KEY=true uses a key kept in the database, for "
+                  "development only)");
+        return false;
+    }
+    char *key = NULL;
+    if (migrate_dev_key(pg, &key) == LDA_OK) {
+        household_set_key(key);
+        free(key);
+        return true;
+    }
+    log_error("no pseudonymisation key in the database: run lda-api migrate");
+    return false;
 }
 
 /* Checks the schema and durability before serving; retries a few seconds if PostgreSQL
@@ -353,6 +361,9 @@ static int preflight(const lda_config *cfg)
         log_json(LOG_ERROR, "the database schema is behind this build: run `lda-api migrate`",
                  json_pack("{s:i, s:i}", "schema_version", version, "expected", expected));
     if (e || behind || !load_pseudonym_key(cfg, pg)) {
+        rc = 1;
+    } else if (stats_settings_write(pg, cfg->stats_min_cell, (int)cfg->stats_max_noise)) {
+        log_error("could not record the disclosure-control settings in the database");
         rc = 1;
     } else if (!durable(pg)) {
         if (cfg->allow_unsafe_durability)

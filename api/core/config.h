@@ -20,7 +20,9 @@ typedef struct {
     long db_pool;                 /* LDA_DB_POOL: PostgreSQL connections */
     log_level log_level;          /* LDA_LOG_LEVEL */
     long stats_min_cell;          /* LDA_STATS_MIN_CELL */
-    char *pseudonym_key;          /* LDA_PSEUDONYM_KEY (NULL: key kept in the database) */
+    long stats_max_noise;         /* LDA_STATS_MAX_NOISE */
+    char *pseudonym_key;          /* LDA_PSEUDONYM_KEY */
+    bool dev_database_key;        /* LDA_DEV_DATABASE_KEY: the database's key when no key */
     char *cors_origins;           /* LDA_CORS_ORIGINS, comma-separated (NULL: no CORS) */
     long max_body_bytes;          /* LDA_MAX_BODY_BYTES */
     long max_batch_bytes;         /* LDA_MAX_BATCH_BYTES */

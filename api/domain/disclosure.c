@@ -1,30 +1,193 @@
 #include "domain/disclosure.h"
 
-cell_status sdc_count(sdc *s, long count)
+#include <string.h>
+
+bool sdc_small(const sdc_params *p, long n) { return n > 0 && n < p->threshold; }
+
+int sdc_noise(const sdc_params *p, long n, long long ks)
 {
-    if (count > 0 && count < s->threshold) {
-        s->primary++;
-        return CELL_A;
+    long excess = n - p->threshold;
+    if (excess > p->max_noise) excess = p->max_noise;
+    long key = (long)(ks % SDC_KEY_SPACE);
+    if (key < 0) key += SDC_KEY_SPACE;
+    for (size_t i = 0; i < p->nrows; i++) {
+        const sdc_ptable_row *r = &p->rows[i];
+        if (r->max_noise == p->max_noise && r->excess == excess && key >= r->key_from &&
+            key < r->key_to)
+            return r->noise;
     }
-    return CELL_V;
+    return 0;
 }
 
-void sdc_breakdown(sdc *s, sdc_cell *cells, size_t n)
+sdc_figure sdc_protect(const sdc_params *p, sdc_tally t, bool hidden)
 {
-    size_t hidden = 0;
+    if (hidden || sdc_small(p, t.n)) return (sdc_figure){0, SDC_HIDDEN};
+    if (t.n == 0) return (sdc_figure){0, SDC_PERTURBED};
+    return (sdc_figure){t.n + sdc_noise(p, t.n, t.ks), SDC_PERTURBED};
+}
+
+sdc_figure sdc_exact(const sdc_params *p, long n, bool hidden)
+{
+    if (hidden || sdc_small(p, n)) return (sdc_figure){0, SDC_HIDDEN};
+    return (sdc_figure){n, SDC_EXACT};
+}
+
+const char *sdc_ptable_check(const sdc_params *p)
+{
+    if (p->max_noise < 1 || p->max_noise > SDC_MAX_NOISE) return "max_noise out of range";
+    for (int excess = 0; excess <= p->max_noise; excess++) {
+        long covered = 0;
+        double mean = 0;
+        for (long key = 0; key < SDC_KEY_SPACE;) {
+            const sdc_ptable_row *hit = NULL;
+            for (size_t i = 0; i < p->nrows && !hit; i++) {
+                const sdc_ptable_row *r = &p->rows[i];
+                if (r->max_noise == p->max_noise && r->excess == excess && r->key_from == key)
+                    hit = r;
+            }
+            if (!hit || hit->key_to <= key) return "a row does not cover [0, 2^20) exactly";
+            if (hit->noise < -excess || hit->noise > p->max_noise)
+                return "a noise is out of its row's range";
+            mean += (double)hit->noise * (double)(hit->key_to - key);
+            covered += hit->key_to - key;
+            key = hit->key_to;
+        }
+        if (covered != SDC_KEY_SPACE) return "a row does not cover [0, 2^20) exactly";
+        mean /= (double)SDC_KEY_SPACE;
+        if (mean > 0.01 || mean < -0.01) return "a row's mean noise is not 0";
+    }
+    return NULL;
+}
+
+/* ---- the platform tree ----------------------------------------------------------------- */
+
+sdc_tally sdc_scope_tally(const sdc_tree *t, const sdc_tally *plat, size_t scope)
+{
+    if (scope < t->nplat) return plat[scope];
+    sdc_tally s = {0, 0};
+    for (size_t i = 0; i < t->nplat; i++)
+        if (scope == sdc_scope_all(t) || t->family[i] == (int)(scope - t->nplat)) {
+            s.n += plat[i].n;
+            s.ks += plat[i].ks;
+        }
+    return s;
+}
+
+/* Within `members` (scopes), when exactly one is hidden, hides the unhidden one with the
+ * smallest non-zero count (ties: the first in `members`, which is in code order). */
+static void hide_second(const size_t *members, size_t n, const sdc_tally *sum, bool *hidden)
+{
+    size_t nhidden = 0, best = n;
+    for (size_t i = 0; i < n; i++) nhidden += hidden[members[i]];
+    if (nhidden != 1) return;
     for (size_t i = 0; i < n; i++) {
-        cells[i].status = sdc_count(s, cells[i].count);
-        if (cells[i].status != CELL_V) hidden++;
+        size_t s = members[i];
+        if (!hidden[s] && sum[s].n > 0 && (best == n || sum[s].n < sum[members[best]].n)) best = i;
     }
-    if (hidden != 1) return;
-    /* the smallest non-zero published cell (ties: the first) */
-    size_t best = n;
-    for (size_t i = 0; i < n; i++)
-        if (cells[i].status == CELL_V && cells[i].count > 0 &&
-            (best == n || cells[i].count < cells[best].count))
-            best = i;
-    if (best < n) {
-        cells[best].status = CELL_D;
-        s->secondary++;
+    if (best < n) hidden[members[best]] = true;
+}
+
+/* The secondary rule over every family, given the scopes' totals. */
+static void secondary(const sdc_tree *t, const sdc_tally *sum, bool *hidden)
+{
+    for (int f = 0; f < SDC_NFAMILIES; f++) {
+        size_t members[SDC_MAX_PLATFORMS], n = 0;
+        for (size_t i = 0; i < t->nplat; i++)
+            if (t->family[i] == f) members[n++] = i;
+        /* code order, for the ties */
+        for (size_t i = 1; i < n; i++)
+            for (size_t k = i; k > 0 && strcmp(t->code[members[k - 1]], t->code[members[k]]) > 0;
+                 k--) {
+                size_t x = members[k];
+                members[k] = members[k - 1];
+                members[k - 1] = x;
+            }
+        hide_second(members, n, sum, hidden);
     }
+    size_t fams[SDC_NFAMILIES];
+    for (size_t f = 0; f < SDC_NFAMILIES; f++) fams[f] = t->nplat + f;
+    hide_second(fams, SDC_NFAMILIES, sum, hidden);
+}
+
+void sdc_tree_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *plat, size_t nunits,
+                   bool *hidden)
+{
+    size_t ns = sdc_nscopes(t);
+    sdc_tally sum[SDC_MAX_PLATFORMS + SDC_NFAMILIES + 1], total[SDC_MAX_PLATFORMS] = {{0, 0}};
+    memset(hidden, 0, ns * sizeof *hidden);
+    for (size_t u = 0; u < nunits; u++) {
+        const sdc_tally *row = plat + u * t->nplat;
+        for (size_t i = 0; i < t->nplat; i++) {
+            total[i].n += row[i].n;
+            total[i].ks += row[i].ks;
+        }
+        if (nunits == 1) break;
+        bool unit_hidden[SDC_MAX_PLATFORMS + SDC_NFAMILIES + 1];
+        sdc_tree_hide(p, t, row, 1, unit_hidden);
+        for (size_t s = 0; s < ns; s++) hidden[s] = hidden[s] || unit_hidden[s];
+    }
+    for (size_t s = 0; s < ns; s++) {
+        sum[s] = sdc_scope_tally(t, total, s);
+        hidden[s] = hidden[s] || sdc_small(p, sum[s].n);
+    }
+    secondary(t, sum, hidden);
+}
+
+/* ---- the official yearly figures ----------------------------------------------------------- */
+
+static const char *const OFFICIAL_NAMES[SDC_NOFFICIAL] = {
+    "referrals_received", "accompanied",          "reoriented",     "no_follow_up",
+    "in_progress",        "housed_or_maintained", "requests_total", "youth_requests"};
+
+const char *sdc_official_name(sdc_official f) { return OFFICIAL_NAMES[f]; }
+
+/* The four outcomes in code order (the order ties are broken in). */
+static const sdc_official PARTS[4] = {SDC_ACCOMPANIED, SDC_IN_PROGRESS, SDC_NO_FOLLOW_UP,
+                                      SDC_REORIENTED};
+
+/* Among the parts, when exactly one is flagged, flags the unflagged one with the smallest
+ * non-zero count over all platforms. */
+static void hide_second_part(const long *all, bool *flag)
+{
+    int nflag = 0, best = -1;
+    for (int i = 0; i < 4; i++) nflag += flag[PARTS[i]];
+    if (nflag != 1) return;
+    for (int i = 0; i < 4; i++) {
+        sdc_official f = PARTS[i];
+        if (!flag[f] && all[f] > 0 && (best < 0 || all[f] < all[PARTS[best]])) best = i;
+    }
+    if (best >= 0) flag[PARTS[best]] = true;
+}
+
+void sdc_official_hide(const sdc_params *p, const long v[SDC_NOFFICIAL][2],
+                       bool hidden[SDC_NOFFICIAL][2])
+{
+    long all[SDC_NOFFICIAL];
+    bool small_all[SDC_NOFFICIAL], small_ami[SDC_NOFFICIAL];
+    for (int f = 0; f < SDC_NOFFICIAL; f++) {
+        all[f] = v[f][0] + v[f][1];
+        small_all[f] = sdc_small(p, all[f]);
+        small_ami[f] = small_all[f] || sdc_small(p, v[f][0]) || sdc_small(p, v[f][1]);
+    }
+    bool part_all[SDC_NOFFICIAL] = {false}, part_ami[SDC_NOFFICIAL] = {false};
+    for (int i = 0; i < 4; i++) part_all[PARTS[i]] = small_all[PARTS[i]];
+    hide_second_part(all, part_all);
+    /* an AMI hides at least what the whole hides */
+    for (int i = 0; i < 4; i++) part_ami[PARTS[i]] = part_all[PARTS[i]] || small_ami[PARTS[i]];
+    hide_second_part(all, part_ami);
+
+    for (int f = 0; f < SDC_NOFFICIAL; f++) {
+        hidden[f][0] = small_all[f] || part_all[f];
+        hidden[f][1] = small_ami[f] || part_ami[f];
+    }
+    /* housed_or_maintained goes with accompanied */
+    hidden[SDC_HOUSED][0] = hidden[SDC_HOUSED][0] || part_all[SDC_ACCOMPANIED];
+    hidden[SDC_HOUSED][1] = hidden[SDC_HOUSED][1] || part_ami[SDC_ACCOMPANIED];
+    /* youth_requests is hidden when the requests of the other ages are few */
+    long other0 = v[SDC_REQUESTS_TOTAL][0] - v[SDC_YOUTH_REQUESTS][0],
+         other1 = v[SDC_REQUESTS_TOTAL][1] - v[SDC_YOUTH_REQUESTS][1];
+    bool other_all = sdc_small(p, other0 + other1);
+    hidden[SDC_YOUTH_REQUESTS][0] = hidden[SDC_YOUTH_REQUESTS][0] || other_all;
+    hidden[SDC_YOUTH_REQUESTS][1] =
+        hidden[SDC_YOUTH_REQUESTS][1] || other_all || sdc_small(p, other0) || sdc_small(p, other1);
 }

@@ -1,12 +1,24 @@
 /*
- * disclosure — statistical disclosure control of published counts (SPEC §6), as INSEE
- * does for data on persons. Pure functions over arrays of cells.
+ * disclosure — statistical disclosure control of published counts. Pure functions.
  *
- *  primary:   a count from 1 to threshold-1 is hidden (status A); zero is never hidden;
- *  secondary: in a breakdown, if exactly one cell is hidden, the next smallest non-zero
- *             published cell is hidden too (status D), so that no hidden cell can be
- *             recovered by subtracting the others from the total;
- *  rates:     a rate or share whose numerator or denominator is hidden is hidden.
+ * Two kinds of published count (docs/statistics.md):
+ *
+ *  exact    the official yearly figures (referrals received and their outcomes, SIAO
+ *           requests and youth requests) for one or more calendar years, for all platforms or
+ *           one AMI: the true count, hidden when it is from 1 to threshold-1, when the other
+ *           AMI's is (they add up to the whole), and as the partition rules below say;
+ *  protected every other count, by the cell-key method: each record (or person) carries a
+ *           fixed random key in [0, 2^20); a cell's key is the sum of its records' keys modulo
+ *           2^20; the perturbation table maps (count, cell key) to a noise within
+ *           +-max_noise that never takes a count below the threshold. Zero stays zero; a
+ *           count from 1 to threshold-1 is hidden.
+ *
+ * Counts over the platforms form a tree (platform -> AMI -> all). In each unit of time (the
+ * period, or each year of a range of years) a count from 1 to threshold-1 is hidden, and
+ * when exactly one count of a family (the platforms of an AMI; the AMIs) is hidden, the
+ * smallest non-zero other is hidden too, so that no hidden count is the difference of two
+ * published ones. A count over a range of years is hidden when one of its years' is, so
+ * that no year can be isolated by subtracting ranges.
  */
 #ifndef LDA_DOMAIN_DISCLOSURE_H
 #define LDA_DOMAIN_DISCLOSURE_H
@@ -14,26 +26,98 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { CELL_V = 'V', CELL_A = 'A', CELL_D = 'D' } cell_status;
+#define SDC_KEY_SPACE 1048576L /* record keys and cell keys are in [0, 2^20) */
+#define SDC_MAX_NOISE 5
+
+typedef enum { SDC_EXACT = 'E', SDC_PERTURBED = 'P', SDC_HIDDEN = 'A' } sdc_status;
+
+/* One interval of the perturbation table: cell keys in [key_from, key_to) of row
+ * (max_noise, excess) get `noise`. */
+typedef struct {
+    int max_noise, excess, noise;
+    long key_from, key_to;
+} sdc_ptable_row;
 
 typedef struct {
-    char code[48];
-    long count;
-    cell_status status;
-} sdc_cell;
+    long threshold; /* counts from 1 to threshold-1 are hidden */
+    int max_noise;  /* D: the noise is within +-D */
+    const sdc_ptable_row *rows;
+    size_t nrows;
+} sdc_params;
+
+/* A true count and the sum of its records' keys. */
+typedef struct {
+    long n;
+    long long ks;
+} sdc_tally;
 
 typedef struct {
-    long threshold;
-    int primary, secondary; /* cells hidden so far, by rule */
-} sdc;
+    long value; /* meaningless when hidden */
+    sdc_status status;
+} sdc_figure;
 
-/* Applies the primary rule to one count; returns its status. */
-cell_status sdc_count(sdc *s, long count);
+/* True when n is from 1 to threshold-1. */
+bool sdc_small(const sdc_params *p, long n);
 
-/* Applies the primary then the secondary rule to a breakdown. */
-void sdc_breakdown(sdc *s, sdc_cell *cells, size_t n);
+/* The noise of (n, ks) for n >= threshold; 0 when the table has no row for it (a table
+ * checked by sdc_ptable_check always has one). */
+int sdc_noise(const sdc_params *p, long n, long long ks);
 
-/* True when a value with this status is published. */
-static inline bool sdc_published(cell_status st) { return st == CELL_V; }
+/* A protected count: hidden when `hidden` or small; 0 stays 0; else n plus its noise. */
+sdc_figure sdc_protect(const sdc_params *p, sdc_tally t, bool hidden);
+
+/* An exact count: hidden when `hidden` or small. */
+sdc_figure sdc_exact(const sdc_params *p, long n, bool hidden);
+
+/* NULL when the table holds, for max_noise D, rows 0..D each covering [0, 2^20) exactly with
+ * noises in [-excess, D] and a mean within 0.01 of 0; else what is wrong (static text). */
+const char *sdc_ptable_check(const sdc_params *p);
+
+/* ---- the platform tree ----------------------------------------------------------------- */
+
+#define SDC_MAX_PLATFORMS 16
+#define SDC_NFAMILIES     2 /* the two AMIs */
+
+/* Scopes: 0..nplat-1 the platforms, nplat + f the AMI f (0 or 1), nplat + 2 all. */
+typedef struct {
+    size_t nplat;
+    int family[SDC_MAX_PLATFORMS];       /* each platform's AMI, 0 or 1 */
+    const char *code[SDC_MAX_PLATFORMS]; /* ties are broken by code */
+} sdc_tree;
+
+static inline size_t sdc_nscopes(const sdc_tree *t) { return t->nplat + SDC_NFAMILIES + 1; }
+static inline size_t sdc_scope_all(const sdc_tree *t) { return t->nplat + SDC_NFAMILIES; }
+
+/* The tally of a scope from the platforms' tallies (plat[0..nplat-1]). */
+sdc_tally sdc_scope_tally(const sdc_tree *t, const sdc_tally *plat, size_t scope);
+
+/* Which scopes are hidden, for one count over the units of a period: plat holds nunits rows
+ * of nplat tallies (unit-major). One unit: primary then secondary rule. Several (the years
+ * of a range): a scope is hidden when it is in one of its units or its total is small, then
+ * the secondary rule on the totals. hidden has sdc_nscopes entries. */
+void sdc_tree_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *plat, size_t nunits,
+                   bool *hidden);
+
+/* ---- the official yearly figures ----------------------------------------------------------- */
+
+typedef enum {
+    SDC_REFERRALS_RECEIVED,
+    SDC_ACCOMPANIED, /* the four outcomes add up to referrals_received */
+    SDC_REORIENTED,
+    SDC_NO_FOLLOW_UP,
+    SDC_IN_PROGRESS,
+    SDC_HOUSED, /* within accompanied */
+    SDC_REQUESTS_TOTAL,
+    SDC_YOUTH_REQUESTS, /* within requests_total */
+    SDC_NOFFICIAL
+} sdc_official;
+
+/* The name of an official figure ("referrals_received", "accompanied"...). */
+const char *sdc_official_name(sdc_official f);
+
+/* Which official figures of one year are hidden, for all platforms (hidden[f][0]) and for
+ * each AMI (hidden[f][1], the same for both AMIs): v[f][a] is the figure on AMI a. */
+void sdc_official_hide(const sdc_params *p, const long v[SDC_NOFFICIAL][2],
+                       bool hidden[SDC_NOFFICIAL][2]);
 
 #endif

@@ -1,6 +1,9 @@
 #include "domain/siao.h"
+#include "core/mem.h"
 #include "core/parse.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 const lda_field SIAO_REQUEST_FIELDS[] = {
@@ -61,4 +64,16 @@ bool siao_request_validate(const json_t *in, const vctx *ctx, json_t *errors)
             schema_error(errors, "", "age", "does not agree with birth_year");
     }
     return json_array_size(errors) == before;
+}
+
+void siao_person_key(const char *key, const char *source, const char *sent,
+                     char out[SECRET_HASH_HEX])
+{
+    size_t ns = strlen(source), nv = strlen(sent);
+    char *msg = xmalloc(ns + nv + 2);
+    memcpy(msg, source, ns);
+    msg[ns] = '\x1f';
+    memcpy(msg + ns + 1, sent, nv + 1);
+    secret_hmac_hex(key, strlen(key), msg, ns + 1 + nv, out);
+    free(msg);
 }

@@ -5,6 +5,7 @@
 #ifndef LDA_DOMAIN_SIAO_H
 #define LDA_DOMAIN_SIAO_H
 
+#include "core/secret.h"
 #include "domain/schema.h"
 
 #define BATCH_MAX_RECORDS 10000
@@ -18,5 +19,11 @@ bool siao_request_validate(const json_t *in, const vctx *ctx, json_t *errors);
 /* The age a request stands for: `age`, or the year of received_at (Europe/Paris) minus
  * birth_year; -1 when neither is given. `in` must be valid. */
 int siao_request_age(const json_t *in);
+
+/* The person_key stored for the one a source sent: HMAC-SHA-256 under the service's key of the
+ * source, a unit separator (0x1F) and the value sent, as lower-case hex. A source's own keys
+ * never reach the database. */
+void siao_person_key(const char *key, const char *source, const char *sent,
+                     char out[SECRET_HASH_HEX]);
 
 #endif

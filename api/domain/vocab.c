@@ -176,6 +176,21 @@ static const vocab_code AGE_BAND[] = {
     {"age_65_plus", "65 ans et plus"},
 };
 
+/* The ages of each band (inclusive), in the order of AGE_BAND. */
+static const int AGE_BAND_RANGE[][2] = {{0, 17},  {18, 25}, {26, 34}, {35, 44},
+                                        {45, 54}, {55, 64}, {65, 120}};
+
+bool vocab_age_band_range(const char *code, int *lo, int *hi)
+{
+    for (size_t i = 0; i < COUNT(AGE_BAND); i++)
+        if (code && !strcmp(AGE_BAND[i].code, code)) {
+            *lo = AGE_BAND_RANGE[i][0];
+            *hi = AGE_BAND_RANGE[i][1];
+            return true;
+        }
+    return false;
+}
+
 static const vocab_code ROLE[] = {
     {"admin", "Administrateur"},
     {"coordinator", "Coordinateur de plateforme"},

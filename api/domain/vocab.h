@@ -35,4 +35,7 @@ bool vocab_has(const vocab *v, const char *code);
 /* The French label of `code` in v, or NULL. */
 const char *vocab_label(const vocab *v, const char *code);
 
+/* The ages (inclusive) of an age band of the `age_band` enumeration; false for another code. */
+bool vocab_age_band_range(const char *code, int *lo, int *hi);
+
 #endif

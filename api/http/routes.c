@@ -46,19 +46,16 @@ static const qparam Q_SIAO[] = {Q_PAGE(QC_TIME_UUID),
 
 #define Q_STATS_COMMON                                                                             \
     {"from", Q_DATE, 0, 0, NULL, false, NULL}, {"to", Q_DATE, 0, 0, NULL, false, NULL},            \
-        {"platform", Q_CODE, 0, 0, "platform", true, NULL},                                        \
+        {"platform", Q_CODE, 0, 0, "platform", false, NULL},                                       \
         {"ami", Q_LONG, 1, 2, NULL, false, NULL},                                                  \
     {                                                                                              \
         "format", Q_CHOICE, 0, 0, NULL, false, FORMATS                                             \
     }
 static const qparam Q_ACTIVITY[] = {Q_STATS_COMMON, QPARAM_END};
-static const qparam Q_YOUTH[] = {Q_STATS_COMMON,
-                                 {"age_min", Q_LONG, 0, 120, NULL, false, NULL},
-                                 {"age_max", Q_LONG, 0, 120, NULL, false, NULL},
-                                 QPARAM_END};
+static const qparam Q_YOUTH[] = {
+    Q_STATS_COMMON, {"age_band", Q_CODE, 0, 0, "age_band", false, NULL}, QPARAM_END};
 static const qparam Q_SERIES[] = {Q_STATS_COMMON,
-                                  {"age_min", Q_LONG, 0, 120, NULL, false, NULL},
-                                  {"age_max", Q_LONG, 0, 120, NULL, false, NULL},
+                                  {"age_band", Q_CODE, 0, 0, "age_band", false, NULL},
                                   {"granularity", Q_CHOICE, 0, 0, NULL, false, GRANULARITIES},
                                   QPARAM_END};
 

@@ -587,6 +587,18 @@ static bool siao_validate(lda_req *r, const json_t *rec, const vctx *ctx, json_t
 static lda_err siao_send(lda_req *r, db_conn *c, const char *source, const json_t *records,
                          batch_pending *p)
 {
+    /* the person keys are stored re-keyed, never as sent (the content hash, computed
+     * before, is of the record as sent) */
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *sent = json_string_value(json_object_get(rec, "person_key"));
+        if (!sent) continue;
+        char key[SECRET_HASH_HEX];
+        siao_person_key(household_key(), source, sent, key);
+        json_object_set_new((json_t *)rec, "person_key", JCHECK(json_string(key)));
+    }
     char *scope = resource_scope(r);
     lda_err e = siao_request_upsert_send(c, source, scope, records, p);
     free(scope);

@@ -1,266 +1,92 @@
 /*
- * Statistics (SPEC §6): /v1/stats/activity, /v1/observatory/youth and its series.
- * Roles: analyst (its platforms if scoped), coordinator (its platforms), admin.
- * Counts come raw from store/stats; here they go through disclosure control and are
- * rendered as JSON or as long-format CSV (section,code,label_fr,count,share,status).
+ * Statistics: GET /v1/stats/activity, /v1/observatory/youth and its series
+ * (docs/statistics.md). The store gives true counts with their key sums, by unit of time and
+ * platform, for every platform; domain/disclosure decides what is published and how; the
+ * report is rendered as JSON or as long-format CSV.
+ *
+ * The figures depend on the question only (period, platforms, age band), never on who asks:
+ * a caller may ask for platforms within its scope (403 otherwise).
  */
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/parse.h"
 #include "domain/disclosure.h"
+#include "domain/stats_grid.h"
 #include "domain/vocab.h"
 #include "resources/resource.h"
+#include "resources/stats_report.h"
 #include "store/stats.h"
 
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-/* ---- a report being built: JSON document and CSV rows side by side ------------------ */
+/* ---- reference data: the perturbation table and the platform tree, read once ----------- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} sbuf;
+#define MAX_PTABLE_ROWS 256
 
-static void sput(sbuf *b, const char *s, size_t n)
+static pthread_mutex_t ref_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool ref_loaded;
+static sdc_ptable_row ref_rows[MAX_PTABLE_ROWS];
+static char ref_codes[SDC_MAX_PLATFORMS][32];
+static sdc_tree ref_tree;
+static sdc_params ref_params;
+
+/* Loads the reference data on first use; false (and answers 500) when it is unusable. */
+static bool ref_ready(lda_req *r, db_conn *c)
 {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->buf = xrealloc(b->buf, b->cap);
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-/* One CSV field, quoted when it must be (RFC 4180). */
-static void csv_field(sbuf *b, const char *s, bool last)
-{
-    if (s && strpbrk(s, ",\"\r\n")) {
-        sput(b, "\"", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"') sput(b, "\"", 1);
-            sput(b, p, 1);
-        }
-        sput(b, "\"", 1);
-    } else if (s)
-        sput(b, s, strlen(s));
-    sput(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-typedef struct {
-    json_t *doc;
-    sbuf csv;
-    sdc sdc;
-    json_t *statuses; /* optional: headline key -> "V" | "A" | "D" */
-} report;
-
-static void note_status(report *rp, const char *key, cell_status st)
-{
-    char v[2] = {(char)st, 0};
-    if (rp->statuses) json_object_set_new(rp->statuses, key, JCHECK(json_string(v)));
-}
-
-static const char *NOT_COLLECTED_LABEL = "Non renseigné";
-
-static const char *label_of(const char *vocab_name, const char *code)
-{
-    if (!strcmp(code, "not_collected")) return NOT_COLLECTED_LABEL;
-    const char *l = vocab_name ? vocab_label(vocab_find(vocab_name), code) : NULL;
-    return l ? l : code;
-}
-
-static void csv_row(report *rp, const char *section, const char *code, const char *label,
-                    const char *count, const char *share, cell_status st)
-{
-    char status[2] = {(char)st, 0};
-    csv_field(&rp->csv, section, false);
-    csv_field(&rp->csv, code, false);
-    csv_field(&rp->csv, label, false);
-    csv_field(&rp->csv, count, false);
-    csv_field(&rp->csv, share, false);
-    csv_field(&rp->csv, status, true);
-}
-
-static json_t *count_value(long n, cell_status st)
-{
-    return st == CELL_V ? JCHECK(json_integer(n)) : JCHECK(json_null());
-}
-
-/* A headline count: published or hidden by the primary rule. */
-static cell_status headline_count(report *rp, json_t *obj, const char *key, const char *label,
-                                  long n)
-{
-    cell_status st = sdc_count(&rp->sdc, n);
-    json_object_set_new(obj, key, count_value(n, st));
-    char num[32];
-    snprintf(num, sizeof num, "%ld", n);
-    csv_row(rp, "headline", key, label, st == CELL_V ? num : NULL, NULL, st);
-    note_status(rp, key, st);
-    return st;
-}
-
-/* A rate num/den: hidden when either is (with the status of the hidden one). The
- * numerator's own status is computed here (it is a count of requests too) but not
- * counted in the suppression totals unless it is also published. */
-static void headline_rate(report *rp, json_t *obj, const char *key, const char *label, long num,
-                          cell_status num_st, long den, cell_status den_st)
-{
-    cell_status st = num_st != CELL_V ? num_st : den_st;
-    json_t *v;
-    char share[40] = "";
-    if (st == CELL_V && den > 0) {
-        double x = (double)num / (double)den;
-        v = JCHECK(json_real(x));
-        snprintf(share, sizeof share, "%.17g", x);
-    } else
-        v = JCHECK(json_null());
-    json_object_set_new(obj, key, v);
-    csv_row(rp, "headline", key, label, NULL, *share ? share : NULL, st);
-    note_status(rp, key, st);
-}
-
-/* A breakdown from {code: n}: every code of the vocabulary (zeros included) then any other
- * code present (not_collected...), in that order; or, for `ordered` codes (years, ages),
- * those given. Cells: {code, label_fr, count, share, status}; share of `total`. */
-static void breakdown(report *rp, const char *section, const char *vocab_name, const json_t *raw,
-                      const char *const *ordered, size_t nordered, long total, cell_status total_st)
-{
-    const vocab *v = vocab_name ? vocab_find(vocab_name) : NULL;
-    size_t cap = json_object_size(raw) + nordered + (v ? v->ncodes : 0) + 1, n = 0;
-    sdc_cell *cells = xcalloc(cap, sizeof *cells);
-    if (ordered)
-        for (size_t i = 0; i < nordered && n < cap; i++)
-            snprintf(cells[n++].code, sizeof cells[0].code, "%s", ordered[i]);
-    else if (v)
-        for (size_t i = 0; i < v->ncodes && n < cap; i++)
-            snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)raw, k, val)
-    {
-        size_t i = 0;
-        while (i < n && strcmp(cells[i].code, k)) i++;
-        if (i == n && n < cap) snprintf(cells[n++].code, sizeof cells[0].code, "%s", k);
-        if (i < n) cells[i].count = (long)json_integer_value(val);
-    }
-    sdc_breakdown(&rp->sdc, cells, n);
-    json_t *arr = JCHECK(json_array());
-    for (size_t i = 0; i < n; i++) {
-        const char *label = label_of(vocab_name, cells[i].code);
-        bool pub = cells[i].status == CELL_V;
-        bool share_ok = pub && total_st == CELL_V && total > 0;
-        double share = share_ok ? (double)cells[i].count / (double)total : 0;
-        char st[2] = {(char)cells[i].status, 0};
-        json_array_append_new(
-            arr,
-            JCHECK(json_pack("{s:s, s:s, s:o, s:o, s:s}", "code", cells[i].code, "label_fr", label,
-                             "count", count_value(cells[i].count, cells[i].status), "share",
-                             share_ok ? json_real(share) : json_null(), "status", st)));
-        char num[32], sh[40];
-        snprintf(num, sizeof num, "%ld", cells[i].count);
-        snprintf(sh, sizeof sh, "%.17g", share);
-        csv_row(rp, section, cells[i].code, label, pub ? num : NULL, share_ok ? sh : NULL,
-                cells[i].status);
-    }
-    json_object_set_new(rp->doc, section, arr);
-    free(cells);
-}
-
-/* ---- parameters ---------------------------------------------------------------------- */
-
-typedef struct {
-    char from[11], to[11];
-    char *platforms; /* text[] literal, NULL: all */
-    int age_min, age_max;
-    bool csv;
-    json_t *filters; /* echo of the filters, for the document */
-} stats_params;
-
-/* Reads from/to/platform/ami/age_min/age_max/format (already type-checked by the route),
- * applies the caller's scope. False when it answered (422/403). */
-static bool read_params(lda_req *r, stats_params *p)
-{
-    memset(p, 0, sizeof *p);
-    const char *from = query_get(&r->query, "from"), *to = query_get(&r->query, "to");
-    int32_t f, t;
-    if (!from) from = "2019-01-01";
-    char today[11];
-    format_date(today_paris(), today);
-    if (!to) to = today;
-    parse_date(from, &f);
-    parse_date(to, &t);
-    json_t *errors = JCHECK(json_array());
-    if (f > t)
-        json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "to", "message",
-                                                       "must not be before from")));
-    long age_min = 18, age_max = 25;
-    if (query_get(&r->query, "age_min"))
-        parse_long(query_get(&r->query, "age_min"), 0, 120, &age_min);
-    if (query_get(&r->query, "age_max"))
-        parse_long(query_get(&r->query, "age_max"), 0, 120, &age_max);
-    if (age_min > age_max)
-        json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "age_max", "message",
-                                                       "must not be below age_min")));
-    const char *format = query_get(&r->query, "format");
-    if (resource_invalid(r, errors, "Some statistics parameters are not valid.")) return false;
-    snprintf(p->from, sizeof p->from, "%s", from);
-    snprintf(p->to, sizeof p->to, "%s", to);
-    p->age_min = (int)age_min;
-    p->age_max = (int)age_max;
-    const char *accept = http_req_header(r, "Accept");
-    p->csv = format ? !strcmp(format, "csv") : (accept && strstr(accept, "text/csv") != NULL);
-
-    /* platforms: those asked (repeatable), within the AMI asked, within the caller's scope */
-    long ami = 0;
-    if (query_get(&r->query, "ami")) parse_long(query_get(&r->query, "ami"), 1, 2, &ami);
-    const vocab *pv = vocab_find("platform");
-    json_t *chosen = JCHECK(json_array());
-    bool any_asked = query_get(&r->query, "platform") != NULL;
-    for (size_t i = 0; i < pv->ncodes; i++) {
-        const char *code = pv->codes[i].code;
-        bool asked = !any_asked;
-        for (size_t k = 0; query_get_nth(&r->query, "platform", k); k++)
-            if (!strcmp(query_get_nth(&r->query, "platform", k), code)) asked = true;
-        if (!asked) continue;
-        if (!http_in_scope(r, code)) {
-            if (any_asked) {
-                json_decref(chosen);
-                problem_send(r, 403, "This token's statistics cover only its own platforms.", NULL);
-                return false;
+    pthread_mutex_lock(&ref_lock);
+    bool ok = ref_loaded;
+    lda_err e = LDA_OK;
+    if (!ok) {
+        stats_ptable_row *rows = NULL;
+        stats_platform *plats = NULL;
+        size_t nrows = 0, nplats = 0;
+        e = stats_reference(c, &rows, &nrows, &plats, &nplats);
+        if (!e && nrows <= MAX_PTABLE_ROWS && nplats > 0 && nplats <= SDC_MAX_PLATFORMS) {
+            for (size_t i = 0; i < nrows; i++)
+                ref_rows[i] = (sdc_ptable_row){rows[i].max_noise, rows[i].excess, rows[i].noise,
+                                               rows[i].key_from, rows[i].key_to};
+            ref_tree.nplat = nplats;
+            for (size_t i = 0; i < nplats; i++) {
+                snprintf(ref_codes[i], sizeof ref_codes[i], "%s", plats[i].code);
+                ref_tree.code[i] = ref_codes[i];
+                ref_tree.family[i] = plats[i].ami == 2 ? 1 : 0;
             }
-            continue;
-        }
-        bool ami_ok = !ami || (ami == 1 ? !strcmp(code, "artois") || !strcmp(code, "lens_henin")
-                                        : strcmp(code, "artois") && strcmp(code, "lens_henin"));
-        if (!ami_ok) continue;
-        json_array_append_new(chosen, JCHECK(json_string(code)));
+            ref_params =
+                (sdc_params){r->cfg->stats_min_cell, (int)r->cfg->stats_max_noise, ref_rows, nrows};
+            const char *why = sdc_ptable_check(&ref_params);
+            if (why)
+                log_json(LOG_ERROR, "the perturbation table is not usable",
+                         json_pack("{s:s}", "detail", why));
+            else
+                ref_loaded = ok = true;
+        } else if (!e)
+            e = LDA_EINTERNAL;
+        free(rows);
+        free(plats);
     }
-    bool all = json_array_size(chosen) == pv->ncodes;
-    size_t cap = 3;
-    for (size_t i = 0; i < json_array_size(chosen); i++)
-        cap += json_string_length(json_array_get(chosen, i)) + 1;
-    char *lit = xmalloc(cap), *q = lit;
-    *q++ = '{';
-    for (size_t i = 0; i < json_array_size(chosen); i++) {
-        if (i) *q++ = ',';
-        size_t n = json_string_length(json_array_get(chosen, i));
-        memcpy(q, json_string_value(json_array_get(chosen, i)), n);
-        q += n;
+    pthread_mutex_unlock(&ref_lock);
+    if (!ok) {
+        db_release(c);
+        problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
     }
-    *q++ = '}';
-    *q = '\0';
-    if (all) {
-        free(lit);
-        lit = NULL;
-    }
-    p->platforms = lit;
-    p->filters = JCHECK(json_pack("{s:s, s:s, s:o, s:o}", "from", p->from, "to", p->to, "platforms",
-                                  chosen, "ami", ami ? json_integer(ami) : json_null()));
-    return true;
+    return ok;
 }
+
+/* ---- parameters: the grid, the platforms, the age band ----------------------------------- */
+
+typedef struct {
+    grid_period period;
+    char m0[11], m1[11];
+    size_t scope;     /* in ref_tree's scopes */
+    char *platforms;  /* text[] literal of the scope's platforms */
+    const char *band; /* age band code (youth endpoints) */
+    int lo, hi;
+    bool csv;
+    json_t *filters;
+} stats_params;
 
 static void params_free(stats_params *p)
 {
@@ -268,234 +94,521 @@ static void params_free(stats_params *p)
     json_decref(p->filters);
 }
 
-static void report_init(report *rp, const lda_req *r)
+static bool scope_has(size_t scope, size_t platform)
 {
-    memset(rp, 0, sizeof *rp);
-    rp->doc = JCHECK(json_object());
-    rp->sdc.threshold = r->cfg->stats_min_cell;
-    static const char header[] = "section,code,label_fr,count,share,status\r\n";
-    sput(&rp->csv, header, sizeof header - 1);
+    return scope == platform || scope == sdc_scope_all(&ref_tree) ||
+           (scope >= ref_tree.nplat && ref_tree.family[platform] == (int)(scope - ref_tree.nplat));
 }
 
-/* Answers the report (JSON or CSV) and frees it. */
-static void report_send(lda_req *r, report *rp, bool csv, const char *filename)
+static bool caller_covers(const lda_req *r, size_t scope)
 {
-    json_object_set_new(
-        rp->doc, "suppression",
-        JCHECK(json_pack("{s:I, s:i, s:i}", "threshold", (json_int_t)rp->sdc.threshold, "primary",
-                         rp->sdc.primary, "secondary", rp->sdc.secondary)));
-    if (csv) {
-        char disp[128];
-        snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", filename);
-        http_set_header(r, "Content-Disposition", disp);
-        http_send_body(r, 200, "text/csv; charset=utf-8", rp->csv.buf, rp->csv.len);
-        json_decref(rp->doc);
-    } else
-        http_send_json(r, 200, rp->doc);
-    free(rp->csv.buf);
+    for (size_t i = 0; i < ref_tree.nplat; i++)
+        if (scope_has(scope, i) && !http_in_scope(r, ref_tree.code[i])) return false;
+    return true;
 }
 
-static long geti(const json_t *o, const char *k)
+/* The scope a caller gets when it names none: all platforms, or its own platform or AMI. */
+static bool default_scope(const lda_req *r, size_t *scope)
 {
-    return (long)json_integer_value(json_object_get(o, k));
+    size_t ns = sdc_nscopes(&ref_tree);
+    for (size_t s = ns; s-- > 0;) { /* all, the AMIs, then each platform */
+        bool exact = caller_covers(r, s);
+        for (size_t i = 0; i < ref_tree.nplat && exact; i++)
+            if (!scope_has(s, i) && http_in_scope(r, ref_tree.code[i])) exact = false;
+        if (exact) {
+            *scope = s;
+            return true;
+        }
+    }
+    return false;
 }
 
-/* The three endpoints' common start: parameters (answers 422/403 itself), the store query
- * of `kind` on the read pool (answers 503/500 itself), its JSON. NULL when it answered;
- * otherwise the caller frees p (params_free) and the result (json_decref). */
-typedef enum { RAW_ACTIVITY, RAW_YOUTH, RAW_SERIES } raw_kind;
-
-static json_t *fetch_raw(lda_req *r, stats_params *p, raw_kind kind, const char *granularity)
+static json_t *one_error(const char *field, const char *message)
 {
-    if (!read_params(r, p)) return NULL;
+    json_t *errors = JCHECK(json_array());
+    json_array_append_new(errors,
+                          JCHECK(json_pack("{s:s, s:s}", "field", field, "message", message)));
+    return errors;
+}
+
+/* Reads from/to/platform/ami/age_band/format (types already checked by the route); answers
+ * 422 or 403 itself and returns false. Needs the reference data. */
+static bool read_params(lda_req *r, stats_params *p, bool youth)
+{
+    memset(p, 0, sizeof *p);
+    const char *from = query_get(&r->query, "from"), *to = query_get(&r->query, "to");
+    char today[11], year_end[16];
+    format_date(today_paris(), today);
+    snprintf(year_end, sizeof year_end, "%.4s-12-31", today);
+    if (!from) from = "2019-01-01";
+    if (!to) to = year_end;
+    const char *field, *message;
+    if (!grid_parse(from, to, &p->period, &field, &message)) {
+        resource_invalid(r, one_error(field, message), "Some statistics parameters are not valid.");
+        return false;
+    }
+    const char *platform = query_get(&r->query, "platform"), *ami = query_get(&r->query, "ami");
+    if (platform && ami) {
+        resource_invalid(r, one_error("ami", "give platform or ami, not both"),
+                         "Some statistics parameters are not valid.");
+        return false;
+    }
+    size_t scope = 0;
+    if (platform) {
+        while (scope < ref_tree.nplat && strcmp(ref_tree.code[scope], platform)) scope++;
+        if (scope == ref_tree.nplat) { /* a code of the vocabulary with no platform row */
+            resource_invalid(r, one_error("platform", "no such platform"),
+                             "Some statistics parameters are not valid.");
+            return false;
+        }
+    } else if (ami)
+        scope = ref_tree.nplat + (size_t)(atoi(ami) - 1);
+    else if (!default_scope(r, &scope)) {
+        problem_send(r, 403,
+                     "This token's statistics cover only its own platforms: name one of them "
+                     "(platform=) or its AMI (ami=).",
+                     NULL);
+        return false;
+    }
+    if (!caller_covers(r, scope)) {
+        problem_send(r, 403, "This token's statistics cover only its own platforms.", NULL);
+        return false;
+    }
+    p->scope = scope;
+    p->band = query_get(&r->query, "age_band");
+    if (!p->band) p->band = "age_18_25";
+    if (youth && !vocab_age_band_range(p->band, &p->lo, &p->hi)) {
+        resource_invalid(r, one_error("age_band", "not an age band"),
+                         "Some statistics parameters are not valid.");
+        return false;
+    }
+    const char *format = query_get(&r->query, "format");
+    const char *accept = http_req_header(r, "Accept");
+    p->csv = format ? !strcmp(format, "csv") : (accept && strstr(accept, "text/csv") != NULL);
+    grid_bounds(&p->period, p->m0, p->m1);
+
+    json_t *plats = JCHECK(json_array());
+    size_t cap = 3;
+    for (size_t i = 0; i < ref_tree.nplat; i++) cap += strlen(ref_tree.code[i]) + 1;
+    char *lit = xmalloc(cap), *q = lit;
+    *q++ = '{';
+    for (size_t i = 0; i < ref_tree.nplat; i++)
+        if (scope_has(scope, i)) {
+            if (q > lit + 1) *q++ = ',';
+            size_t n = strlen(ref_tree.code[i]);
+            memcpy(q, ref_tree.code[i], n);
+            q += n;
+            json_array_append_new(plats, JCHECK(json_string(ref_tree.code[i])));
+        }
+    *q++ = '}';
+    *q = '\0';
+    p->platforms = lit;
+    char first[11], last[11];
+    grid_month_date(p->period.first, first);
+    grid_last_day(&p->period, last);
+    p->filters = JCHECK(
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "from", first, "to", last, "period",
+                  grid_kind_name(p->period.kind), "platform",
+                  scope < ref_tree.nplat ? json_string(ref_tree.code[scope]) : json_null(), "ami",
+                  scope >= ref_tree.nplat && scope < sdc_scope_all(&ref_tree)
+                      ? json_integer((json_int_t)(scope - ref_tree.nplat + 1))
+                      : json_null(),
+                  "platforms", plats));
+    if (youth) json_object_set_new(p->filters, "age_band", JCHECK(json_string(p->band)));
+    return true;
+}
+
+/* ---- counts by unit and platform ----------------------------------------------------------- */
+
+typedef struct {
+    char dim[16], code[48];
+    sdc_tally *t; /* nunits x nplat */
+} trow;
+
+typedef struct {
+    size_t nunits;
+    char (*units)[11]; /* first days, ascending */
+    trow *rows;
+    size_t nrows, cap;
+} tallies;
+
+static void tallies_init(tallies *tl, size_t nunits)
+{
+    memset(tl, 0, sizeof *tl);
+    tl->nunits = nunits;
+    tl->units = xcalloc(nunits, sizeof *tl->units);
+}
+
+static void tallies_free(tallies *tl)
+{
+    for (size_t i = 0; i < tl->nrows; i++) free(tl->rows[i].t);
+    free(tl->rows);
+    free(tl->units);
+}
+
+static const trow *tallies_get(const tallies *tl, const char *dim, const char *code)
+{
+    for (size_t i = 0; i < tl->nrows; i++)
+        if (!strcmp(tl->rows[i].dim, dim) && !strcmp(tl->rows[i].code, code)) return &tl->rows[i];
+    return NULL;
+}
+
+static trow *tallies_add(tallies *tl, const char *dim, const char *code)
+{
+    trow *row = (trow *)tallies_get(tl, dim, code);
+    if (row) return row;
+    if (tl->nrows == tl->cap) {
+        tl->cap = tl->cap ? tl->cap * 2 : 64;
+        tl->rows = xrealloc(tl->rows, tl->cap * sizeof *tl->rows);
+    }
+    row = &tl->rows[tl->nrows++];
+    snprintf(row->dim, sizeof row->dim, "%s", dim);
+    snprintf(row->code, sizeof row->code, "%s", code);
+    row->t = xcalloc(tl->nunits * ref_tree.nplat, sizeof *row->t);
+    return row;
+}
+
+static long unit_index(const tallies *tl, const char *unit)
+{
+    for (size_t i = 0; i < tl->nunits; i++)
+        if (!strcmp(tl->units[i], unit)) return (long)i;
+    return -1;
+}
+
+static void tallies_fill(tallies *tl, const stats_counts *c)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        const stats_count *x = &c->items[i];
+        long u = unit_index(tl, x->unit);
+        size_t p = 0;
+        while (p < ref_tree.nplat && strcmp(ref_tree.code[p], x->platform)) p++;
+        if (u < 0 || p == ref_tree.nplat) continue;
+        sdc_tally *t = &tallies_add(tl, x->dim, x->code)->t[(size_t)u * ref_tree.nplat + p];
+        t->n += x->n;
+        t->ks += x->ks;
+    }
+}
+
+/* A protected count over units [u0, u0 + nu) for a scope (row NULL: zero). */
+static sdc_figure protected_count(const trow *row, size_t u0, size_t nu, size_t scope)
+{
+    if (!row) return (sdc_figure){0, SDC_PERTURBED};
+    bool hidden[SDC_MAX_PLATFORMS + SDC_NFAMILIES + 1];
+    const sdc_tally *t = row->t + u0 * ref_tree.nplat;
+    sdc_tree_hide(&ref_params, &ref_tree, t, nu, hidden);
+    sdc_tally sum = {0, 0};
+    for (size_t u = 0; u < nu; u++) {
+        sdc_tally x = sdc_scope_tally(&ref_tree, t + u * ref_tree.nplat, scope);
+        sum.n += x.n;
+        sum.ks += x.ks;
+    }
+    return sdc_protect(&ref_params, sum, hidden[scope]);
+}
+
+/* The official figures' rows, by sdc_official (NULL: not asked). */
+typedef struct {
+    const trow *row[SDC_NOFFICIAL];
+} official_rows;
+
+/* An official figure over units [u0, u0 + nu) (whole calendar years) for all platforms or
+ * an AMI: exact, hidden by the rules of each year. */
+static sdc_figure exact_count(const official_rows *o, sdc_official f, size_t u0, size_t nu,
+                              size_t scope)
+{
+    bool hidden = false;
+    long total = 0;
+    int side = scope == sdc_scope_all(&ref_tree) ? 0 : 1;
+    for (size_t u = u0; u < u0 + nu; u++) {
+        long v[SDC_NOFFICIAL][2] = {{0}};
+        for (int k = 0; k < SDC_NOFFICIAL; k++)
+            for (size_t p = 0; o->row[k] && p < ref_tree.nplat; p++)
+                v[k][ref_tree.family[p]] += o->row[k]->t[u * ref_tree.nplat + p].n;
+        bool h[SDC_NOFFICIAL][2];
+        sdc_official_hide(&ref_params, v, h);
+        hidden = hidden || h[f][side];
+        total += side == 0 ? v[f][0] + v[f][1] : v[f][scope - ref_tree.nplat];
+    }
+    return sdc_exact(&ref_params, total, hidden);
+}
+
+/* A headline count: exact when it is an official figure of whole years for all platforms or
+ * an AMI, else protected. */
+static published headline_count(const official_rows *o, sdc_official f, bool official,
+                                grid_kind kind, size_t u0, size_t nu, size_t scope)
+{
+    bool exact = official && (kind == GRID_YEAR || kind == GRID_YEARS) && scope >= ref_tree.nplat;
+    return pub_count(exact ? exact_count(o, f, u0, nu, scope)
+                           : protected_count(o->row[f], u0, nu, scope));
+}
+
+static const char *label_of(const char *vocab_name, const char *code)
+{
+    if (!strcmp(code, "not_collected")) return "Non renseigné";
+    const char *l = vocab_name ? vocab_label(vocab_find(vocab_name), code) : NULL;
+    return l ? l : code;
+}
+
+/* A breakdown over a vocabulary's codes (then not_collected when `missing`): every cell
+ * protected, with its share of `total`. */
+static void breakdown(stats_report *rp, const tallies *tl, const stats_params *p,
+                      const char *section, const char *dim, const char *vocab_name, bool missing,
+                      published total)
+{
+    const vocab *v = vocab_find(vocab_name);
+    json_t *arr = JCHECK(json_array());
+    for (size_t i = 0; i <= v->ncodes; i++) {
+        const char *code = i < v->ncodes ? v->codes[i].code : "not_collected";
+        if (i == v->ncodes && !missing) break;
+        published c =
+            pub_count(protected_count(tallies_get(tl, dim, code), 0, tl->nunits, p->scope));
+        report_cell(rp, arr, section, code, label_of(vocab_name, code), c, total);
+    }
+    json_object_set_new(rp->doc, section, arr);
+}
+
+/* The cells of a count by platform, for the platforms of the scope. */
+static void by_platform(stats_report *rp, const tallies *tl, const stats_params *p, const trow *row,
+                        published total)
+{
+    json_t *arr = JCHECK(json_array());
+    for (size_t i = 0; i < ref_tree.nplat; i++)
+        if (scope_has(p->scope, i))
+            report_cell(rp, arr, "by_platform", ref_tree.code[i],
+                        label_of("platform", ref_tree.code[i]),
+                        pub_count(protected_count(row, 0, tl->nunits, i)), total);
+    json_object_set_new(rp->doc, "by_platform", arr);
+}
+
+/* Leases a read connection, loads the reference data and reads the parameters: NULL when
+ * it answered. */
+static db_conn *begin(lda_req *r, stats_params *p, bool youth)
+{
     db_conn *c = resource_db_read(r);
-    if (!c) {
+    if (!c) return NULL;
+    if (!ref_ready(r, c)) return NULL;
+    if (!read_params(r, p, youth)) {
+        db_release(c);
         params_free(p);
         return NULL;
     }
-    char *raw_text = NULL;
-    lda_err e =
-        kind == RAW_ACTIVITY ? stats_activity(c, p->from, p->to, p->platforms, &raw_text)
-        : kind == RAW_YOUTH
-            ? stats_youth(c, p->from, p->to, p->platforms, p->age_min, p->age_max, &raw_text)
-            : stats_youth_series(c, p->from, p->to, p->platforms, p->age_min, p->age_max,
-                                 granularity, &raw_text);
-    db_release(c);
-    json_t *raw = e ? NULL : json_loads(raw_text, 0, NULL);
-    free(raw_text);
-    if (!raw) {
-        params_free(p);
-        problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
-        return NULL;
-    }
-    if (kind != RAW_ACTIVITY) {
-        json_object_set_new(p->filters, "age_min", json_integer(p->age_min));
-        json_object_set_new(p->filters, "age_max", json_integer(p->age_max));
-    }
-    return raw;
+    return c;
 }
 
-/* ---- handlers --------------------------------------------------------------------------- */
+/* The units of a period: its years for a range of years, else the whole period. */
+static void units_of(const stats_params *p, tallies *tl, const char **unit)
+{
+    bool years = p->period.kind == GRID_YEARS;
+    tallies_init(tl, years ? (size_t)grid_nyears(&p->period) : 1);
+    for (size_t i = 0; i < tl->nunits; i++)
+        if (years)
+            grid_month_date(p->period.first + 12 * (int)i, tl->units[i]);
+        else
+            snprintf(tl->units[i], sizeof tl->units[i], "%s", p->m0);
+    *unit = years ? "year" : "period";
+}
+
+static void answer_err(lda_req *r, stats_params *p, tallies *tl, lda_err e)
+{
+    tallies_free(tl);
+    params_free(p);
+    problem_send_err(r, e ? e : LDA_EINTERNAL, NULL);
+}
+
+/* ---- GET /v1/stats/activity ------------------------------------------------------------------ */
 
 void stats_activity_get(lda_req *r)
 {
     stats_params p;
-    json_t *raw = fetch_raw(r, &p, RAW_ACTIVITY, NULL);
-    if (!raw) return;
-    report rp;
-    report_init(&rp, r);
-    json_object_set(rp.doc, "filters", p.filters);
-    long total = geti(raw, "referrals_received");
-    cell_status total_st =
-        headline_count(&rp, rp.doc, "referrals_received", "Saisines reçues", total);
+    db_conn *c = begin(r, &p, false);
+    if (!c) return;
+    tallies tl;
+    const char *unit;
+    units_of(&p, &tl, &unit);
+    stats_counts counts;
+    lda_err e = stats_activity_counts(c, p.m0, p.m1, unit, &counts);
+    db_release(c);
+    if (e) return answer_err(r, &p, &tl, e);
+    tallies_fill(&tl, &counts);
+    stats_counts_free(&counts);
 
-    /* outcomes: a breakdown of the total (accompanied + reoriented + no_follow_up +
-     * in_progress = referrals_received), plus housed_or_maintained within accompanied */
-    sdc_cell oc[4] = {{"accompanied", geti(raw, "accompanied"), CELL_V},
-                      {"reoriented", geti(raw, "reoriented"), CELL_V},
-                      {"no_follow_up", geti(raw, "no_follow_up"), CELL_V},
-                      {"in_progress", geti(raw, "in_progress"), CELL_V}};
-    static const char *const OUT_LABELS[] = {"Accompagnés", "Réorientés", "Sans suite", "En cours"};
-    sdc_breakdown(&rp.sdc, oc, 4);
+    official_rows o = {{NULL}};
+    o.row[SDC_REFERRALS_RECEIVED] = tallies_get(&tl, "total", "");
+    o.row[SDC_ACCOMPANIED] = tallies_get(&tl, "outcome", "accompanied");
+    o.row[SDC_REORIENTED] = tallies_get(&tl, "outcome", "reoriented");
+    o.row[SDC_NO_FOLLOW_UP] = tallies_get(&tl, "outcome", "no_follow_up");
+    o.row[SDC_IN_PROGRESS] = tallies_get(&tl, "outcome", "in_progress");
+    o.row[SDC_HOUSED] = tallies_get(&tl, "housed", "");
+    stats_report rp;
+    report_init(&rp, p.filters);
+    size_t nu = tl.nunits;
+    published total =
+        headline_count(&o, SDC_REFERRALS_RECEIVED, true, p.period.kind, 0, nu, p.scope);
+    report_headline(&rp, rp.doc, "referrals_received", "Saisines reçues", total, "headline");
+
+    static const struct {
+        sdc_official f;
+        const char *label;
+    } OUTCOMES[] = {{SDC_ACCOMPANIED, "Accompagnés"},
+                    {SDC_REORIENTED, "Réorientés"},
+                    {SDC_NO_FOLLOW_UP, "Sans suite"},
+                    {SDC_IN_PROGRESS, "En cours"},
+                    {SDC_HOUSED, "Logés ou maintenus dans le logement"}};
     json_t *outcomes = JCHECK(json_object());
-    for (int i = 0; i < 4; i++) {
-        json_object_set_new(outcomes, oc[i].code, count_value(oc[i].count, oc[i].status));
-        char num[32];
-        snprintf(num, sizeof num, "%ld", oc[i].count);
-        csv_row(&rp, "outcomes", oc[i].code, OUT_LABELS[i], oc[i].status == CELL_V ? num : NULL,
-                NULL, oc[i].status);
-    }
-    long housed = geti(raw, "housed_or_maintained");
-    cell_status hst = sdc_count(&rp.sdc, housed);
-    if (hst == CELL_V && oc[0].status != CELL_V && housed > 0) {
-        /* accompanied - housed would be the other part: hide it too */
-        hst = CELL_D;
-        rp.sdc.secondary++;
-    }
-    json_object_set_new(outcomes, "housed_or_maintained", count_value(housed, hst));
-    {
-        char num[32];
-        snprintf(num, sizeof num, "%ld", housed);
-        csv_row(&rp, "outcomes", "housed_or_maintained", "Logés ou maintenus dans le logement",
-                hst == CELL_V ? num : NULL, NULL, hst);
-    }
+    for (size_t i = 0; i < sizeof OUTCOMES / sizeof OUTCOMES[0]; i++)
+        report_headline(&rp, outcomes, sdc_official_name(OUTCOMES[i].f), OUTCOMES[i].label,
+                        headline_count(&o, OUTCOMES[i].f, true, p.period.kind, 0, nu, p.scope),
+                        "outcomes");
     json_object_set_new(rp.doc, "outcomes", outcomes);
 
-    breakdown(&rp, "by_housing_situation", "housing_situation",
-              json_object_get(raw, "by_housing_situation"), NULL, 0, total, total_st);
-    breakdown(&rp, "by_referrer_kind", "partner_kind", json_object_get(raw, "by_referrer_kind"),
-              NULL, 0, total, total_st);
-    breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, total,
-              total_st);
-    /* years of the period, in order */
-    int y0 = atoi(p.from), y1 = atoi(p.to);
-    size_t ny = (size_t)y1 - (size_t)y0 + 1; /* from <= to: checked */
-    char(*years)[8] = xcalloc(ny, sizeof *years);
-    const char **yp = xcalloc(ny, sizeof *yp);
-    for (size_t i = 0; i < ny; i++) {
-        snprintf(years[i], sizeof years[i], "%d", y0 + (int)i);
-        yp[i] = years[i];
+    breakdown(&rp, &tl, &p, "by_housing_situation", "situation", "housing_situation", false, total);
+    breakdown(&rp, &tl, &p, "by_referrer_kind", "referrer", "partner_kind", true, total);
+    by_platform(&rp, &tl, &p, o.row[SDC_REFERRALS_RECEIVED], total);
+
+    /* by_year: the referrals of each year of the period (one cell unless a range) */
+    json_t *years = JCHECK(json_array());
+    for (size_t u = 0; u < nu; u++) {
+        char y[8];
+        snprintf(y, sizeof y, "%.4s", tl.units[u]);
+        grid_kind k = nu > 1 ? GRID_YEAR : p.period.kind;
+        report_cell(&rp, years, "by_year", y, y,
+                    headline_count(&o, SDC_REFERRALS_RECEIVED, true, k, u, 1, p.scope), total);
     }
-    breakdown(&rp, "by_year", NULL, json_object_get(raw, "by_year"), yp, ny, total, total_st);
-    free(yp);
-    free(years);
-    long measures = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(raw, "measures_by_kind"), k, v) measures +=
-        (long)json_integer_value(v);
-    breakdown(&rp, "measures_by_kind", "measure_kind", json_object_get(raw, "measures_by_kind"),
-              NULL, 0, measures, sdc_count(&(sdc){rp.sdc.threshold, 0, 0}, measures));
-    json_decref(raw);
+    json_object_set_new(rp.doc, "by_year", years);
+
+    /* the measures of those referrals by kind, shares of all of them */
+    trow measures = {"measure", "", xcalloc(nu * ref_tree.nplat, sizeof(sdc_tally))};
+    for (size_t i = 0; i < tl.nrows; i++)
+        if (!strcmp(tl.rows[i].dim, "measure"))
+            for (size_t k = 0; k < nu * ref_tree.nplat; k++) {
+                measures.t[k].n += tl.rows[i].t[k].n;
+                measures.t[k].ks += tl.rows[i].t[k].ks;
+            }
+    breakdown(&rp, &tl, &p, "measures_by_kind", "measure", "measure_kind", false,
+              pub_count(protected_count(&measures, 0, nu, p.scope)));
+    free(measures.t);
+
+    tallies_free(&tl);
+    bool csv = p.csv;
     params_free(&p);
-    report_send(r, &rp, p.csv, "activite");
+    report_send(r, &rp, csv, "activite", ref_params.threshold, ref_params.max_noise);
 }
 
-/* The status the breakdown `section` of raw gives to `code` (disclosure computed apart). */
-static cell_status cell_status_in(const report *rp, const json_t *raw, const char *section,
-                                  const char *vocab_name, const char *code)
+/* ---- the youth observatory ------------------------------------------------------------------- */
+
+/* Protected persons over units: hidden when one of the units' is small (ranges of years). */
+static published persons_figure(const stats_persons *whole, const stats_persons *units,
+                                size_t nunits, bool repeats)
 {
-    const vocab *v = vocab_find(vocab_name);
-    const json_t *m = json_object_get(raw, section);
-    size_t cap = json_object_size(m) + v->ncodes + 1, n = 0;
-    sdc_cell *cells = xcalloc(cap, sizeof *cells);
-    for (size_t i = 0; i < v->ncodes; i++)
-        snprintf(cells[n++].code, sizeof cells[0].code, "%s", v->codes[i].code);
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)m, k, val)
-    {
-        size_t i = 0;
-        while (i < n && strcmp(cells[i].code, k)) i++;
-        if (i == n && n < cap) snprintf(cells[n++].code, sizeof cells[0].code, "%s", k);
-        if (i < n) cells[i].count = (long)json_integer_value(val);
-    }
-    sdc scratch = {rp->sdc.threshold, 0, 0};
-    sdc_breakdown(&scratch, cells, n);
-    cell_status st = CELL_V;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(cells[i].code, code)) st = cells[i].status;
-    free(cells);
-    return st;
+    bool hidden = false;
+    for (size_t i = 0; i < nunits; i++)
+        hidden = hidden || sdc_small(&ref_params, repeats ? units[i].repeats : units[i].persons);
+    sdc_tally t = whole ? (sdc_tally){repeats ? whole->repeats : whole->persons,
+                                      repeats ? whole->repeats_ks : whole->persons_ks}
+                        : (sdc_tally){0, 0};
+    return pub_count(sdc_protect(&ref_params, t, hidden));
 }
 
-/* The headline figures of the observatory into obj; counts suppression. When raw holds the
- * by_response breakdown, the unmet rate is hidden whenever its numerator's cell there is. */
-static void youth_headline(report *rp, json_t *obj, const json_t *raw)
+/* The headline figures of units [u0, u0 + nu) into obj (CSV rows when csv_section); returns
+ * youth_requests as published. */
+static published youth_headline(stats_report *rp, json_t *obj, const tallies *tl, size_t u0,
+                                size_t nu, grid_kind kind, const stats_params *p,
+                                const stats_persons *whole, const stats_persons *units,
+                                size_t nunits, const char *csv_section)
 {
-    long total = geti(raw, "requests_total"), youth = geti(raw, "youth_requests");
-    cell_status tst = headline_count(rp, obj, "requests_total", "Demandes (tous âges)", total);
-    cell_status yst = headline_count(rp, obj, "youth_requests", "Demandes des jeunes", youth);
-    headline_rate(rp, obj, "youth_share", "Part des jeunes dans les demandes", youth, yst, total,
-                  tst);
-    headline_count(rp, obj, "youth_persons", "Jeunes demandeurs (personnes distinctes)",
-                   geti(raw, "youth_persons"));
-    headline_count(rp, obj, "repeat_persons", "Jeunes ayant demandé deux fois ou plus",
-                   geti(raw, "repeat_persons"));
-    sdc shadow = {rp->sdc.threshold, 0, 0}; /* numerators: status only, not published */
-    long unmet = geti(raw, "unmet"), af = geti(raw, "alternatives_false"),
-         ak = geti(raw, "alternatives_known");
-    cell_status unmet_st = sdc_count(&shadow, unmet);
-    if (unmet_st == CELL_V && json_object_get(raw, "by_response"))
-        unmet_st = cell_status_in(rp, raw, "by_response", "siao_response", "no_place_available");
-    headline_rate(rp, obj, "unmet_rate", "Part des demandes sans place disponible", unmet, unmet_st,
-                  youth, yst);
-    headline_rate(rp, obj, "no_alternative_share", "Part sans autre solution connue", af,
-                  sdc_count(&shadow, af), ak, sdc_count(&shadow, ak));
+    official_rows o = {{NULL}};
+    o.row[SDC_REQUESTS_TOTAL] = tallies_get(tl, "all", "");
+    o.row[SDC_YOUTH_REQUESTS] = tallies_get(tl, "total", "");
+    bool band = !strcmp(p->band, "age_18_25");
+    published total = headline_count(&o, SDC_REQUESTS_TOTAL, true, kind, u0, nu, p->scope);
+    published youth = headline_count(&o, SDC_YOUTH_REQUESTS, band, kind, u0, nu, p->scope);
+    report_headline(rp, obj, "requests_total", "Demandes (tous âges)", total, csv_section);
+    report_headline(rp, obj, "youth_requests", "Demandes des jeunes", youth, csv_section);
+    report_headline(rp, obj, "youth_share", "Part des jeunes dans les demandes",
+                    pub_rate(youth, total), csv_section);
+    report_headline(rp, obj, "youth_persons", "Jeunes demandeurs (personnes distinctes)",
+                    persons_figure(whole, units, nunits, false), csv_section);
+    report_headline(rp, obj, "repeat_persons", "Jeunes ayant demandé deux fois ou plus",
+                    persons_figure(whole, units, nunits, true), csv_section);
+    published unmet = pub_count(
+        protected_count(tallies_get(tl, "response", "no_place_available"), u0, nu, p->scope));
+    report_headline(rp, obj, "unmet_rate", "Part des demandes sans place disponible",
+                    pub_rate(unmet, youth), csv_section);
+    published no = pub_count(protected_count(tallies_get(tl, "alt", "false"), u0, nu, p->scope)),
+              yes = pub_count(protected_count(tallies_get(tl, "alt", "true"), u0, nu, p->scope));
+    published known = {no.value + yes.value, true,
+                       no.status == SDC_HIDDEN || yes.status == SDC_HIDDEN ? SDC_HIDDEN
+                                                                           : SDC_PERTURBED};
+    report_headline(rp, obj, "no_alternative_share", "Part sans autre solution connue",
+                    pub_rate(no, known), csv_section);
+    return youth;
+}
+
+/* The persons of the scope over the period (whole) and by unit. */
+static lda_err read_persons(db_conn *c, const stats_params *p, const char *unit,
+                            stats_persons **whole, size_t *nwhole, stats_persons **units,
+                            size_t *nunits)
+{
+    *units = NULL;
+    *nunits = 0;
+    lda_err e =
+        stats_youth_persons(c, p->m0, p->m1, "period", p->platforms, p->lo, p->hi, whole, nwhole);
+    if (!e && strcmp(unit, "period"))
+        e = stats_youth_persons(c, p->m0, p->m1, unit, p->platforms, p->lo, p->hi, units, nunits);
+    return e;
 }
 
 void observatory_youth_get(lda_req *r)
 {
     stats_params p;
-    json_t *raw = fetch_raw(r, &p, RAW_YOUTH, NULL);
-    if (!raw) return;
-    report rp;
-    report_init(&rp, r);
-    json_object_set(rp.doc, "filters", p.filters);
-    youth_headline(&rp, rp.doc, raw);
-    long youth = geti(raw, "youth_requests");
-    cell_status yst = sdc_count(&(sdc){rp.sdc.threshold, 0, 0}, youth);
-    breakdown(&rp, "by_sex", "sex", json_object_get(raw, "by_sex"), NULL, 0, youth, yst);
-    char ages[121][4];
-    const char *ap[121];
-    size_t na = 0;
-    for (int a = p.age_min; a <= p.age_max; a++, na++) {
-        snprintf(ages[na], sizeof ages[na], "%d", a);
-        ap[na] = ages[na];
+    db_conn *c = begin(r, &p, true);
+    if (!c) return;
+    tallies tl;
+    const char *unit;
+    units_of(&p, &tl, &unit);
+    stats_counts counts;
+    stats_persons *whole = NULL, *units = NULL;
+    size_t nwhole = 0, nunits = 0;
+    lda_err e = stats_youth_counts(c, p.m0, p.m1, unit, p.lo, p.hi, &counts);
+    if (!e) {
+        e = read_persons(c, &p, unit, &whole, &nwhole, &units, &nunits);
+        if (e) stats_counts_free(&counts);
     }
-    breakdown(&rp, "by_age", NULL, json_object_get(raw, "by_age"), ap, na, youth, yst);
-    breakdown(&rp, "by_situation", "housing_situation", json_object_get(raw, "by_situation"), NULL,
-              0, youth, yst);
-    breakdown(&rp, "by_need", "siao_need", json_object_get(raw, "by_need"), NULL, 0, youth, yst);
-    breakdown(&rp, "by_response", "siao_response", json_object_get(raw, "by_response"), NULL, 0,
-              youth, yst);
-    breakdown(&rp, "by_channel", "siao_channel", json_object_get(raw, "by_channel"), NULL, 0, youth,
-              yst);
-    breakdown(&rp, "by_platform", "platform", json_object_get(raw, "by_platform"), NULL, 0, youth,
-              yst);
-    json_decref(raw);
+    db_release(c);
+    if (e) {
+        free(whole);
+        free(units);
+        return answer_err(r, &p, &tl, e);
+    }
+    tallies_fill(&tl, &counts);
+    stats_counts_free(&counts);
+
+    stats_report rp;
+    report_init(&rp, p.filters);
+    published youth = youth_headline(&rp, rp.doc, &tl, 0, tl.nunits, p.period.kind, &p,
+                                     nwhole ? whole : NULL, units, nunits, "headline");
+    breakdown(&rp, &tl, &p, "by_sex", "sex", "sex", true, youth);
+    json_t *ages = JCHECK(json_array());
+    for (int a = p.lo; a <= p.hi; a++) {
+        char code[8];
+        snprintf(code, sizeof code, "%d", a);
+        report_cell(
+            &rp, ages, "by_age", code, code,
+            pub_count(protected_count(tallies_get(&tl, "age", code), 0, tl.nunits, p.scope)),
+            youth);
+    }
+    json_object_set_new(rp.doc, "by_age", ages);
+    breakdown(&rp, &tl, &p, "by_situation", "situation", "housing_situation", true, youth);
+    breakdown(&rp, &tl, &p, "by_need", "need", "siao_need", true, youth);
+    breakdown(&rp, &tl, &p, "by_response", "response", "siao_response", true, youth);
+    breakdown(&rp, &tl, &p, "by_channel", "channel", "siao_channel", false, youth);
+    by_platform(&rp, &tl, &p, tallies_get(&tl, "total", ""), youth);
+
+    free(whole);
+    free(units);
+    tallies_free(&tl);
+    bool csv = p.csv;
     params_free(&p);
-    report_send(r, &rp, p.csv, "observatoire-jeunes");
+    report_send(r, &rp, csv, "observatoire-jeunes", ref_params.threshold, ref_params.max_noise);
 }
 
 static const char *const SERIES_KEYS[] = {"requests_total",      "youth_requests", "youth_share",
@@ -506,66 +619,98 @@ static const char *const SERIES_KEYS[] = {"requests_total",      "youth_requests
 void observatory_series_get(lda_req *r)
 {
     const char *g = query_get(&r->query, "granularity"); /* checked by the route */
-    if (!g) g = "month";
+    grid_kind gran = !g || !strcmp(g, "month") ? GRID_MONTH
+                     : !strcmp(g, "quarter")   ? GRID_QUARTER
+                                               : GRID_YEAR;
     stats_params p;
-    json_t *raw = fetch_raw(r, &p, RAW_SERIES, g);
-    if (!raw) return;
-    report rp;
-    report_init(&rp, r);
-    free(rp.csv.buf);
-    rp.csv = (sbuf){NULL, 0, 0};
-    sput(&rp.csv, "period,period_start", 19);
-    for (size_t i = 0; i < NSERIES; i++) {
-        sput(&rp.csv, ",", 1);
-        sput(&rp.csv, SERIES_KEYS[i], strlen(SERIES_KEYS[i]));
-        sput(&rp.csv, ",", 1);
-        sput(&rp.csv, SERIES_KEYS[i], strlen(SERIES_KEYS[i]));
-        sput(&rp.csv, "_status", 7);
+    db_conn *c = begin(r, &p, true);
+    if (!c) return;
+    grid_point *points = NULL;
+    size_t npoints = grid_points(&p.period, gran, &points);
+    tallies tl;
+    tallies_init(&tl, npoints);
+    for (size_t i = 0; i < npoints; i++)
+        snprintf(tl.units[i], sizeof tl.units[i], "%s", npoints == 1 ? p.m0 : points[i].start);
+    const char *unit = npoints == 1 ? "period" : grid_kind_name(gran);
+    stats_counts counts;
+    stats_persons *pers = NULL;
+    size_t npers = 0;
+    lda_err e = stats_youth_counts(c, p.m0, p.m1, unit, p.lo, p.hi, &counts);
+    if (!e) {
+        e = stats_youth_persons(c, p.m0, p.m1, unit, p.platforms, p.lo, p.hi, &pers, &npers);
+        if (e) stats_counts_free(&counts);
     }
-    sput(&rp.csv, "\r\n", 2);
-    json_object_set(rp.doc, "filters", p.filters);
-    json_object_set_new(rp.doc, "granularity", JCHECK(json_string(g)));
+    db_release(c);
+    if (e) {
+        free(points);
+        return answer_err(r, &p, &tl, e);
+    }
+    tallies_fill(&tl, &counts);
+    stats_counts_free(&counts);
+
+    stats_report rp;
+    report_init(&rp, p.filters);
+    free(rp.csv.buf);
+    memset(&rp.csv, 0, sizeof rp.csv);
+    sbuf_put(&rp.csv, "period,period_start", 19);
+    for (size_t k = 0; k < NSERIES; k++) {
+        sbuf_put(&rp.csv, ",", 1);
+        sbuf_put(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
+        sbuf_put(&rp.csv, ",", 1);
+        sbuf_put(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
+        sbuf_put(&rp.csv, "_status", 7);
+    }
+    sbuf_put(&rp.csv, "\r\n", 2);
+    json_object_set_new(rp.doc, "granularity", JCHECK(json_string(grid_kind_name(gran))));
     json_t *items = JCHECK(json_array());
-    size_t i;
-    json_t *row;
-    json_array_foreach(raw, i, row)
-    {
-        const char *start = json_string_value(json_object_get(row, "period_start"));
-        char period[16];
-        int y = atoi(start), m = atoi(start + 5);
-        if (!strcmp(g, "year"))
-            snprintf(period, sizeof period, "%d", y);
-        else if (!strcmp(g, "quarter"))
-            snprintf(period, sizeof period, "%d-Q%d", y, (m - 1) / 3 + 1);
-        else
-            snprintf(period, sizeof period, "%d-%02d", y, m);
-        json_t *item = JCHECK(json_pack("{s:s, s:s}", "period", period, "period_start", start));
-        /* reuse the headline builder; its CSV rows go to a scratch buffer */
-        sbuf keep = rp.csv;
-        memset(&rp.csv, 0, sizeof rp.csv);
-        rp.statuses = JCHECK(json_object());
-        youth_headline(&rp, item, row);
-        free(rp.csv.buf);
-        rp.csv = keep;
-        csv_field(&rp.csv, period, false);
-        csv_field(&rp.csv, start, false);
-        for (size_t k = 0; k < NSERIES; k++) {
-            json_t *v = json_object_get(item, SERIES_KEYS[k]);
+    for (size_t i = 0; i < npoints; i++) {
+        const stats_persons *pp = NULL;
+        for (size_t k = 0; k < npers; k++)
+            if (!strcmp(pers[k].unit, tl.units[i])) pp = &pers[k];
+        json_t *item = JCHECK(
+            json_pack("{s:s, s:s}", "period", points[i].label, "period_start", points[i].start));
+        /* the point's own exact list, apart from the report's */
+        json_t *keep = rp.exact;
+        rp.exact = JCHECK(json_array());
+        youth_headline(&rp, item, &tl, i, 1, points[i].sub.kind, &p, pp, pp, pp ? 1 : 0, NULL);
+        json_t *point_exact = rp.exact;
+        rp.exact = keep;
+        size_t k;
+        json_t *x;
+        json_array_foreach(point_exact, k, x)
+        {
+            bool seen = false;
+            size_t j;
+            json_t *y;
+            json_array_foreach(rp.exact, j, y) seen =
+                seen || !strcmp(json_string_value(x), json_string_value(y));
+            if (!seen) json_array_append(rp.exact, x);
+        }
+        json_object_set_new(item, "exact", point_exact);
+        csv_field(&rp.csv, points[i].label, false);
+        csv_field(&rp.csv, points[i].start, false);
+        for (size_t s = 0; s < NSERIES; s++) {
+            json_t *v = json_object_get(item, SERIES_KEYS[s]);
             char val[40] = "";
             if (json_is_integer(v))
                 snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
             else if (json_is_real(v))
                 snprintf(val, sizeof val, "%.17g", json_real_value(v));
+            bool exact = false;
+            json_array_foreach(point_exact, k, x) exact =
+                exact || !strcmp(json_string_value(x), SERIES_KEYS[s]);
+            const char *st = json_is_null(v) ? "A" : exact ? "E" : "P";
             csv_field(&rp.csv, *val ? val : NULL, false);
-            csv_field(&rp.csv, json_string_value(json_object_get(rp.statuses, SERIES_KEYS[k])),
-                      k == NSERIES - 1);
+            csv_field(&rp.csv, st, s == NSERIES - 1);
         }
-        json_decref(rp.statuses);
-        rp.statuses = NULL;
         json_array_append_new(items, item);
     }
     json_object_set_new(rp.doc, "items", items);
-    json_decref(raw);
+    free(points);
+    free(pers);
+    tallies_free(&tl);
+    bool csv = p.csv;
     params_free(&p);
-    report_send(r, &rp, p.csv, "observatoire-jeunes-series");
+    report_send(r, &rp, csv, "observatoire-jeunes-series", ref_params.threshold,
+                ref_params.max_noise);
 }

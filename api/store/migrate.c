@@ -1,7 +1,9 @@
 #include "store/migrate.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "store/embedded.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -105,4 +107,13 @@ lda_err migrate_apply(PGconn *pg, int *applied)
                         " WHERE NOT current");
     exec_ok(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
     return e;
+}
+
+lda_err migrate_dev_key(PGconn *pg, char **key)
+{
+    PGresult *r = PQexec(pg, "SELECT value FROM app_secret WHERE name = 'pseudonym_key'");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    *key = ok ? xstrdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    return ok ? LDA_OK : LDA_EDB;
 }

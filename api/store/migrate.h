@@ -21,4 +21,7 @@ lda_err migrate_current_version(PGconn *pg, int *version);
 /* The SQL that reads the applied version, for the pool's readiness check. */
 extern const char MIGRATE_VERSION_SQL[];
 
+/* The development pseudonymisation key the migrations keep in the database (caller frees). */
+lda_err migrate_dev_key(PGconn *pg, char **key);
+
 #endif

@@ -65,6 +65,37 @@ static lda_err person_keys(PGconn *pg, const char *key)
     return e;
 }
 
+/* The record keys of the cell-key method: random in production; for the demo data a keyed
+ * hash of each row's id, so that the same data (and the same published figures) come out of
+ * every run with the same key. */
+static lda_err record_keys(PGconn *pg, const char *key)
+{
+    static const char *const SQL[] = {
+        /* not an edit of the rows: row_version and updated_at stay as loaded */
+        "ALTER TABLE referral DISABLE TRIGGER referral_touch",
+        "ALTER TABLE measure DISABLE TRIGGER measure_touch",
+        "UPDATE referral SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || id::text, 'UTF8'),"
+        " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
+        "UPDATE measure SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || id::text, 'UTF8'),"
+        " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
+        "ALTER TABLE referral ENABLE TRIGGER referral_touch",
+        "ALTER TABLE measure ENABLE TRIGGER measure_touch"};
+    for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
+        const char *p[] = {key};
+        bool with_key = strstr(SQL[i], "$1") != NULL;
+        PGresult *r =
+            PQexecParams(pg, SQL[i], with_key ? 1 : 0, NULL, with_key ? p : NULL, NULL, NULL, 0);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+            log_json(LOG_ERROR, "seed: record keys failed",
+                     json_pack("{s:s}", "error", PQerrorMessage(pg)));
+            return LDA_EDB;
+        }
+    }
+    return LDA_OK;
+}
+
 static lda_err empty(PGconn *pg)
 {
     PGresult *r =
@@ -89,7 +120,9 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
     bool tty = isatty(STDERR_FILENO);
     fprintf(stderr, "seed-demo: referrals, households, partners, measures...\n");
     if ((e = run(pg, "BEGIN"))) return e;
-    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = person_keys(pg, key))) e = run(pg, "COMMIT");
+    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = person_keys(pg, key)) &&
+        !(e = record_keys(pg, key)))
+        e = run(pg, "COMMIT");
     if (e) {
         run(pg, "ROLLBACK");
         return e;
@@ -115,8 +148,8 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
         char a[24], b[24];
         snprintf(a, sizeof a, "%ld", first);
         snprintf(b, sizeof b, "%ld", last);
-        const char *p[] = {a, b, sc};
-        r = PQexecParams(pg, EMBEDDED_SEED_SIAO, 3, NULL, p, NULL, NULL, 0);
+        const char *p[] = {a, b, sc, key};
+        r = PQexecParams(pg, EMBEDDED_SEED_SIAO, 4, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
             const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
             log_json(LOG_ERROR, "seed: siao requests failed",

@@ -1,31 +1,80 @@
 /*
- * stats (store) — the raw counts behind the statistics endpoints (SPEC §6), computed by
- * PostgreSQL over the rows themselves, so that they are exactly the definitions at every
- * moment. Disclosure control and rendering are the caller's (domain/disclosure).
+ * stats (store) — the true counts behind the statistics endpoints, with the sums of their
+ * records' keys (the cell-key method), computed by PostgreSQL over whole months
+ * (db/migrations/011). Disclosure control and rendering are the caller's.
  *
- * Periods are inclusive dates; a timestamp falls on its date in Europe/Paris.
- * `platforms` is a text[] literal of the platforms counted (NULL: all).
+ * A period is the whole months [m0, m1) (first days, "YYYY-MM-DD"); its counts are split
+ * by `unit`: "year", "quarter", "month", or "period" (one unit: the whole period). Every
+ * platform's counts come back, whatever the caller's scope: disclosure control looks at the
+ * neighbouring cells of the one it publishes.
  */
 #ifndef LDA_STORE_STATS_H
 #define LDA_STORE_STATS_H
 
 #include "store/db.h"
 
-/* {"referrals_received", "accompanied", "housed_or_maintained", "reoriented",
- *  "no_follow_up", "in_progress", "by_housing_situation": {code: n}, "by_referrer_kind",
- *  "by_platform", "by_year", "measures_by_kind"}; caller frees. */
-lda_err stats_activity(db_conn *c, const char *from, const char *to, const char *platforms,
-                       char **json);
+#include <stddef.h>
 
-/* {"requests_total", "youth_requests", "youth_persons", "repeat_persons", "unmet",
- *  "alternatives_false", "alternatives_known", "by_sex": {code: n}, "by_age", "by_situation",
- *  "by_need", "by_response", "by_channel", "by_platform"}; caller frees. */
-lda_err stats_youth(db_conn *c, const char *from, const char *to, const char *platforms,
-                    int age_min, int age_max, char **json);
+/* One count: the unit's first day, a platform, a dimension and a code (see below). */
+typedef struct {
+    char unit[11];
+    char platform[32];
+    char dim[16];
+    char code[48];
+    long n;
+    long long ks;
+} stats_count;
 
-/* [{"period", "period_start", the headline counts of stats_youth}] for every period
- * (month | quarter | year) that meets [from, to]; caller frees. */
-lda_err stats_youth_series(db_conn *c, const char *from, const char *to, const char *platforms,
-                           int age_min, int age_max, const char *granularity, char **json);
+typedef struct {
+    stats_count *items;
+    size_t count;
+} stats_counts;
+
+void stats_counts_free(stats_counts *c);
+
+/* SIAO requests (the youth observatory), ages [lo, hi]: dims "all" (every age, code ""),
+ * "total" (code ""), "age" (code: the age), "sex", "situation", "response", "channel",
+ * "alt" (alternatives_known), "need"; code not_collected for a missing value. */
+lda_err stats_youth_counts(db_conn *c, const char *m0, const char *m1, const char *unit, int lo,
+                           int hi, stats_counts *out);
+
+/* Referrals received: dims "total" (code ""), "outcome" (accompanied, reoriented,
+ * no_follow_up, in_progress), "housed" (code ""), "situation", "referrer", and "measure"
+ * (their measures, by kind). */
+lda_err stats_activity_counts(db_conn *c, const char *m0, const char *m1, const char *unit,
+                              stats_counts *out);
+
+/* Distinct youth persons and repeat persons per unit on a set of platforms (a text[]
+ * literal: one platform, one AMI's or all), with their persons' key sums. */
+typedef struct {
+    char unit[11];
+    long persons;
+    long long persons_ks;
+    long repeats;
+    long long repeats_ks;
+} stats_persons;
+
+lda_err stats_youth_persons(db_conn *c, const char *m0, const char *m1, const char *unit,
+                            const char *platforms, int lo, int hi, stats_persons **out,
+                            size_t *count);
+
+/* The perturbation table (every max_noise) and the platforms with their AMI, by AMI then
+ * code. Caller frees both arrays. */
+typedef struct {
+    int max_noise, excess, noise;
+    long key_from, key_to;
+} stats_ptable_row;
+
+typedef struct {
+    char code[32];
+    int ami;
+} stats_platform;
+
+lda_err stats_reference(db_conn *c, stats_ptable_row **rows, size_t *nrows,
+                        stats_platform **platforms, size_t *nplatforms);
+
+/* Writes the threshold and maximum noise in force into the database, for the reporting
+ * views (an owner connection, at start-up). */
+lda_err stats_settings_write(PGconn *pg, long threshold, int max_noise);
 
 #endif

@@ -432,11 +432,26 @@ WHERE d.partner_key IS NULL AND c.platform = d.platform
 -- Outcomes, allocated exactly (report l. 1048-1083): 634 accompanied, 275 reoriented, 79
 -- without follow-up, hence 278 still in progress on 31 December 2022 (the most recent
 -- referrals first: everything received in the last 20 days of 2022 is still in progress).
+-- Every year of each AMI keeps at least 11 referrals in progress and 11 without follow-up
+-- (the statistics' threshold): the yearly official figures of the demo are then all
+-- published, as the report publishes them.
 
-UPDATE d SET outcome = 'in_progress' WHERE n IN (SELECT n FROM d
+UPDATE d SET outcome = 'in_progress' WHERE n IN (SELECT n FROM (
+    SELECT n, row_number() OVER (PARTITION BY extract(year FROM received_on),
+                                              platform IN ('artois', 'lens_henin')
+                                 ORDER BY ln(pg_temp.u('outcome:progress:' || n)) /
+      (0.02 + exp(-(DATE '2022-12-31' - received_on) / 100.0)) DESC, n) AS k
+    FROM d) x WHERE k <= 11);
+UPDATE d SET outcome = 'in_progress' WHERE n IN (SELECT n FROM d WHERE outcome IS NULL
   ORDER BY ln(pg_temp.u('outcome:progress:' || n)) /
     (CASE WHEN received_on > DATE '2022-12-11' THEN 1e6
-          ELSE 0.02 + exp(-(DATE '2022-12-31' - received_on) / 100.0) END) DESC, n LIMIT 278);
+          ELSE 0.02 + exp(-(DATE '2022-12-31' - received_on) / 100.0) END) DESC, n
+  LIMIT 278 - (SELECT count(*) FROM d WHERE outcome = 'in_progress'));
+UPDATE d SET outcome = 'no_follow_up' WHERE n IN (SELECT n FROM (
+    SELECT n, row_number() OVER (PARTITION BY extract(year FROM received_on),
+                                              platform IN ('artois', 'lens_henin')
+                                 ORDER BY pg_temp.u('outcome:nofollow:' || n), n) AS k
+    FROM d WHERE outcome IS NULL) x WHERE k <= 11);
 UPDATE d SET outcome = 'accompanied' WHERE n IN (SELECT n FROM d WHERE outcome IS NULL
   ORDER BY ln(pg_temp.u('outcome:accompanied:' || n)) /
     (CASE hs WHEN 'housed' THEN 1.3 WHEN 'unknown' THEN 0.3 WHEN 'other' THEN 0.6 WHEN 'hotel' THEN 0.7
@@ -444,7 +459,7 @@ UPDATE d SET outcome = 'accompanied' WHERE n IN (SELECT n FROM d WHERE outcome I
 UPDATE d SET outcome = 'reoriented' WHERE n IN (SELECT n FROM d WHERE outcome IS NULL
   ORDER BY ln(pg_temp.u('outcome:reoriented:' || n)) /
     (CASE WHEN hs IN ('shelter_structure', 'institution', 'hotel') THEN 2.0 ELSE 1.0 END) DESC, n LIMIT 275);
-UPDATE d SET outcome = 'no_follow_up' WHERE outcome IS NULL;  -- the remaining 79
+UPDATE d SET outcome = 'no_follow_up' WHERE outcome IS NULL;  -- the remaining 13 (79 in all)
 
 -- Status paths. Delays (days) between statuses: assessing 2-21 after receipt, orientation
 -- 7-50 after assessing, accompaniment 5-75 after orientation, reorientation / no follow-up

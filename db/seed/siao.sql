@@ -1,5 +1,6 @@
 -- lda-api demo data: SIAO requests number $1 to $2 (bigint, inclusive) of a synthetic stream of
--- 40 000 x $3 requests ($3: the scale, an int >= 1, see siao-count.sql). ONE statement, run
+-- 40 000 x $3 requests ($3: the scale, an int >= 1, see siao-count.sql); $4 is the service's
+-- pseudonymisation key (text). ONE statement, run
 -- with PQexecParams in chunks (1..100000, 100001..200000, ...). Every row is a pure function of
 -- its number n and of the scale: running a chunk again yields the same rows (it then fails on
 -- the (source, external_id) key, so run each chunk once, into an empty siao_request).
@@ -29,8 +30,12 @@
 -- Only PostgreSQL built-ins: the statement is independent of the session's TimeZone.
 INSERT INTO siao_request (id, source, external_id, received_at, platform, channel, person_key,
   age, birth_year, sex, composition, situation, resources, needs, response, alternatives_known,
-  content_hash)
-SELECT id, 'siao62-demo', 'D' || n, received_at, platform, channel, person_key, age,
+  content_hash, rk)
+SELECT id, 'siao62-demo', 'D' || n, received_at, platform, channel,
+  -- stored re-keyed as the API stores a pushed key: HMAC under the service key ($4) of the
+  -- source, a unit separator and the key sent (api/domain/siao.c, siao_person_key)
+  CASE WHEN person_key IS NOT NULL THEN encode(hmac(convert_to('siao62-demo' || chr(31)
+    || person_key, 'UTF8'), convert_to($4, 'UTF8'), 'sha256'), 'hex') END, age,
   birth_year, sex, composition, situation, resources, needs, response, alternatives_known,
   encode(sha256(convert_to('{' || concat_ws(',',
     CASE WHEN birth_year IS NULL THEN '"age":' || age END,
@@ -46,7 +51,11 @@ SELECT id, 'siao62-demo', 'D' || n, received_at, platform, channel, person_key, 
     CASE WHEN cardinality(resources) > 0 THEN '"resources":["' || array_to_string(resources, '","') || '"]' END,
     '"response":"' || response || '"',
     '"sex":"' || sex || '"',
-    '"situation":"' || situation || '"') || '}', 'UTF8')), 'hex') AS content_hash
+    '"situation":"' || situation || '"') || '}', 'UTF8')), 'hex') AS content_hash,
+  -- the record key of the cell-key method: random in production, here a keyed hash of the
+  -- row's number (the same data on every run with the same key)
+  ('x' || substr(encode(hmac(convert_to('rk:' || n, 'UTF8'), convert_to($4, 'UTF8'),
+                             'sha256'), 'hex'), 1, 5))::bit(20)::integer AS rk
 FROM (
   -- sets, sorted in byte order (as the API's content hash sorts them), without repeats
   SELECT r.*,
