@@ -1,5 +1,7 @@
 #include "domain/disclosure.h"
+#include "core/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool sdc_small(const sdc_params *p, long n) { return n > 0 && n < p->threshold; }
@@ -131,6 +133,73 @@ void sdc_tree_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *plat
         hidden[s] = hidden[s] || sdc_small(p, sum[s].n);
     }
     secondary(t, sum, hidden);
+}
+
+/* Among the codes (in scope s), when exactly one is hidden, hides the unhidden one with the
+ * smallest non-zero count (ties: the first code in byte order). */
+static void hide_second_code(const char *const *codes, size_t ncodes, size_t ns, size_t s,
+                             const sdc_tally *sums, bool *hidden)
+{
+    size_t nhidden = 0, best = ncodes;
+    for (size_t c = 0; c < ncodes; c++) nhidden += hidden[c * ns + s];
+    if (nhidden != 1) return;
+    for (size_t c = 0; c < ncodes; c++) {
+        if (hidden[c * ns + s] || sums[c * ns + s].n <= 0) continue;
+        if (best == ncodes || sums[c * ns + s].n < sums[best * ns + s].n ||
+            (sums[c * ns + s].n == sums[best * ns + s].n && strcmp(codes[c], codes[best]) < 0))
+            best = c;
+    }
+    if (best < ncodes) hidden[best * ns + s] = true;
+}
+
+/* The flags of every code and scope in unit u: the tree's, then the partition's. */
+static void breakdown_unit(const sdc_params *p, const sdc_tree *t, const sdc_tally *const *cells,
+                           const char *const *codes, size_t ncodes, size_t u, bool partition,
+                           bool *hidden, sdc_tally *sums)
+{
+    size_t ns = sdc_nscopes(t);
+    static const sdc_tally ZERO[SDC_MAX_PLATFORMS];
+    for (size_t c = 0; c < ncodes; c++) {
+        const sdc_tally *row = cells[c] ? cells[c] + u * t->nplat : ZERO;
+        sdc_tree_hide(p, t, row, 1, hidden + c * ns);
+        for (size_t s = 0; s < ns; s++) sums[c * ns + s] = sdc_scope_tally(t, row, s);
+    }
+    if (partition)
+        for (size_t s = 0; s < ns; s++) hide_second_code(codes, ncodes, ns, s, sums, hidden);
+}
+
+void sdc_breakdown_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *const *cells,
+                        const char *const *codes, size_t ncodes, size_t nunits, bool partition,
+                        bool *hidden)
+{
+    size_t ns = sdc_nscopes(t);
+    sdc_tally *sums = xcalloc(ncodes * ns, sizeof *sums);
+    if (nunits == 1) {
+        breakdown_unit(p, t, cells, codes, ncodes, 0, partition, hidden, sums);
+        free(sums);
+        return;
+    }
+    bool *unit = xcalloc(ncodes * ns, sizeof *unit);
+    sdc_tally *unit_sums = xcalloc(ncodes * ns, sizeof *unit_sums);
+    memset(hidden, 0, ncodes * ns * sizeof *hidden);
+    for (size_t u = 0; u < nunits; u++) {
+        breakdown_unit(p, t, cells, codes, ncodes, u, partition, unit, unit_sums);
+        for (size_t i = 0; i < ncodes * ns; i++) {
+            hidden[i] = hidden[i] || unit[i];
+            sums[i].n += unit_sums[i].n;
+            sums[i].ks += unit_sums[i].ks;
+        }
+    }
+    for (size_t c = 0; c < ncodes; c++) {
+        for (size_t s = 0; s < ns; s++)
+            hidden[c * ns + s] = hidden[c * ns + s] || sdc_small(p, sums[c * ns + s].n);
+        secondary(t, sums + c * ns, hidden + c * ns);
+    }
+    if (partition)
+        for (size_t s = 0; s < ns; s++) hide_second_code(codes, ncodes, ns, s, sums, hidden);
+    free(unit_sums);
+    free(unit);
+    free(sums);
 }
 
 /* ---- the official yearly figures ----------------------------------------------------------- */

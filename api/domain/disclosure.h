@@ -16,9 +16,10 @@
  * Counts over the platforms form a tree (platform -> AMI -> all). In each unit of time (the
  * period, or each year of a range of years) a count from 1 to threshold-1 is hidden, and
  * when exactly one count of a family (the platforms of an AMI; the AMIs) is hidden, the
- * smallest non-zero other is hidden too, so that no hidden count is the difference of two
- * published ones. A count over a range of years is hidden when one of its years' is, so
- * that no year can be isolated by subtracting ranges.
+ * smallest non-zero other is hidden too, and so it is among the codes of a breakdown that
+ * partitions its total, so that no hidden count is the difference of published ones. A count
+ * over a range of years is hidden when one of its years' is, so that no year can be isolated
+ * by subtracting ranges.
  */
 #ifndef LDA_DOMAIN_DISCLOSURE_H
 #define LDA_DOMAIN_DISCLOSURE_H
@@ -97,6 +98,16 @@ sdc_tally sdc_scope_tally(const sdc_tree *t, const sdc_tally *plat, size_t scope
  * the secondary rule on the totals. hidden has sdc_nscopes entries. */
 void sdc_tree_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *plat, size_t nunits,
                    bool *hidden);
+
+/* Which cells of a breakdown are hidden, for every scope: cells[c] holds nunits rows of nplat
+ * tallies for code codes[c] (NULL: zero). Each code's scopes as sdc_tree_hide says; then, when
+ * the codes are a partition (`partition`: each record in one code), in each scope where
+ * exactly one code is hidden, the smallest non-zero other code is hidden too (ties: the first
+ * code in byte order), in each unit and over the range. hidden has ncodes x sdc_nscopes
+ * entries, code-major. */
+void sdc_breakdown_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *const *cells,
+                        const char *const *codes, size_t ncodes, size_t nunits, bool partition,
+                        bool *hidden);
 
 /* ---- the official yearly figures ----------------------------------------------------------- */
 

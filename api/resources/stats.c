@@ -289,26 +289,84 @@ static void tallies_fill(tallies *tl, const stats_counts *c)
     }
 }
 
-/* A protected count over units [u0, u0 + nu) for a scope (row NULL: zero). */
-static sdc_figure protected_count(const trow *row, size_t u0, size_t nu, size_t scope)
+/* The protected counts of a dimension's codes over units [u0, u0 + nu) for a scope, with the
+ * flags of sdc_breakdown_hide (partition: the codes split their total). out[ncodes]. */
+static void protected_codes(const tallies *tl, const char *dim, const char *const *codes,
+                            size_t ncodes, size_t u0, size_t nu, size_t scope, bool partition,
+                            sdc_figure *out)
 {
-    if (!row) return (sdc_figure){0, SDC_PERTURBED};
-    bool hidden[SDC_MAX_PLATFORMS + SDC_NFAMILIES + 1];
-    const sdc_tally *t = row->t + u0 * ref_tree.nplat;
-    sdc_tree_hide(&ref_params, &ref_tree, t, nu, hidden);
-    sdc_tally sum = {0, 0};
-    for (size_t u = 0; u < nu; u++) {
-        sdc_tally x = sdc_scope_tally(&ref_tree, t + u * ref_tree.nplat, scope);
-        sum.n += x.n;
-        sum.ks += x.ks;
+    size_t ns = sdc_nscopes(&ref_tree);
+    const sdc_tally **cells = xcalloc(ncodes, sizeof *cells);
+    for (size_t c = 0; c < ncodes; c++) {
+        const trow *row = tallies_get(tl, dim, codes[c]);
+        cells[c] = row ? row->t + u0 * ref_tree.nplat : NULL;
     }
-    return sdc_protect(&ref_params, sum, hidden[scope]);
+    bool *hidden = xcalloc(ncodes * ns, sizeof *hidden);
+    sdc_breakdown_hide(&ref_params, &ref_tree, cells, codes, ncodes, nu, partition, hidden);
+    for (size_t c = 0; c < ncodes; c++) {
+        sdc_tally sum = {0, 0};
+        for (size_t u = 0; cells[c] && u < nu; u++) {
+            sdc_tally x = sdc_scope_tally(&ref_tree, cells[c] + u * ref_tree.nplat, scope);
+            sum.n += x.n;
+            sum.ks += x.ks;
+        }
+        out[c] = sdc_protect(&ref_params, sum, hidden[c * ns + scope]);
+    }
+    free(hidden);
+    free(cells);
 }
 
-/* The official figures' rows, by sdc_official (NULL: not asked). */
+/* A protected count of one cell (dim, code) over units [u0, u0 + nu) for a scope. */
+static sdc_figure protected_count(const tallies *tl, const char *dim, const char *code, size_t u0,
+                                  size_t nu, size_t scope)
+{
+    sdc_figure f;
+    protected_codes(tl, dim, &code, 1, u0, nu, scope, false, &f);
+    return f;
+}
+
+/* The codes of a breakdown: a vocabulary's, then not_collected when `missing`. Caller frees
+ * the array (not the strings). */
+static const char **codes_of(const char *vocab_name, bool missing, size_t *n)
+{
+    const vocab *v = vocab_find(vocab_name);
+    const char **codes = xcalloc(v->ncodes + 1, sizeof *codes);
+    for (size_t i = 0; i < v->ncodes; i++) codes[i] = v->codes[i].code;
+    *n = v->ncodes;
+    if (missing) codes[(*n)++] = "not_collected";
+    return codes;
+}
+
+/* The protected count of `code` within its partition `dim` (the codes of vocab_name, then
+ * not_collected when `missing`). */
+static sdc_figure partition_count(const tallies *tl, const char *dim, const char *vocab_name,
+                                  bool missing, const char *code, size_t u0, size_t nu,
+                                  size_t scope)
+{
+    size_t n;
+    const char **codes = codes_of(vocab_name, missing, &n);
+    sdc_figure *figs = xcalloc(n, sizeof *figs), out = {0, SDC_PERTURBED};
+    protected_codes(tl, dim, codes, n, u0, nu, scope, true, figs);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(codes[i], code)) out = figs[i];
+    free(figs);
+    free(codes);
+    return out;
+}
+
+/* The official figures' rows, by sdc_official (NULL: not asked), and where they are. */
 typedef struct {
     const trow *row[SDC_NOFFICIAL];
+    const char *dim[SDC_NOFFICIAL], *code[SDC_NOFFICIAL];
 } official_rows;
+
+static void official_set(official_rows *o, const tallies *tl, sdc_official f, const char *dim,
+                         const char *code)
+{
+    o->row[f] = tallies_get(tl, dim, code);
+    o->dim[f] = dim;
+    o->code[f] = code;
+}
 
 /* An official figure over units [u0, u0 + nu) (whole calendar years) for all platforms or
  * an AMI: exact, hidden by the rules of each year. */
@@ -333,12 +391,21 @@ static sdc_figure exact_count(const official_rows *o, sdc_official f, size_t u0,
 
 /* A headline count: exact when it is an official figure of whole years for all platforms or
  * an AMI, else protected. */
-static published headline_count(const official_rows *o, sdc_official f, bool official,
-                                grid_kind kind, size_t u0, size_t nu, size_t scope)
+static published headline_count(const tallies *tl, const official_rows *o, sdc_official f,
+                                 bool official, grid_kind kind, size_t u0, size_t nu, size_t scope)
 {
     bool exact = official && (kind == GRID_YEAR || kind == GRID_YEARS) && scope >= ref_tree.nplat;
-    return pub_count(exact ? exact_count(o, f, u0, nu, scope)
-                           : protected_count(o->row[f], u0, nu, scope));
+    if (exact) return pub_count(exact_count(o, f, u0, nu, scope));
+    if (f >= SDC_ACCOMPANIED && f <= SDC_IN_PROGRESS) {
+        /* the outcomes split referrals_received */
+        static const char *const OUTCOME_CODES[] = {"accompanied", "in_progress", "no_follow_up",
+                                                    "reoriented"};
+        sdc_figure figs[4];
+        protected_codes(tl, "outcome", OUTCOME_CODES, 4, u0, nu, scope, true, figs);
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(OUTCOME_CODES[i], o->code[f])) return pub_count(figs[i]);
+    }
+    return pub_count(protected_count(tl, o->dim[f], o->code[f], u0, nu, scope));
 }
 
 static const char *label_of(const char *vocab_name, const char *code)
@@ -349,33 +416,34 @@ static const char *label_of(const char *vocab_name, const char *code)
 }
 
 /* A breakdown over a vocabulary's codes (then not_collected when `missing`): every cell
- * protected, with its share of `total`. */
+ * protected (partition: the codes split the total), with its share of `total`. */
 static void breakdown(stats_report *rp, const tallies *tl, const stats_params *p,
                       const char *section, const char *dim, const char *vocab_name, bool missing,
-                      published total)
+                      bool partition, published total)
 {
-    const vocab *v = vocab_find(vocab_name);
+    size_t n;
+    const char **codes = codes_of(vocab_name, missing, &n);
+    sdc_figure *figs = xcalloc(n, sizeof *figs);
+    protected_codes(tl, dim, codes, n, 0, tl->nunits, p->scope, partition, figs);
     json_t *arr = JCHECK(json_array());
-    for (size_t i = 0; i <= v->ncodes; i++) {
-        const char *code = i < v->ncodes ? v->codes[i].code : "not_collected";
-        if (i == v->ncodes && !missing) break;
-        published c =
-            pub_count(protected_count(tallies_get(tl, dim, code), 0, tl->nunits, p->scope));
-        report_cell(rp, arr, section, code, label_of(vocab_name, code), c, total);
-    }
+    for (size_t i = 0; i < n; i++)
+        report_cell(rp, arr, section, codes[i], label_of(vocab_name, codes[i]), pub_count(figs[i]),
+                    total);
     json_object_set_new(rp->doc, section, arr);
+    free(figs);
+    free(codes);
 }
 
 /* The cells of a count by platform, for the platforms of the scope. */
-static void by_platform(stats_report *rp, const tallies *tl, const stats_params *p, const trow *row,
-                        published total)
+static void by_platform(stats_report *rp, const tallies *tl, const stats_params *p,
+                        const char *dim, published total)
 {
     json_t *arr = JCHECK(json_array());
     for (size_t i = 0; i < ref_tree.nplat; i++)
         if (scope_has(p->scope, i))
             report_cell(rp, arr, "by_platform", ref_tree.code[i],
                         label_of("platform", ref_tree.code[i]),
-                        pub_count(protected_count(row, 0, tl->nunits, i)), total);
+                        pub_count(protected_count(tl, dim, "", 0, tl->nunits, i)), total);
     json_object_set_new(rp->doc, "by_platform", arr);
 }
 
@@ -431,18 +499,18 @@ void stats_activity_get(lda_req *r)
     tallies_fill(&tl, &counts);
     stats_counts_free(&counts);
 
-    official_rows o = {{NULL}};
-    o.row[SDC_REFERRALS_RECEIVED] = tallies_get(&tl, "total", "");
-    o.row[SDC_ACCOMPANIED] = tallies_get(&tl, "outcome", "accompanied");
-    o.row[SDC_REORIENTED] = tallies_get(&tl, "outcome", "reoriented");
-    o.row[SDC_NO_FOLLOW_UP] = tallies_get(&tl, "outcome", "no_follow_up");
-    o.row[SDC_IN_PROGRESS] = tallies_get(&tl, "outcome", "in_progress");
-    o.row[SDC_HOUSED] = tallies_get(&tl, "housed", "");
+    official_rows o = {{NULL}, {NULL}, {NULL}};
+    official_set(&o, &tl, SDC_REFERRALS_RECEIVED, "total", "");
+    official_set(&o, &tl, SDC_ACCOMPANIED, "outcome", "accompanied");
+    official_set(&o, &tl, SDC_REORIENTED, "outcome", "reoriented");
+    official_set(&o, &tl, SDC_NO_FOLLOW_UP, "outcome", "no_follow_up");
+    official_set(&o, &tl, SDC_IN_PROGRESS, "outcome", "in_progress");
+    official_set(&o, &tl, SDC_HOUSED, "housed", "");
     stats_report rp;
     report_init(&rp, p.filters);
     size_t nu = tl.nunits;
     published total =
-        headline_count(&o, SDC_REFERRALS_RECEIVED, true, p.period.kind, 0, nu, p.scope);
+        headline_count(&tl, &o, SDC_REFERRALS_RECEIVED, true, p.period.kind, 0, nu, p.scope);
     report_headline(&rp, rp.doc, "referrals_received", "Saisines reçues", total, "headline");
 
     static const struct {
@@ -456,13 +524,14 @@ void stats_activity_get(lda_req *r)
     json_t *outcomes = JCHECK(json_object());
     for (size_t i = 0; i < sizeof OUTCOMES / sizeof OUTCOMES[0]; i++)
         report_headline(&rp, outcomes, sdc_official_name(OUTCOMES[i].f), OUTCOMES[i].label,
-                        headline_count(&o, OUTCOMES[i].f, true, p.period.kind, 0, nu, p.scope),
+                        headline_count(&tl, &o, OUTCOMES[i].f, true, p.period.kind, 0, nu, p.scope),
                         "outcomes");
     json_object_set_new(rp.doc, "outcomes", outcomes);
 
-    breakdown(&rp, &tl, &p, "by_housing_situation", "situation", "housing_situation", false, total);
-    breakdown(&rp, &tl, &p, "by_referrer_kind", "referrer", "partner_kind", true, total);
-    by_platform(&rp, &tl, &p, o.row[SDC_REFERRALS_RECEIVED], total);
+    breakdown(&rp, &tl, &p, "by_housing_situation", "situation", "housing_situation", false, true,
+              total);
+    breakdown(&rp, &tl, &p, "by_referrer_kind", "referrer", "partner_kind", true, true, total);
+    by_platform(&rp, &tl, &p, "total", total);
 
     /* by_year: the referrals of each year of the period (one cell unless a range) */
     json_t *years = JCHECK(json_array());
@@ -471,21 +540,21 @@ void stats_activity_get(lda_req *r)
         snprintf(y, sizeof y, "%.4s", tl.units[u]);
         grid_kind k = nu > 1 ? GRID_YEAR : p.period.kind;
         report_cell(&rp, years, "by_year", y, y,
-                    headline_count(&o, SDC_REFERRALS_RECEIVED, true, k, u, 1, p.scope), total);
+                    headline_count(&tl, &o, SDC_REFERRALS_RECEIVED, true, k, u, 1, p.scope),
+                    total);
     }
     json_object_set_new(rp.doc, "by_year", years);
 
     /* the measures of those referrals by kind, shares of all of them */
-    trow measures = {"measure", "", xcalloc(nu * ref_tree.nplat, sizeof(sdc_tally))};
+    trow *all_measures = tallies_add(&tl, "measures", "");
     for (size_t i = 0; i < tl.nrows; i++)
         if (!strcmp(tl.rows[i].dim, "measure"))
             for (size_t k = 0; k < nu * ref_tree.nplat; k++) {
-                measures.t[k].n += tl.rows[i].t[k].n;
-                measures.t[k].ks += tl.rows[i].t[k].ks;
+                all_measures->t[k].n += tl.rows[i].t[k].n;
+                all_measures->t[k].ks += tl.rows[i].t[k].ks;
             }
-    breakdown(&rp, &tl, &p, "measures_by_kind", "measure", "measure_kind", false,
-              pub_count(protected_count(&measures, 0, nu, p.scope)));
-    free(measures.t);
+    breakdown(&rp, &tl, &p, "measures_by_kind", "measure", "measure_kind", false, true,
+              pub_count(protected_count(&tl, "measures", "", 0, nu, p.scope)));
 
     tallies_free(&tl);
     bool csv = p.csv;
@@ -515,12 +584,12 @@ static published youth_headline(stats_report *rp, json_t *obj, const tallies *tl
                                 const stats_persons *whole, const stats_persons *units,
                                 size_t nunits, const char *csv_section)
 {
-    official_rows o = {{NULL}};
-    o.row[SDC_REQUESTS_TOTAL] = tallies_get(tl, "all", "");
-    o.row[SDC_YOUTH_REQUESTS] = tallies_get(tl, "total", "");
+    official_rows o = {{NULL}, {NULL}, {NULL}};
+    official_set(&o, tl, SDC_REQUESTS_TOTAL, "all", "");
+    official_set(&o, tl, SDC_YOUTH_REQUESTS, "total", "");
     bool band = !strcmp(p->band, "age_18_25");
-    published total = headline_count(&o, SDC_REQUESTS_TOTAL, true, kind, u0, nu, p->scope);
-    published youth = headline_count(&o, SDC_YOUTH_REQUESTS, band, kind, u0, nu, p->scope);
+    published total = headline_count(tl, &o, SDC_REQUESTS_TOTAL, true, kind, u0, nu, p->scope);
+    published youth = headline_count(tl, &o, SDC_YOUTH_REQUESTS, band, kind, u0, nu, p->scope);
     report_headline(rp, obj, "requests_total", "Demandes (tous âges)", total, csv_section);
     report_headline(rp, obj, "youth_requests", "Demandes des jeunes", youth, csv_section);
     report_headline(rp, obj, "youth_share", "Part des jeunes dans les demandes",
@@ -529,12 +598,14 @@ static published youth_headline(stats_report *rp, json_t *obj, const tallies *tl
                     persons_figure(whole, units, nunits, false), csv_section);
     report_headline(rp, obj, "repeat_persons", "Jeunes ayant demandé deux fois ou plus",
                     persons_figure(whole, units, nunits, true), csv_section);
-    published unmet = pub_count(
-        protected_count(tallies_get(tl, "response", "no_place_available"), u0, nu, p->scope));
+    published unmet = pub_count(partition_count(tl, "response", "siao_response", true,
+                                                "no_place_available", u0, nu, p->scope));
     report_headline(rp, obj, "unmet_rate", "Part des demandes sans place disponible",
                     pub_rate(unmet, youth), csv_section);
-    published no = pub_count(protected_count(tallies_get(tl, "alt", "false"), u0, nu, p->scope)),
-              yes = pub_count(protected_count(tallies_get(tl, "alt", "true"), u0, nu, p->scope));
+    static const char *const ALT[] = {"false", "not_collected", "true"};
+    sdc_figure alt[3];
+    protected_codes(tl, "alt", ALT, 3, u0, nu, p->scope, true, alt);
+    published no = pub_count(alt[0]), yes = pub_count(alt[2]);
     published known = {no.value + yes.value, true,
                        no.status == SDC_HIDDEN || yes.status == SDC_HIDDEN ? SDC_HIDDEN
                                                                            : SDC_PERTURBED};
@@ -586,22 +657,30 @@ void observatory_youth_get(lda_req *r)
     report_init(&rp, p.filters);
     published youth = youth_headline(&rp, rp.doc, &tl, 0, tl.nunits, p.period.kind, &p,
                                      nwhole ? whole : NULL, units, nunits, "headline");
-    breakdown(&rp, &tl, &p, "by_sex", "sex", "sex", true, youth);
-    json_t *ages = JCHECK(json_array());
-    for (int a = p.lo; a <= p.hi; a++) {
-        char code[8];
-        snprintf(code, sizeof code, "%d", a);
-        report_cell(
-            &rp, ages, "by_age", code, code,
-            pub_count(protected_count(tallies_get(&tl, "age", code), 0, tl.nunits, p.scope)),
-            youth);
+    breakdown(&rp, &tl, &p, "by_sex", "sex", "sex", true, true, youth);
+    {
+        size_t na = (size_t)(p.hi - p.lo + 1);
+        char(*names)[8] = xcalloc(na, sizeof *names);
+        const char **codes = xcalloc(na, sizeof *codes);
+        for (size_t i = 0; i < na; i++) {
+            snprintf(names[i], sizeof names[i], "%d", p.lo + (int)i);
+            codes[i] = names[i];
+        }
+        sdc_figure *figs = xcalloc(na, sizeof *figs);
+        protected_codes(&tl, "age", codes, na, 0, tl.nunits, p.scope, true, figs);
+        json_t *ages = JCHECK(json_array());
+        for (size_t i = 0; i < na; i++)
+            report_cell(&rp, ages, "by_age", codes[i], codes[i], pub_count(figs[i]), youth);
+        json_object_set_new(rp.doc, "by_age", ages);
+        free(figs);
+        free(codes);
+        free(names);
     }
-    json_object_set_new(rp.doc, "by_age", ages);
-    breakdown(&rp, &tl, &p, "by_situation", "situation", "housing_situation", true, youth);
-    breakdown(&rp, &tl, &p, "by_need", "need", "siao_need", true, youth);
-    breakdown(&rp, &tl, &p, "by_response", "response", "siao_response", true, youth);
-    breakdown(&rp, &tl, &p, "by_channel", "channel", "siao_channel", false, youth);
-    by_platform(&rp, &tl, &p, tallies_get(&tl, "total", ""), youth);
+    breakdown(&rp, &tl, &p, "by_situation", "situation", "housing_situation", true, true, youth);
+    breakdown(&rp, &tl, &p, "by_need", "need", "siao_need", true, false, youth);
+    breakdown(&rp, &tl, &p, "by_response", "response", "siao_response", true, true, youth);
+    breakdown(&rp, &tl, &p, "by_channel", "channel", "siao_channel", false, true, youth);
+    by_platform(&rp, &tl, &p, "total", youth);
 
     free(whole);
     free(units);

@@ -60,11 +60,21 @@ static db_stmt S_UPDATE = {
     " WHERE id = $1::uuid AND row_version = $4::bigint AND erased_at IS NULL"
     " RETURNING lda_household_json(household, $5::bool)::text, row_version",
     0};
+/* Erasure: the head's identity, and the free text and source ids of the household's
+ * referrals and of their events (notes can name people). */
 static db_stmt S_ERASE = {
     "household_erase",
-    "UPDATE household SET head_last_name = NULL, head_first_name = NULL, head_birth_date = NULL,"
-    " external_ref = NULL, person_key = NULL, erased_at = coalesce(erased_at, now())"
-    " WHERE id = $1::uuid AND ($2::text[] IS NULL OR platform = ANY($2::text[])) RETURNING id",
+    "WITH h AS (UPDATE household SET head_last_name = NULL, head_first_name = NULL,"
+    "   head_birth_date = NULL, external_ref = NULL, person_key = NULL,"
+    "   erased_at = coalesce(erased_at, now())"
+    "   WHERE id = $1::uuid AND ($2::text[] IS NULL OR platform = ANY($2::text[])) RETURNING id),"
+    " r AS (UPDATE referral SET decision_note = NULL, external_id = NULL"
+    "   WHERE household_id IN (SELECT id FROM h)"
+    "     AND (decision_note IS NOT NULL OR external_id IS NOT NULL) RETURNING id),"
+    " e AS (UPDATE referral_event SET note = NULL"
+    "   WHERE referral_id IN (SELECT x.id FROM referral x JOIN h ON x.household_id = h.id)"
+    "     AND note IS NOT NULL RETURNING 1)"
+    " SELECT id, (SELECT count(*) FROM r), (SELECT count(*) FROM e) FROM h",
     0};
 static db_stmt S_HEAD_BIRTH = {
     "referral_head_birth",

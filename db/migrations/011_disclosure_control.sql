@@ -558,7 +558,8 @@ $$;
 --   primary: a count from 1 to threshold-1 is hidden;
 --   secondary: among the platforms of an AMI, and among the two AMIs, when exactly one
 --   count is hidden, the smallest non-zero count of the others is hidden too (ties: the
---   first code), so that no hidden count is the difference of two published ones.
+--   first code); then the same among the codes of a dimension that splits its total
+--   (every dimension but need), so that no hidden count is a difference of published ones.
 CREATE VIEW lda_monthly_protected AS
   WITH scoped AS (
     SELECT c.source, c.month, c.dimension, c.code,
@@ -584,13 +585,27 @@ CREATE VIEW lda_monthly_protected AS
     WINDOW w AS (PARTITION BY p.source, p.month, p.dimension, p.code, p.level, p.family)),
   st AS (
     SELECT f.*, f.small OR (f.level < 2 AND f.nsmall = 1 AND NOT f.small AND f.n > 0
-                            AND f.rank = 1) AS hidden
-    FROM fam f)
-  SELECT st.source, st.month, st.scope, st.dimension, st.code,
-         CASE WHEN st.hidden THEN NULL WHEN st.n = 0 THEN 0
-              ELSE st.n + lda_cell_key_noise(st.n, st.ks, st.threshold, st.max_noise) END AS count,
-         CASE WHEN st.hidden THEN 'A' ELSE 'P' END AS status
-  FROM st;
+                            AND f.rank = 1) AS tree_hidden
+    FROM fam f),
+  bd AS (   -- then among the codes of a dimension that splits its total (not need)
+    SELECT st.*,
+           count(*) FILTER (WHERE st.tree_hidden) OVER b AS nhidden,
+           row_number() OVER (PARTITION BY st.source, st.month, st.dimension, st.scope
+                              ORDER BY st.tree_hidden OR st.n = 0, st.n, st.code COLLATE "C")
+             AS brank
+    FROM st
+    WINDOW b AS (PARTITION BY st.source, st.month, st.dimension, st.scope)),
+  hid AS (
+    SELECT bd.*, bd.tree_hidden OR (bd.dimension <> 'need' AND bd.nhidden = 1
+                                    AND NOT bd.tree_hidden AND bd.n > 0 AND bd.brank = 1)
+             AS hidden
+    FROM bd)
+  SELECT hid.source, hid.month, hid.scope, hid.dimension, hid.code,
+         CASE WHEN hid.hidden THEN NULL WHEN hid.n = 0 THEN 0
+              ELSE hid.n + lda_cell_key_noise(hid.n, hid.ks, hid.threshold, hid.max_noise)
+         END AS count,
+         CASE WHEN hid.hidden THEN 'A' ELSE 'P' END AS status
+  FROM hid;
 
 CREATE VIEW reporting.youth_monthly AS
   SELECT month, scope, dimension, code, count, status FROM lda_monthly_protected
