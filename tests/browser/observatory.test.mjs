@@ -185,7 +185,10 @@ test('the page and its assets are served by the service itself, as a strict page
   assert.doesNotMatch(page.text, /<script>(?!<\/script>)|<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
   assert.doesNotMatch(page.text, /https?:\/\/(?!127\.0\.0\.1)/, 'no absolute URL to another host');
   assert.doesNotMatch(page.text, /type="date"|type="number"/, 'no free date or age: the periods and bands are chosen');
-  for (const path of ['/vendor/chart.umd.min.js', '/assets/observatory.js', '/assets/observatory.css', '/assets/site.css']) {
+  const scripts = [...page.text.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(scripts, ['/vendor/chart.umd.min.js', '/assets/observatory-format.js', '/assets/observatory-question.js',
+    '/assets/observatory-charts.js', '/assets/observatory.js']);
+  for (const path of [...scripts, '/assets/observatory.css', '/assets/site.css']) {
     const res = await fetchText(svc, path);
     assert.equal(res.status, 200, `${path}: ${res.status} (scripts/web-deps.sh fills web/vendor/)`);
   }
