@@ -447,11 +447,12 @@ async function benchIngest(svc, siao) {
 
 // ---- statistics ------------------------------------------------------------------------------
 
+// Questions of the statistics grid (whole months; one platform, one AMI or all).
 const STATS_CASES = {
-  one_year_one_platform: { from: '2024-01-01', to: '2024-12-31', platforms: ['artois'] },
-  whole_period: { from: '2019-01-01', to: '2025-12-31', platforms: null },
+  one_year_one_platform: { from: '2024-01-01', to: '2024-12-31', platform: 'artois', platforms: ['artois'] },
+  whole_period: { from: '2019-01-01', to: '2025-12-31', platform: null, platforms: null },
 };
-const statsQuery = (c) => `from=${c.from}&to=${c.to}${c.platforms ? c.platforms.map((p) => `&platform=${p}`).join('') : ''}`;
+const statsQuery = (c) => `from=${c.from}&to=${c.to}${c.platform ? `&platform=${c.platform}` : ''}`;
 
 function naiveYouthSql(c) {
   const where = `received_at >= '${c.from}'::date::timestamp AT TIME ZONE 'Europe/Paris' AND received_at < ('${c.to}'::date + 1)::timestamp AT TIME ZONE 'Europe/Paris'` +

@@ -79,10 +79,18 @@ test('Swagger UI lists the operations, executes GET /v1/platforms, and sends the
   await youthPath.click();
   const youthTry = youth.locator('button.try-out__btn', { hasText: 'Try it out' });
   if (await youthTry.count()) await youthTry.click();
+  // Try it out fills every parameter with its example; `platform` and `ami` are exclusive
+  // (one platform, one AMI or all): ask about one platform.
+  await youth.locator('tr[data-param-name="ami"] select').selectOption('');
   const sent = page.waitForRequest((req) => new URL(req.url()).pathname === '/v1/observatory/youth');
   await youth.locator('button.execute').click();
   const req = await sent;
   assert.equal(req.headers().authorization, `Bearer ${analyst}`);
+  const asked = new URL(req.url()).searchParams;
+  assert.equal(asked.get('from'), '2024-01-01');
+  assert.equal(asked.get('to'), '2024-12-31');
+  assert.deepEqual(asked.getAll('platform'), ['artois']);
+  assert.equal(asked.has('ami'), false);
   const youthStatus = youth.locator('.live-responses-table tbody .response-col_status');
   await youthStatus.first().waitFor();
   assert.equal((await youthStatus.first().innerText()).trim(), '200');

@@ -1,4 +1,4 @@
-// CORS (SPEC §3, LDA_CORS_ORIGINS): a browser app served from a configured origin may call the
+// CORS (LDA_CORS_ORIGINS): a browser app served from a configured origin may call the
 // API; any other origin gets no Access-Control-Allow-Origin, and so cannot read the answers.
 //
 // Preflights (OPTIONS) are not operations of openapi.yaml, so they are sent with plain fetch;
@@ -121,6 +121,27 @@ test('errors_carry_cors_headers_so_the_app_can_read_the_problem', async () => {
   assert.equal(res.status, 401);
   assert.equal(res.headers['access-control-allow-origin'], APP);
   assert.equal(res.json.status, 401);
+});
+
+test('statistics_from_a_listed_origin_expose_the_csv_file_name_and_the_grid_errors', async () => {
+  // A dashboard on another origin downloads a grid question as CSV, and reads the 422 that
+  // names the parameter of a question off the grid (a period of whole months only).
+  const csv = await svc.api('GET', '/v1/stats/activity?from=2024-01-01&to=2024-12-31&platform=artois&format=csv', {
+    token: coordinator,
+    headers: { Origin: APP },
+  });
+  assert.equal(csv.status, 200, csv.text);
+  assert.equal(csv.headers['access-control-allow-origin'], APP);
+  assert.match(csv.headers['content-disposition'] ?? '', /attachment/);
+  assert.ok(listOf(csv.headers, 'access-control-expose-headers').includes('content-disposition'));
+
+  const off = await svc.api('GET', '/v1/stats/activity?from=2024-01-02&to=2024-12-31&platform=artois', {
+    token: coordinator,
+    headers: { Origin: APP },
+  });
+  assert.equal(off.status, 422, off.text);
+  assert.equal(off.headers['access-control-allow-origin'], APP);
+  assert.deepEqual(off.json.errors.map((e) => e.field), ['from']);
 });
 
 test('a_created_resource_exposes_location_and_etag_to_the_listed_origin', async () => {

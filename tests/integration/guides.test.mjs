@@ -10,6 +10,11 @@
 //   TOKEN_ANALYST       analyst
 //   LDA_BI_URL          libpq URL of a login role in lda_bi (reads the reporting views only)
 // Blocks of one guide run in order, in one scratch directory, each in a fresh bash.
+//
+// What is not run is checked too: every statistics request written elsewhere in the guides and
+// in the README (plain ```sh blocks, text) asks a question of the statistics grid (whole
+// months, one platform or one AMI or all, an age band: docs/statistics.md), and the BI guide
+// documents exactly the views the database has in `reporting` and `research`.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,6 +25,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startService, superuserUrl } from '../lib/harness.mjs';
 import { sourceDir } from '../lib/contract.mjs';
+import { gridProblems } from '../lib/stats-grid.mjs';
 
 const GUIDES_DIR = join(sourceDir(), 'docs', 'guides');
 const REQUIRED_GUIDES = ['frontend.md', 'siao-integration.md', 'bi-analysts.md'];
@@ -155,6 +161,44 @@ test('blocks_use_only_the_documented_variables', () => {
       assert.deepEqual(unknown, [], `docs/guides/${file}:${line}: undocumented variable(s) ${unknown.join(', ')}`);
     }
   }
+});
+
+/** The Markdown without its ```sh test blocks (those are run, so checked by their answers). */
+function withoutTestBlocks(markdown) {
+  return markdown.replace(/^```sh test\s*\n[\s\S]*?^```\s*$/gm, '');
+}
+
+/** Every statistics request (path and query) written in a text: [{ path, query }]. */
+export function statisticsRequests(text) {
+  const out = [];
+  for (const m of text.matchAll(/\/v1\/(?:stats\/activity|observatory\/youth(?:\/series)?)(?:\?([^\s'"`)<>\\]*))?/g)) {
+    out.push({ path: m[0].split('?')[0], query: m[1] ?? '' });
+  }
+  return out;
+}
+
+test('statistics_requests_outside_the_tested_blocks_ask_grid_questions', () => {
+  const texts = [['README.md', readFileSync(join(sourceDir(), 'README.md'), 'utf8')]];
+  for (const { file } of guides) texts.push([`docs/guides/${file}`, withoutTestBlocks(readFileSync(join(GUIDES_DIR, file), 'utf8'))]);
+  let seen = 0;
+  for (const [name, text] of texts) {
+    for (const { path, query } of statisticsRequests(text)) {
+      if (!query) continue;
+      seen += 1;
+      assert.deepEqual(gridProblems(new URLSearchParams(query)), [], `${name}: ${path}?${query}`);
+    }
+  }
+  assert.ok(seen >= 3, `only ${seen} statistics requests found outside the tested blocks`);
+});
+
+test('the_bi_guide_documents_exactly_the_reporting_and_research_views', async () => {
+  const { rows } = await svc.sql(
+    "SELECT table_schema || '.' || table_name AS name FROM information_schema.views WHERE table_schema IN ('reporting', 'research') ORDER BY 1",
+  );
+  const inDatabase = rows.map((r) => r.name);
+  const guide = readFileSync(join(GUIDES_DIR, 'bi-analysts.md'), 'utf8');
+  const inGuide = [...new Set([...guide.matchAll(/\b(reporting|research)\.([a-z_]+)\b/g)].map((m) => `${m[1]}.${m[2]}`))].sort();
+  assert.deepEqual(inGuide, inDatabase, 'docs/guides/bi-analysts.md names these views; the database has those');
 });
 
 for (const { file, blocks } of guides) {

@@ -325,7 +325,7 @@ test('within_a_platform_partners_and_siao_sources_see_only_their_own_and_coordin
     ['siao', 'POST', '/v1/siao-requests/batch?source=other', [C.siaoRecord('SRC-1')], 403],
     // statistics of a platform outside an analyst's scope
     ['analystB', 'GET', '/v1/stats/activity?platform=artois', undefined, 403],
-    ['analystB', 'GET', '/v1/observatory/youth?platform=artois&platform=lens_henin', undefined, 403],
+    ['analystB', 'GET', '/v1/observatory/youth?ami=1', undefined, 403],
   ];
   for (const [who, m, p, body, want] of cases) {
     const fp = await C.fingerprint(svc);

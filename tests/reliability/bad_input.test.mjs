@@ -717,9 +717,16 @@ test('query_parameters_are_validated_on_every_route', async (t) => {
     }
   }
   // relations between parameters
-  for (const q of ['/v1/stats/activity?from=2024-12-31&to=2024-01-01', '/v1/observatory/youth?age_min=30&age_max=20', '/v1/observatory/youth/series?from=2025-01-01&to=2024-01-01']) {
+  for (const [q, field] of [
+    ['/v1/stats/activity?from=2024-12-31&to=2024-01-01', 'from'],
+    ['/v1/observatory/youth/series?from=2025-01-01&to=2024-01-31', 'to'],
+    ['/v1/stats/activity?from=2024-01-01&to=2024-11-30', 'to'],
+    ['/v1/observatory/youth?from=2024-02-01&to=2024-04-30', 'to'],
+    ['/v1/observatory/youth?platform=artois&ami=1', 'ami'],
+  ]) {
     const res = await send('query: values', 'GET', q);
     assert.equal(res.status, 422, `${q}: ${res.text}`);
+    assert.ok(hasError(res, field), `${q}: ${res.text}`);
     n += 1;
   }
   await unchanged(fp, 'query parameters');

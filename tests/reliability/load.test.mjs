@@ -61,8 +61,8 @@ const OPS = [
   [12, (i) => call(svc.url, 'GET', `/v1/referrals?limit=20&platform=${i % 2 ? 'artois' : 'lens_henin'}`, { token: tok.coord, validate: i % 5 === 0 })],
   [12, (i) => call(svc.url, 'GET', `/v1/referrals/${referrals[i % referrals.length]}`, { token: tok.coord, op: 'GET /v1/referrals/{id}', validate: i % 5 === 0 })],
   [14, (i) => call(svc.url, 'GET', '/v1/platforms', { validate: i % 5 === 0 })],
-  [10, (i) => call(svc.url, 'GET', `/v1/stats/activity?from=2019-01-01&to=${today}`, { token: tok.analyst, validate: i % 5 === 0 })],
-  [10, (i) => call(svc.url, 'GET', `/v1/observatory/youth?from=2020-01-01&to=${today}`, { token: tok.analyst, validate: i % 5 === 0 })],
+  [10, (i) => call(svc.url, 'GET', `/v1/stats/activity?from=2019-01-01&to=${today.slice(0, 4)}-12-31`, { token: tok.analyst, validate: i % 5 === 0 })],
+  [10, (i) => call(svc.url, 'GET', `/v1/observatory/youth?from=2020-01-01&to=${today.slice(0, 4)}-12-31`, { token: tok.analyst, validate: i % 5 === 0 })],
   [
     12,
     async (i) => {

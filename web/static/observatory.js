@@ -1,28 +1,38 @@
 // /observatory: the youth observatory dashboard (GET /v1/observatory/youth and its series).
 // The token lives in sessionStorage only (this tab); every request goes to this origin.
-// Values hidden by statistical disclosure control (null in the API) are shown as
-// "secret statistique", never as 0: in the figures, the tables and the charts (a hidden bar
-// is absent and labelled).
-(function () {
+//
+// The question comes from observatory-question.js (grid questions only), the charts from
+// observatory-charts.js, the formats from observatory-format.js. Every figure shows how it is
+// published, from the answer's `disclosure` block and the cells' `status`: "exact" (an official
+// figure), "protégé ±D" (cell-key method, within ±max_noise of the truth), or "secret
+// statistique" when hidden (null in the API), never 0 — in the figures, the tables and the
+// charts. A rate whose denominator is zero reads "sans objet".
+(function (O) {
   'use strict';
 
+  var F = O.format;
+  var Q = O.question;
+  var C = O.charts;
+  var el = F.el;
+  var valueNode = F.valueNode;
   var TOKEN_KEY = 'lda.observatory.token';
-  var SECRET = 'secret statistique';
   var FIGURES = [
     { key: 'requests_total', label: 'Demandes', hint: 'tous âges confondus', kind: 'count' },
     { key: 'youth_requests', label: 'Demandes des jeunes', kind: 'count' },
-    { key: 'youth_share', label: 'Part des jeunes', hint: 'dans les demandes', kind: 'share' },
+    { key: 'youth_share', label: 'Part des jeunes', hint: 'dans les demandes', kind: 'share', over: 'requests_total' },
     { key: 'youth_persons', label: 'Jeunes distincts', hint: 'personnes différentes', kind: 'count' },
     { key: 'repeat_persons', label: 'Jeunes revenus 2 fois ou plus', hint: 'au moins deux demandes', kind: 'count' },
-    { key: 'unmet_rate', label: 'Part sans place disponible', hint: 'des demandes des jeunes', kind: 'share' },
-    { key: 'no_alternative_share', label: 'Part sans autre solution', hint: 'parmi les réponses connues', kind: 'share' },
+    { key: 'unmet_rate', label: 'Part sans place disponible', hint: 'des demandes des jeunes', kind: 'share', over: 'youth_requests' },
+    { key: 'no_alternative_share', label: 'Part sans autre solution', hint: 'parmi les réponses connues', kind: 'share', over: 'youth_requests' },
   ];
-  var COLORS = { youth: '#1d4f91', unmet: '#a3431f', need: '#1d4f91', situation: '#5b3f8c', secret: '#4a4a4a' };
+  var FIGURE_NAMES = {};
+  FIGURES.forEach(function (f) {
+    FIGURE_NAMES[f.key] = f.label.toLowerCase();
+  });
 
-  var nf = new Intl.NumberFormat('fr-FR');
-  var pf = new Intl.NumberFormat('fr-FR', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
-  var df = new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  var mf = new Intl.DateTimeFormat('fr-FR', { month: 'short', year: 'numeric', timeZone: 'UTC' });
+  var BREAKDOWNS = ['by_sex', 'by_age', 'by_situation', 'by_need', 'by_response', 'by_channel', 'by_platform'];
+  var COLORS = { requests: '#2d6a4f', youth: '#1d4f91', unmet: '#a3431f', need: '#1d4f91', situation: '#5b3f8c' };
+  var CELL_STATUS = { E: 'exact', P: 'protégé', A: 'masqué' };
 
   function $(id) {
     return document.getElementById(id);
@@ -34,29 +44,25 @@
     tokenForget: $('token-forget'),
     tokenState: $('token-state'),
     filters: $('filters'),
-    platform: $('platform'),
-    from: $('from'),
-    to: $('to'),
-    ageMin: $('age_min'),
-    ageMax: $('age_max'),
-    granularity: $('granularity'),
     download: $('download'),
     error: $('error'),
     status: $('status'),
     results: $('results'),
     headline: $('headline'),
     scope: $('scope'),
-    thresholdMax: $('threshold-max'),
-    suppressionCount: $('suppression-count'),
+    disclosureExact: $('disclosure-exact'),
+    disclosureBadge: $('disclosure-badge'),
+    disclosureNoise: $('disclosure-noise'),
+    disclosureThreshold: $('disclosure-threshold'),
+    disclosureNote: $('disclosure-note'),
     leadAges: $('lead-ages'),
   };
 
   var state = {
     token: '',
-    datesTouched: false,
+    periodTouched: false,
     defaultsResolved: false,
     seq: 0,
-    charts: {},
     debounce: null,
   };
 
@@ -79,51 +85,25 @@
     }
   }
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (k) {
-        if (k === 'text') node.textContent = attrs[k];
-        else if (k === 'className') node.className = attrs[k];
-        else node.setAttribute(k, attrs[k]);
+  /** How a figure is published: 'E' exact, 'P' protected (cell-key method), 'A' hidden. */
+  function figureStatus(value, key, exact, denominator) {
+    var s = F.valueState(value, denominator);
+    if (s === 'hidden') return 'A';
+    if (s === 'na') return 'na';
+    return exact.indexOf(key) >= 0 ? 'E' : 'P';
+  }
+
+  function badgeNode(status, noise) {
+    if (status === 'E') return el('span', { className: 'badge badge--exact', text: 'exact', title: 'Chiffre officiel, exact' });
+    if (status === 'P') {
+      return el('span', {
+        className: 'badge badge--protected',
+        text: 'protégé ±' + noise,
+        title: 'Protégé par la méthode des clés de cellule : au plus ' + noise + ' d\u2019écart avec la valeur réelle',
       });
     }
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined) node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
-    });
-    return node;
-  }
-
-  function secretNode() {
-    return el('span', { className: 'secret', text: SECRET });
-  }
-
-  /** A count or a share as a node: "secret statistique" when the API hid it (null). */
-  function valueNode(value, kind) {
-    if (value === null || value === undefined) return secretNode();
-    return document.createTextNode(kind === 'share' ? pf.format(value) : nf.format(value));
-  }
-
-  function isoDate(d) {
-    return d.toISOString().slice(0, 10);
-  }
-
-  function longDate(iso) {
-    var p = iso.split('-');
-    return df.format(new Date(Date.UTC(+p[0], +p[1] - 1, +p[2])));
-  }
-
-  function periodLabel(item, granularity) {
-    var p = item.period;
-    if (granularity === 'month') {
-      var s = item.period_start.split('-');
-      return mf.format(new Date(Date.UTC(+s[0], +s[1] - 1, 1)));
-    }
-    if (granularity === 'quarter') {
-      var m = /^(\d{4})-Q(\d)$/.exec(p);
-      return m ? 'T' + m[2] + ' ' + m[1] : p;
-    }
-    return p;
+    if (status === 'A') return el('span', { className: 'badge badge--hidden', text: 'masqué' });
+    return el('span', { className: 'badge badge--na', text: 'sans objet' });
   }
 
   /** Marks the end of a load on <body> (data-state, data-loads): for scripts that drive the page. */
@@ -167,12 +147,12 @@
         return "Jeton refusé (401) : il est inconnu, expiré ou révoqué. Collez un jeton valide dans « Accès ».";
       case 403:
         return "Accès refusé (403) : ce jeton ne donne pas accès à ces statistiques (il faut un jeton analyste, " +
-          'coordinateur ou administrateur, et une plateforme de son périmètre).' + detail;
+          'coordinateur ou administrateur, et des plateformes de son périmètre : choisissez-en une).' + detail;
       case 422: {
         var list = (err.problem.errors || []).map(function (e) {
           return (e.field ? e.field + ' : ' : '') + e.message;
         });
-        return 'Filtres refusés par le service (422)' + (list.length ? ' : ' + list.join(' ; ') : '.');
+        return 'Question refusée par le service (422)' + (list.length ? ' : ' + list.join(' ; ') : '.');
       }
       case 429:
         return 'Trop de requêtes (429) : patientez quelques secondes, puis réessayez.';
@@ -205,118 +185,77 @@
     );
   }
 
-  // ---- filters ---------------------------------------------------------------------------
+  // ---- the default period ------------------------------------------------------------------
 
-  function readFilters() {
-    var f = {
-      platform: els.platform.value,
-      from: els.from.value,
-      to: els.to.value,
-      ageMin: els.ageMin.value.trim(),
-      ageMax: els.ageMax.value.trim(),
-      granularity: els.granularity.value,
-    };
-    var problems = [];
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(f.from)) problems.push('la date de début est manquante ou invalide');
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(f.to)) problems.push('la date de fin est manquante ou invalide');
-    if (!problems.length && f.from > f.to) problems.push('la date de fin est avant la date de début');
-    var a = /^\d{1,3}$/.test(f.ageMin) ? +f.ageMin : NaN;
-    var b = /^\d{1,3}$/.test(f.ageMax) ? +f.ageMax : NaN;
-    if (!(a >= 0 && a <= 120) || !(b >= 0 && b <= 120)) problems.push("l'âge doit être un nombre entier de 0 à 120");
-    else if (a > b) problems.push("l'âge minimum dépasse l'âge maximum");
-    [els.from, els.to, els.ageMin, els.ageMax].forEach(function (input) {
-      input.removeAttribute('aria-invalid');
-    });
-    if (problems.length) {
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(f.from) || f.from > f.to) els.from.setAttribute('aria-invalid', 'true');
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(f.to) || f.from > f.to) els.to.setAttribute('aria-invalid', 'true');
-      if (!(a >= 0 && a <= 120) || a > b) els.ageMin.setAttribute('aria-invalid', 'true');
-      if (!(b >= 0 && b <= 120) || a > b) els.ageMax.setAttribute('aria-invalid', 'true');
-      f.problems = problems;
-    }
-    return f;
-  }
-
-  function query(f, extra) {
-    var p = new URLSearchParams();
-    p.set('from', f.from);
-    p.set('to', f.to);
-    if (f.platform && f.platform !== 'tous') p.append('platform', f.platform);
-    p.set('age_min', f.ageMin);
-    p.set('age_max', f.ageMax);
-    Object.keys(extra || {}).forEach(function (k) {
-      p.set(k, extra[k]);
-    });
-    return p.toString();
-  }
-
-  function platformName(code) {
-    for (var i = 0; i < els.platform.options.length; i++) {
-      if (els.platform.options[i].value === code) return els.platform.options[i].textContent;
-    }
-    return code;
-  }
-
-  function loadPlatforms() {
-    return fetch('/v1/platforms', { headers: { Accept: 'application/json' }, credentials: 'omit' })
-      .then(function (res) {
-        if (!res.ok) throw new Error(String(res.status));
-        return res.json();
-      })
-      .then(function (body) {
-        (body.items || []).forEach(function (p) {
-          var o = el('option', { value: p.code, text: p.name + (p.ami ? ' (AMI ' + p.ami + ')' : '') });
-          els.platform.appendChild(o);
-        });
-      })
-      .catch(function () {
-        showError("La liste des plateformes n'a pas pu être chargée (GET /v1/platforms) : seul « Toutes les plateformes » est proposé.");
-      });
-  }
-
-  /** The last full calendar year that has SIAO requests (from the yearly series), if any. */
+  /**
+   * The yearly series over every year up to this one: offers the years that have data, and
+   * chooses the last full calendar year that has SIAO requests as the default period.
+   */
   function resolveDefaultPeriod() {
-    var thisYear = new Date().getFullYear();
-    var to = isoDate(new Date());
-    return apiGet('/v1/observatory/youth/series?' + new URLSearchParams({ granularity: 'year', from: '2000-01-01', to: to }).toString())
-      .then(function (body) {
-        state.defaultsResolved = true;
-        if (state.datesTouched) return;
-        var best = null;
-        (body.items || []).forEach(function (item) {
-          var y = parseInt(item.period, 10);
-          if (y < thisYear && item.requests_total !== 0) best = y;
-        });
-        if (best !== null) {
-          els.from.value = best + '-01-01';
-          els.to.value = best + '-12-31';
-        }
+    var f = Q.read();
+    var ask = { from: '2000-01-01', to: F.thisYear() + '-12-31', platform: f.platform, ami: f.ami, ageBand: f.ageBand };
+    return apiGet('/v1/observatory/youth/series?' + Q.query(ask, { granularity: 'year' })).then(function (body) {
+      state.defaultsResolved = true;
+      var first = null;
+      var best = null;
+      (body.items || []).forEach(function (item) {
+        var y = parseInt(item.period, 10);
+        if (item.requests_total === 0) return;
+        if (first === null) first = y;
+        if (y < F.thisYear()) best = y;
       });
+      Q.setYearRange(first === null ? Q.FIRST_YEAR : first);
+      if (!state.periodTouched && best !== null) Q.setPeriod('year', best);
+      else Q.sync();
+    });
   }
 
   // ---- rendering -------------------------------------------------------------------------
 
-  function renderHeadline(doc, f) {
+  function renderHeadline(doc) {
+    var d = doc.disclosure;
     els.headline.textContent = '';
     FIGURES.forEach(function (fig) {
       var v = doc[fig.key];
-      var hidden = v === null || v === undefined;
+      var over = fig.over ? doc[fig.over] : undefined;
+      var status = figureStatus(v, fig.key, d.exact, over);
       var dt = el('dt', null, [fig.label, fig.hint ? el('span', { className: 'figure__hint', text: fig.hint }) : null]);
-      var dd = el('dd', { className: 'figure__value' }, [valueNode(v, fig.kind)]);
-      var card = el('div', { className: 'figure' + (hidden ? ' figure--secret' : ''), 'data-key': fig.key }, [dt, dd]);
-      if (hidden) card.setAttribute('data-secret', 'true');
+      var dd = el('dd', { className: 'figure__value' }, [valueNode(v, fig.kind, over)]);
+      var mark = el('dd', { className: 'figure__status' }, [status === 'A' ? null : badgeNode(status, d.max_noise)]);
+      var card = el('div', { className: 'figure figure--' + status, 'data-key': fig.key, 'data-status': status }, [dt, dd, mark]);
+      if (status === 'A') card.setAttribute('data-secret', 'true');
       els.headline.appendChild(card);
     });
-    var s = doc.suppression || {};
-    els.thresholdMax.textContent = String((s.threshold || 11) - 1);
-    var masked = (s.primary || 0) + (s.secondary || 0);
-    els.suppressionCount.textContent = masked
-      ? 'Sur cette sélection : ' + masked + ' valeur' + (masked > 1 ? 's' : '') + ' masquée' + (masked > 1 ? 's' : '') +
-        ' (' + (s.primary || 0) + ' par le seuil, ' + (s.secondary || 0) + ' pour empêcher un calcul par différence).'
-      : 'Sur cette sélection, aucune valeur n\'est masquée.';
-    var where = f.platform === 'tous' ? 'toutes les plateformes' : 'plateforme ' + platformName(f.platform);
-    els.scope.textContent = 'Du ' + longDate(f.from) + ' au ' + longDate(f.to) + ' · ' + where + ' · jeunes de ' +
-      f.ageMin + ' à ' + f.ageMax + ' ans';
+    els.scope.textContent = Q.describe(doc.filters);
+  }
+
+  function renderDisclosure(doc) {
+    var d = doc.disclosure;
+    var exact = d.exact.map(function (k) {
+      return FIGURE_NAMES[k] || k;
+    });
+    els.disclosureExact.textContent = exact.length
+      ? 'Exacts sur cette sélection : ' + exact.join(', ') + '. Ce sont les chiffres officiels, publiés tels quels pour une ou plusieurs années civiles, toutes plateformes ou un AMI.'
+      : "Aucun chiffre exact sur cette sélection : seuls les totaux d'une ou plusieurs années civiles, pour toutes les plateformes ou un AMI, sont publiés exacts.";
+    els.disclosureBadge.textContent = 'protégé ±' + d.max_noise;
+    els.disclosureNoise.textContent = 'Les autres effectifs sont protégés par la méthode des clés de cellule : chacun peut ' +
+      "s'écarter de la valeur réelle de " + d.max_noise + ' au plus, toujours du même écart pour les mêmes demandes : ' +
+      "répéter ou croiser les questions n'apprend rien de plus. Les parts sont calculées sur les chiffres publiés.";
+    var hidden = 0;
+    FIGURES.forEach(function (fig) {
+      if (figureStatus(doc[fig.key], fig.key, d.exact, fig.over ? doc[fig.over] : undefined) === 'A') hidden++;
+    });
+    BREAKDOWNS.forEach(function (b) {
+      (doc[b] || []).forEach(function (c) {
+        if (c.status === 'A') hidden++;
+      });
+    });
+    els.disclosureThreshold.textContent = 'un effectif de 1 à ' + (d.threshold - 1) + ' est masqué, ainsi que ce qui ' +
+      'permettrait de le retrouver par différence. Un zéro est toujours publié. Sur cette sélection : ' +
+      (hidden ? hidden + ' valeur' + (hidden > 1 ? 's masquées' : ' masquée') : 'aucune valeur masquée') +
+      ' (chiffres clés et répartitions).';
+    els.disclosureNote.textContent = "Chaque chiffre protégé porte son propre écart : les parties ne s'additionnent pas " +
+      'exactement à leur total, ni les mois à leur année. Pour une année, lisez le chiffre de l’année.';
   }
 
   function table(id, head, rows) {
@@ -324,14 +263,14 @@
     t.textContent = '';
     var tr = el('tr');
     head.forEach(function (h, i) {
-      tr.appendChild(el('th', { scope: 'col', className: i ? 'num' : '', text: h }));
+      tr.appendChild(el('th', { scope: 'col', className: i && i < head.length - 1 ? 'num' : '', text: h }));
     });
     t.appendChild(el('thead', null, [tr]));
     var body = el('tbody');
     rows.forEach(function (r) {
       var row = el('tr');
       r.forEach(function (cell, i) {
-        var node = i === 0 ? el('th', { scope: 'row' }) : el('td', { className: 'num' });
+        var node = i === 0 ? el('th', { scope: 'row' }) : el('td', { className: i < r.length - 1 ? 'num' : 'status-cell' });
         node.appendChild(typeof cell === 'string' ? document.createTextNode(cell) : cell);
         row.appendChild(node);
       });
@@ -340,234 +279,89 @@
     t.appendChild(body);
   }
 
-  // Draws "secret statistique" where a bar is hidden, and "s" under a hidden point of a line.
-  var secretPlugin = {
-    id: 'ldaSecret',
-    afterDatasetsDraw: function (chart) {
-      var data = chart.data.datasets[0] ? chart.data.datasets[0].data : [];
-      var ctx = chart.ctx;
-      var area = chart.chartArea;
-      ctx.save();
-      ctx.fillStyle = COLORS.secret;
-      ctx.textBaseline = 'middle';
-      var horizontal = chart.options.indexAxis === 'y';
-      for (var i = 0; i < data.length; i++) {
-        if (data[i] !== null) continue;
-        if (horizontal) {
-          ctx.font = 'italic 12px system-ui, sans-serif';
-          ctx.textAlign = 'left';
-          ctx.fillText(SECRET, area.left + 6, chart.scales.y.getPixelForValue(i));
-        } else {
-          ctx.font = 'italic bold 12px system-ui, sans-serif';
-          ctx.textAlign = 'center';
-          ctx.fillText('s', chart.scales.x.getPixelForValue(i), area.bottom - 10);
-        }
-      }
-      ctx.restore();
-    },
-  };
-
-  function replaceChart(name, canvasId, config) {
-    if (state.charts[name]) {
-      state.charts[name].destroy();
-      delete state.charts[name];
-    }
-    if (typeof window.Chart !== 'function') return;
-    config.plugins = [secretPlugin];
-    state.charts[name] = new window.Chart($(canvasId), config);
+  function figureOf(key) {
+    for (var i = 0; i < FIGURES.length; i++) if (FIGURES[i].key === key) return FIGURES[i];
+    return null;
   }
 
-  function trendChart(name, canvasId, items, key, label, color, granularity) {
-    var labels = items.map(function (it) {
-      return periodLabel(it, granularity);
-    });
-    var values = items.map(function (it) {
-      var v = it[key];
-      return v === null || v === undefined ? null : Math.round(v * 1000) / 10;
-    });
-    replaceChart(name, canvasId, {
-      type: 'line',
-      data: {
-        labels: labels,
-        datasets: [
-          {
-            label: label,
-            data: values,
-            borderColor: color,
-            backgroundColor: color,
-            pointRadius: items.length > 40 ? 0 : 3,
-            pointHoverRadius: 5,
-            borderWidth: 2,
-            spanGaps: false,
-            tension: 0.15,
-          },
-        ],
-      },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        interaction: { mode: 'index', intersect: false },
-        scales: {
-          y: {
-            beginAtZero: true,
-            suggestedMax: 50,
-            ticks: {
-              callback: function (v) {
-                return nf.format(v) + ' %';
-              },
-            },
-            grid: { color: '#e3e7ed' },
-          },
-          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              label: function (c) {
-                return c.raw === null ? SECRET : label + ' : ' + pf.format(c.raw / 100);
-              },
-            },
-          },
-        },
-      },
-    });
-    var hidden = items.filter(function (it) {
-      return it[key] === null || it[key] === undefined;
-    });
-    return {
-      labels: labels,
-      note: hidden.length
-        ? 's = secret statistique (point absent de la courbe) : ' +
-          hidden
-            .map(function (it) {
-              return periodLabel(it, granularity);
-            })
-            .join(', ') + '.'
-        : '',
-    };
+  /** How a series item is published, in words: its exact figures, or "protégés ±D". */
+  function itemProtection(item, noise) {
+    if (!item.exact.length) return 'protégés ±' + noise;
+    return (
+      'exacts : ' +
+      item.exact
+        .map(function (k) {
+          return FIGURE_NAMES[k] || k;
+        })
+        .join(', ')
+    );
   }
 
   function renderTrends(series, f) {
     var items = series.items || [];
     var g = series.granularity || f.granularity;
-    var a = trendChart('youthShare', 'chart-youth-share', items, 'youth_share', 'Part des jeunes', COLORS.youth, g);
+    var noise = series.disclosure.max_noise;
+    var cell = function (it, key) {
+      var fig = figureOf(key);
+      return valueNode(it[key], fig.kind, fig.over ? it[fig.over] : undefined);
+    };
+    var r = C.trend('youthRequests', 'chart-youth-requests', items, figureOf('youth_requests'), COLORS.requests, g);
+    $('note-youth-requests').textContent = r.note;
+    table(
+      'table-youth-requests',
+      ['Période', 'Demandes', 'Demandes des jeunes', 'Jeunes distincts', 'Protection'],
+      items.map(function (it, i) {
+        return [r.labels[i], cell(it, 'requests_total'), cell(it, 'youth_requests'), cell(it, 'youth_persons'), itemProtection(it, noise)];
+      })
+    );
+    var a = C.trend('youthShare', 'chart-youth-share', items, figureOf('youth_share'), COLORS.youth, g);
     $('note-youth-share').textContent = a.note;
     table(
       'table-youth-share',
-      ['Période', 'Demandes', 'Demandes des jeunes', 'Part des jeunes'],
+      ['Période', 'Demandes', 'Demandes des jeunes', 'Part des jeunes', 'Protection'],
       items.map(function (it, i) {
-        return [a.labels[i], valueNode(it.requests_total, 'count'), valueNode(it.youth_requests, 'count'), valueNode(it.youth_share, 'share')];
+        return [a.labels[i], cell(it, 'requests_total'), cell(it, 'youth_requests'), cell(it, 'youth_share'), itemProtection(it, noise)];
       })
     );
-    var b = trendChart('unmet', 'chart-unmet', items, 'unmet_rate', 'Part sans place disponible', COLORS.unmet, g);
+    var b = C.trend('unmet', 'chart-unmet', items, figureOf('unmet_rate'), COLORS.unmet, g);
     $('note-unmet').textContent = b.note;
     table(
       'table-unmet',
-      ['Période', 'Demandes des jeunes', 'Part sans place disponible', 'Part sans autre solution'],
+      ['Période', 'Demandes des jeunes', 'Part sans place disponible', 'Part sans autre solution', 'Protection'],
       items.map(function (it, i) {
-        return [b.labels[i], valueNode(it.youth_requests, 'count'), valueNode(it.unmet_rate, 'share'), valueNode(it.no_alternative_share, 'share')];
+        return [b.labels[i], cell(it, 'youth_requests'), cell(it, 'unmet_rate'), cell(it, 'no_alternative_share'), itemProtection(it, noise)];
       })
     );
   }
 
-  /** A long category name on several lines (Chart.js draws an array label line by line). */
-  function wrapLabel(text, max) {
-    var lines = [];
-    var line = '';
-    text.split(/\s+/).forEach(function (word) {
-      if (line && (line + ' ' + word).length > max) {
-        lines.push(line);
-        line = word;
-      } else {
-        line = line ? line + ' ' + word : word;
-      }
-    });
-    if (line) lines.push(line);
-    return lines.length > 1 ? lines : text;
-  }
-
-  function breakdownChart(name, canvasId, tableId, cells, color) {
-    var labels = cells.map(function (c) {
-      return wrapLabel(c.label_fr, 24);
-    });
-    var values = cells.map(function (c) {
-      return c.count === null || c.count === undefined ? null : c.count;
-    });
-    // Room for every category name (some take several lines): no label is ever skipped.
-    var rows = labels.reduce(function (sum, l) {
-      return sum + Math.max(30, (Array.isArray(l) ? l.length : 1) * 15 + 14);
-    }, 0);
-    $(canvasId).parentNode.style.height = Math.max(240, rows + 40) + 'px';
-    var anyBar = values.some(function (v) {
-      return v !== null && v > 0;
-    });
-    replaceChart(name, canvasId, {
-      type: 'bar',
-      data: {
-        labels: labels,
-        datasets: [{ label: 'Demandes des jeunes', data: values, backgroundColor: color, borderRadius: 3, maxBarThickness: 26 }],
-      },
-      options: {
-        indexAxis: 'y',
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        scales: {
-          x: {
-            beginAtZero: true,
-            suggestedMax: anyBar ? undefined : 10,
-            grid: { color: '#e3e7ed' },
-            ticks: {
-              precision: 0,
-              callback: function (v) {
-                return nf.format(v);
-              },
-            },
-          },
-          y: { grid: { display: false }, ticks: { autoSkip: false } },
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              label: function (c) {
-                var cell = cells[c.dataIndex];
-                if (c.raw === null) return SECRET;
-                return nf.format(c.raw) + ' demandes' + (cell.share === null || cell.share === undefined ? '' : ' (' + pf.format(cell.share) + ')');
-              },
-            },
-          },
-        },
-      },
-    });
+  /** A breakdown: its chart and its table (value, share and how each cell is published). */
+  function renderBreakdown(name, cells, color, noise) {
+    C.breakdown(name, 'chart-' + name, cells, color, noise);
     table(
-      tableId,
-      ['Catégorie', 'Demandes des jeunes', 'Part des demandes des jeunes'],
+      'table-' + name,
+      ['Catégorie', 'Demandes des jeunes', 'Part des demandes des jeunes', 'Protection'],
       cells.map(function (c) {
-        return [c.label_fr, valueNode(c.count, 'count'), valueNode(c.share, 'share')];
+        return [c.label_fr, valueNode(c.count, 'count'), valueNode(c.share, 'share'), CELL_STATUS[c.status] || c.status];
       })
     );
   }
 
   function render(doc, series, f) {
-    els.leadAges.textContent = f.ageMin + ' à ' + f.ageMax + ' ans';
+    els.leadAges.textContent = Q.ageBandLabel(doc.filters.age_band);
     els.results.hidden = false;
-    renderHeadline(doc, f);
+    renderHeadline(doc);
+    renderDisclosure(doc);
     renderTrends(series, f);
-    breakdownChart('need', 'chart-need', 'table-need', doc.by_need || [], COLORS.need);
-    breakdownChart('situation', 'chart-situation', 'table-situation', doc.by_situation || [], COLORS.situation);
-    if (typeof window.Chart !== 'function') {
-      showError("Les graphiques ne sont pas disponibles sur ce serveur (Chart.js n'est pas installé : scripts/web-deps.sh). Les chiffres et les tableaux restent exacts.");
+    var noise = doc.disclosure.max_noise;
+    renderBreakdown('need', doc.by_need || [], COLORS.need, noise);
+    renderBreakdown('situation', doc.by_situation || [], COLORS.situation, noise);
+    if (!C.available()) {
+      showError("Les graphiques ne sont pas disponibles sur ce serveur (Chart.js n'est pas installé : scripts/web-deps.sh). Les chiffres et les tableaux restent justes.");
     }
   }
 
   function clearResults() {
-    Object.keys(state.charts).forEach(function (k) {
-      state.charts[k].destroy();
-    });
-    state.charts = {};
+    C.clear();
     els.results.hidden = true;
   }
 
@@ -583,21 +377,15 @@
       setStatus("Collez un jeton d'accès dans « Accès » pour afficher les statistiques.");
       return Promise.resolve();
     }
-    var f = readFilters();
-    if (f.problems) {
-      showError('Filtres incomplets : ' + f.problems.join(' ; ') + '.');
-      setStatus('');
-      finished('error');
-      return Promise.resolve();
-    }
+    var f = Q.read();
     var my = ++state.seq;
     document.body.setAttribute('data-state', 'loading');
     showError('');
     setStatus('Chargement…');
     els.results.setAttribute('aria-busy', 'true');
     return Promise.all([
-      apiGet('/v1/observatory/youth?' + query(f)),
-      apiGet('/v1/observatory/youth/series?' + query(f, { granularity: f.granularity })),
+      apiGet('/v1/observatory/youth?' + Q.query(f)),
+      apiGet('/v1/observatory/youth/series?' + Q.query(f, { granularity: f.granularity })),
     ]).then(
       function (r) {
         if (my !== state.seq) return;
@@ -654,17 +442,13 @@
       showError("Collez d'abord un jeton d'accès dans « Accès ».");
       return;
     }
-    var f = readFilters();
-    if (f.problems) {
-      showError('Filtres incomplets : ' + f.problems.join(' ; ') + '.');
-      return;
-    }
-    var name = 'observatoire-jeunes_' + f.from + '_' + f.to + (f.platform !== 'tous' ? '_' + f.platform : '') +
-      '_' + f.ageMin + '-' + f.ageMax + 'ans.csv';
+    var f = Q.read();
+    var where = f.platform ? '_' + f.platform : f.ami ? '_ami' + f.ami : '';
+    var name = 'observatoire-jeunes_' + f.from + '_' + f.to + where + '_' + f.ageBand + '.csv';
     showError('');
     setStatus('Préparation du fichier CSV…');
     els.download.disabled = true;
-    apiGet('/v1/observatory/youth?' + query(f, { format: 'csv' }), 'text/csv')
+    apiGet('/v1/observatory/youth?' + Q.query(f, { format: 'csv' }), 'text/csv')
       .then(
         function (text) {
           var blob = new Blob([text], { type: 'text/csv;charset=utf-8' });
@@ -691,13 +475,8 @@
   // ---- wiring ----------------------------------------------------------------------------
 
   function init() {
-    var lastYear = new Date().getFullYear() - 1;
-    els.from.value = lastYear + '-01-01';
-    els.to.value = lastYear + '-12-31';
-    if (window.Chart) {
-      window.Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
-      window.Chart.defaults.color = '#1b1b1b';
-    }
+    Q.setYearRange(Q.FIRST_YEAR);
+    Q.setPeriod('year', Math.max(Q.FIRST_YEAR, F.thisYear() - 1));
 
     var saved = storageGet();
     if (saved) els.token.value = saved;
@@ -729,9 +508,10 @@
       e.preventDefault();
       load();
     });
-    [els.from, els.to].forEach(function (input) {
-      input.addEventListener('input', function () {
-        state.datesTouched = true;
+    Q.periodSelects.forEach(function (select) {
+      select.addEventListener('change', function () {
+        state.periodTouched = true;
+        Q.sync(select);
       });
     });
     els.filters.addEventListener('change', function () {
@@ -739,8 +519,11 @@
     });
     els.download.addEventListener('click', download);
 
-    loadPlatforms().then(start);
+    Promise.all([Q.loadPlatforms(), Q.loadAgeBands()]).then(function (r) {
+      if (r[0]) showError(r[0]);
+      return start();
+    });
   }
 
   init();
-})();
+})((window.ldaObservatory = window.ldaObservatory || {}));

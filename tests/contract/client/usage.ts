@@ -4,7 +4,7 @@
 // a renamed path, a field that changes type, a code that disappears — this file stops compiling.
 //
 // Three operations: list the platforms (public), send a referral with a new household inline
-// (partner token), read the youth observatory of one platform for one year (analyst token).
+// (partner token), ask the youth observatory questions of the statistics grid (analyst token).
 // Errors are RFC 9457 problem+json documents, typed as the Problem schema.
 
 import createClient from "openapi-fetch";
@@ -17,6 +17,9 @@ export type ReferralInput = Schemas["ReferralInput"];
 export type Referral = Schemas["Referral"];
 export type YouthStats = Schemas["YouthStats"];
 export type PlatformCode = Schemas["PlatformCode"];
+export type AgeBand = Schemas["AgeBand"];
+export type Disclosure = Schemas["Disclosure"];
+export type StatsCell = Schemas["StatsCell"];
 
 /** What a call gives back: the value, or the problem the API answered with. */
 export type Result<T> = { ok: true; value: T } | { ok: false; status: number; problem: Problem };
@@ -102,18 +105,24 @@ export function exampleReferral(today: string): ReferralInput {
   };
 }
 
+/** The platforms a statistics question covers: all of them, one AMI, or one platform. */
+export type StatsScope = { platform: PlatformCode } | { ami: 1 | 2 } | Record<string, never>;
+
 /**
- * 3. GET /v1/observatory/youth — one platform (the parameter is repeatable: an array), one
- * year, JSON. A null figure is hidden by disclosure control (or a rate with a zero denominator).
+ * 3. GET /v1/observatory/youth — one question of the statistics grid: a period of whole months
+ * (one month, one quarter, one calendar year or whole calendar years), all platforms or one AMI
+ * or one platform, and an age band (default 18 to 25). JSON. A null figure is hidden by
+ * disclosure control (or a rate with a zero denominator).
  */
 export async function youthObservatory(
   api: Client,
-  platforms: PlatformCode[],
+  scope: StatsScope,
   from: string,
   to: string,
+  ageBand: AgeBand = "age_18_25",
 ): Promise<Result<YouthStats>> {
   const { data, error, response } = await api.GET("/v1/observatory/youth", {
-    params: { query: { platform: platforms, from, to, format: "json" } },
+    params: { query: { ...scope, from, to, age_band: ageBand, format: "json" } },
   });
   if (data === undefined) return { ok: false, status: response.status, problem: problemOf(error, response) };
   // The operation also declares text/csv: the body type is YouthStats | string.
@@ -121,14 +130,25 @@ export async function youthObservatory(
   return { ok: true, value: data };
 }
 
+/** How a published count reads: the value and whether it is exact, protected or hidden. */
+function published(value: number | null, exact: boolean, disclosure: Disclosure): string {
+  if (value === null) return "secret statistique";
+  return exact ? `${value} (exact)` : `${value} (±${disclosure.max_noise})`;
+}
+
+function statusText(cell: StatsCell): string {
+  const status: "E" | "P" | "A" = cell.status;
+  return status === "A" ? "masqué" : status === "E" ? "exact" : "protégé";
+}
+
 function describeYouth(stats: YouthStats): string {
+  const d = stats.disclosure;
+  const method: "cell_key" = d.method;
   const share = stats.youth_share === null ? "hidden" : `${(stats.youth_share * 100).toFixed(1)} %`;
-  const bySex = stats.by_sex
-    .map((cell) => `${cell.label_fr}: ${cell.count ?? (cell.status === "A" ? "< seuil" : "masqué")}`)
-    .join(", ");
-  return `${stats.youth_requests ?? "?"} youth requests (${share}); ${bySex}; hidden cells: ${
-    stats.suppression.primary + stats.suppression.secondary
-  } (threshold ${stats.suppression.threshold})`;
+  const requests = published(stats.youth_requests, d.exact.includes("youth_requests"), d);
+  const bySex = stats.by_sex.map((cell) => `${cell.label_fr}: ${cell.count ?? "—"} (${statusText(cell)})`).join(", ");
+  const where = stats.filters.platform ?? (stats.filters.ami !== null ? `AMI ${stats.filters.ami}` : "all platforms");
+  return `${stats.filters.from}..${stats.filters.to} (${stats.filters.period}), ${where}, ${stats.filters.age_band}: ${requests} youth requests (${share}); ${bySex}; ${method}, threshold ${d.threshold}`;
 }
 
 export async function main(baseUrl: string, partnerToken: string, analystToken: string): Promise<void> {
@@ -140,9 +160,17 @@ export async function main(baseUrl: string, partnerToken: string, analystToken: 
   if (sent.ok) console.log(`referral ${sent.value.referral.id}: ${sent.value.referral.status}`);
   else console.warn(`${sent.status} ${sent.problem.detail} (request ${sent.problem.request_id})`);
 
-  const youth = await youthObservatory(lda(baseUrl, analystToken), ["artois"], "2024-01-01", "2024-12-31");
-  if (youth.ok) console.log(describeYouth(youth.value));
-  else console.warn(`${youth.status} ${youth.problem.detail}`);
+  const analyst = lda(baseUrl, analystToken);
+  const questions: [StatsScope, string, string][] = [
+    [{ platform: "artois" }, "2024-01-01", "2024-12-31"], // one platform, one year
+    [{ ami: 2 }, "2024-04-01", "2024-06-30"], // one AMI, one quarter
+    [{}, "2019-01-01", "2022-12-31"], // all platforms, whole years
+  ];
+  for (const [scope, from, to] of questions) {
+    const youth = await youthObservatory(analyst, scope, from, to);
+    if (youth.ok) console.log(describeYouth(youth.value));
+    else console.warn(`${youth.status} ${youth.problem.detail}`); // 422 names the parameter off the grid
+  }
 }
 
 // The generated types are precise enough to catch these mistakes at compile time; if one of
@@ -156,6 +184,14 @@ export function mistakesCaught(api: Client): void {
   void api.GET("/v1/referal");
   // @ts-expect-error — the observatory takes no `granularity` (that is the series)
   void api.GET("/v1/observatory/youth", { params: { query: { granularity: "year" } } });
+  // @ts-expect-error — no free age range: an age band
+  void api.GET("/v1/observatory/youth", { params: { query: { age_min: 18 } } });
+  // @ts-expect-error — one platform at most (not a list)
+  void api.GET("/v1/observatory/youth", { params: { query: { platform: ["artois", "lens_henin"] } } });
+  // @ts-expect-error — not an age band of the vocabulary
+  void api.GET("/v1/observatory/youth/series", { params: { query: { age_band: "age_18_24" } } });
+  // @ts-expect-error — AMI 1 or 2
+  void api.GET("/v1/stats/activity", { params: { query: { ami: 3 } } });
   void wrongPlatform;
   void missingDate;
 }
