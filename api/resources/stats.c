@@ -392,7 +392,7 @@ static sdc_figure exact_count(const official_rows *o, sdc_official f, size_t u0,
 /* A headline count: exact when it is an official figure of whole years for all platforms or
  * an AMI, else protected. */
 static published headline_count(const tallies *tl, const official_rows *o, sdc_official f,
-                                 bool official, grid_kind kind, size_t u0, size_t nu, size_t scope)
+                                bool official, grid_kind kind, size_t u0, size_t nu, size_t scope)
 {
     bool exact = official && (kind == GRID_YEAR || kind == GRID_YEARS) && scope >= ref_tree.nplat;
     if (exact) return pub_count(exact_count(o, f, u0, nu, scope));
@@ -435,8 +435,8 @@ static void breakdown(stats_report *rp, const tallies *tl, const stats_params *p
 }
 
 /* The cells of a count by platform, for the platforms of the scope. */
-static void by_platform(stats_report *rp, const tallies *tl, const stats_params *p,
-                        const char *dim, published total)
+static void by_platform(stats_report *rp, const tallies *tl, const stats_params *p, const char *dim,
+                        published total)
 {
     json_t *arr = JCHECK(json_array());
     for (size_t i = 0; i < ref_tree.nplat; i++)
@@ -540,8 +540,7 @@ void stats_activity_get(lda_req *r)
         snprintf(y, sizeof y, "%.4s", tl.units[u]);
         grid_kind k = nu > 1 ? GRID_YEAR : p.period.kind;
         report_cell(&rp, years, "by_year", y, y,
-                    headline_count(&tl, &o, SDC_REFERRALS_RECEIVED, true, k, u, 1, p.scope),
-                    total);
+                    headline_count(&tl, &o, SDC_REFERRALS_RECEIVED, true, k, u, 1, p.scope), total);
     }
     json_object_set_new(rp.doc, "by_year", years);
 
@@ -659,7 +658,7 @@ void observatory_youth_get(lda_req *r)
                                      nwhole ? whole : NULL, units, nunits, "headline");
     breakdown(&rp, &tl, &p, "by_sex", "sex", "sex", true, true, youth);
     {
-        size_t na = (size_t)(p.hi - p.lo + 1);
+        size_t na = (size_t)p.hi - (size_t)p.lo + 1;
         char(*names)[8] = xcalloc(na, sizeof *names);
         const char **codes = xcalloc(na, sizeof *codes);
         for (size_t i = 0; i < na; i++) {

@@ -252,34 +252,55 @@ RETURNS TABLE (unit_start date, platform text, dim text, code text, n bigint, ks
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
 DECLARE
   band boolean := lo = 18 AND hi = 25;
+  plats text[] := (SELECT array_agg(p.code) FROM platform p);
+  dims text[] := '{sex,situation,response,channel,alt,need}';
 BEGIN
-  RETURN QUERY
-  WITH c AS (
-    SELECT o.month, o.platform, o.dim, o.age, o.code, o.n, o.ks
-    FROM observatory_cell o
-    WHERE (SELECT current FROM observatory_state)
-      AND o.month >= m0 AND o.month < m1
-      AND ((o.dim = 'total' AND (o.age = -3 OR o.age BETWEEN lo AND hi))
-        OR (o.dim <> 'total' AND ((band AND o.age = -2) OR (NOT band AND o.age BETWEEN lo AND hi))))
+  IF NOT (SELECT current FROM observatory_state) THEN
+    RETURN QUERY
+    WITH c AS (
+      SELECT a.month, a.platform, a.dim, a.age, a.code, a.n, a.ks
+      FROM lda_observatory_aggregate(
+             (SELECT array_agg(lda_observatory_source(s, 1)) FROM siao_request s
+              WHERE s.received_at >= m0::timestamp AT TIME ZONE 'Europe/Paris'
+                AND s.received_at < m1::timestamp AT TIME ZONE 'Europe/Paris')) a
+      WHERE (a.dim = 'total' AND (a.age = -3 OR a.age BETWEEN lo AND hi))
+         OR (a.dim <> 'total' AND ((band AND a.age = -2) OR (NOT band AND a.age BETWEEN lo AND hi))))
+    SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, c.month)::date END, c.platform,
+           CASE WHEN c.dim = 'total' AND c.age = -3 THEN 'all'
+                WHEN c.dim = 'total' THEN 'age' ELSE c.dim END,
+           CASE WHEN c.dim = 'total' AND c.age >= 0 THEN c.age::text ELSE c.code END,
+           sum(c.n)::bigint, sum(c.ks)::bigint
+    FROM c GROUP BY 1, 2, 3, 4
     UNION ALL
-    SELECT a.month, a.platform, a.dim, a.age, a.code, a.n, a.ks
-    FROM lda_observatory_aggregate(
-           (SELECT array_agg(lda_observatory_source(s, 1)) FROM siao_request s
-            WHERE NOT (SELECT current FROM observatory_state)
-              AND s.received_at >= m0::timestamp AT TIME ZONE 'Europe/Paris'
-              AND s.received_at < m1::timestamp AT TIME ZONE 'Europe/Paris')) a
-    WHERE (a.dim = 'total' AND (a.age = -3 OR a.age BETWEEN lo AND hi))
-       OR (a.dim <> 'total' AND ((band AND a.age = -2) OR (NOT band AND a.age BETWEEN lo AND hi))))
-  SELECT lda_stats_unit(unit, m0, c.month), c.platform,
-         CASE WHEN c.dim = 'total' AND c.age = -3 THEN 'all'
-              WHEN c.dim = 'total' THEN 'age' ELSE c.dim END,
-         CASE WHEN c.dim = 'total' AND c.age >= 0 THEN c.age::text ELSE c.code END,
-         sum(c.n)::bigint, sum(c.ks)::bigint
-  FROM c GROUP BY 1, 2, 3, 4
+    SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, c.month)::date END, c.platform,
+           'total', '', sum(c.n)::bigint, sum(c.ks)::bigint
+    FROM c WHERE c.dim = 'total' AND c.age >= 0 GROUP BY 1, 2;
+    RETURN;
+  END IF;
+  -- three index ranges of the rollups' key (platform, dim, age, month, code)
+  RETURN QUERY
+  SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, o.month)::date END, o.platform,
+         'all', '', sum(o.n)::bigint, sum(o.ks)::bigint
+  FROM observatory_cell o
+  WHERE o.platform = ANY (plats) AND o.dim = 'total' AND o.age = -3
+    AND o.month >= m0 AND o.month < m1
+  GROUP BY 1, 2
   UNION ALL
-  SELECT lda_stats_unit(unit, m0, c.month), c.platform, 'total', '', sum(c.n)::bigint,
-         sum(c.ks)::bigint
-  FROM c WHERE c.dim = 'total' AND c.age >= 0 GROUP BY 1, 2;
+  SELECT x.u, x.platform, x.d, x.c, sum(x.n)::bigint, sum(x.ks)::bigint
+  FROM (SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, o.month)::date END AS u,
+               o.platform, g.d, CASE g.d WHEN 'age' THEN o.age::text ELSE '' END AS c, o.n, o.ks
+        FROM observatory_cell o, (VALUES ('age'), ('total')) g (d)
+        WHERE o.platform = ANY (plats) AND o.dim = 'total' AND o.age BETWEEN lo AND hi
+          AND o.month >= m0 AND o.month < m1) x
+  GROUP BY 1, 2, 3, 4
+  UNION ALL
+  SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, o.month)::date END, o.platform,
+         o.dim, o.code, sum(o.n)::bigint, sum(o.ks)::bigint
+  FROM observatory_cell o
+  WHERE o.platform = ANY (plats) AND o.dim = ANY (dims)
+    AND ((band AND o.age = -2) OR (NOT band AND o.age BETWEEN lo AND hi))
+    AND o.month >= m0 AND o.month < m1
+  GROUP BY 1, 2, 3, 4;
 END
 $$;
 

@@ -153,7 +153,7 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
   // a SIAO system pushes requests, households and referrals
   const sx = (what = 'siao request external_id') => canary('SIAO', what);
   const siaoRecords = [];
-  for (let i = 0; i < 5; i += 1) siaoRecords.push(C.siaoRecord(sx(), { person_key: canary('SIAO', 'person_key') }));
+  for (let i = 0; i < 5; i += 1) siaoRecords.push(C.siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (re-keyed when stored: not exposed)') }));
   await ok('siao', 'POST', '/v1/siao-requests/batch', siaoRecords);
   const hExt = sx('household external_id');
   await ok('siao', 'POST', '/v1/households/batch', [C.householdRecord(hExt, { head: head() })]);
@@ -164,7 +164,7 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
   ]);
   // an NDJSON push too
   const nd = await call('siao', 'POST', '/v1/siao-requests/batch', {
-    body: `${JSON.stringify(C.siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (ndjson)') }))}\n`,
+    body: `${JSON.stringify(C.siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (ndjson; re-keyed when stored: not exposed)') }))}\n`,
     raw: true,
     headers: { 'Content-Type': 'application/x-ndjson' },
   });

@@ -9,9 +9,9 @@
 
 /* The rows of max noise 2 of the committed perturbation table (db/migrations/011). */
 static const sdc_ptable_row ROWS[] = {
-    {2, 0, 0, 0, 1048576},         {2, 1, -1, 0, 327680},       {2, 1, 0, 327680, 819200},
-    {2, 1, 1, 819200, 950272},     {2, 1, 2, 950272, 1048576},  {2, 2, -2, 0, 157286},
-    {2, 2, -1, 157286, 367002},    {2, 2, 0, 367002, 681574},   {2, 2, 1, 681574, 891290},
+    {2, 0, 0, 0, 1048576},      {2, 1, -1, 0, 327680},      {2, 1, 0, 327680, 819200},
+    {2, 1, 1, 819200, 950272},  {2, 1, 2, 950272, 1048576}, {2, 2, -2, 0, 157286},
+    {2, 2, -1, 157286, 367002}, {2, 2, 0, 367002, 681574},  {2, 2, 1, 681574, 891290},
     {2, 2, 2, 891290, 1048576},
 };
 static const sdc_params P = {11, 2, ROWS, sizeof ROWS / sizeof ROWS[0]};
@@ -44,7 +44,8 @@ TEST(a_cell_key_picks_its_noise_in_the_table)
     CHECK(sdc_protect(&P, (sdc_tally){20, 1000000}, false).value == 22);
     CHECK(sdc_protect(&P, (sdc_tally){20, 1048576L * 3 + 5}, false).value == 18);
     /* at the threshold, no noise: never published below it */
-    for (long k = 0; k < 1048576; k += 4099) CHECK(sdc_protect(&P, (sdc_tally){11, k}, false).value == 11);
+    for (long k = 0; k < 1048576; k += 4099)
+        CHECK(sdc_protect(&P, (sdc_tally){11, k}, false).value == 11);
     /* one above: -1 at most */
     CHECK(sdc_protect(&P, (sdc_tally){12, 0}, false).value == 11);
     CHECK(sdc_protect(&P, (sdc_tally){12, 1000000}, false).value == 14);
@@ -84,11 +85,12 @@ TEST(the_platform_tree_hides_a_second_cell)
     sdc_tree_hide(&P, &TREE, u3, 1, h);
     CHECK(h[AMI1] && h[AMI2] && !h[ALL] && h[ART] && h[LEN]);
     /* a range of two years: a platform hidden in one year is hidden over the range */
-    sdc_tally two[10] = {{3, 1}, {50, 2}, {0, 0}, {20, 3}, {30, 4},
+    sdc_tally two[10] = {{3, 1},  {50, 2}, {0, 0}, {20, 3}, {30, 4},
                          {40, 1}, {50, 2}, {0, 0}, {20, 3}, {30, 4}};
     sdc_tree_hide(&P, &TREE, two, 2, h);
     CHECK(h[ART] && h[LEN] && !h[AMI1] && !h[ALL]);
-    CHECK(sdc_scope_tally(&TREE, two + 5, AMI2).n == 50 && sdc_scope_tally(&TREE, two, ALL).n == 103);
+    CHECK(sdc_scope_tally(&TREE, two + 5, AMI2).n == 50 &&
+          sdc_scope_tally(&TREE, two, ALL).n == 103);
 }
 
 TEST(a_breakdown_that_splits_its_total_hides_a_second_code)
