@@ -7,8 +7,8 @@
 // pushed requests back (GET /v1/siao-requests: source scope, pagination, updated_since).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
+import { randomUUID, createHmac } from 'node:crypto';
+import { startService, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
 import {
   SCOPE,
   sleep,
@@ -529,11 +529,12 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
     assert.equal(new Set(ids).size, N, 'every record exactly once');
     assert.deepEqual([...ids].sort(), mine.map((r) => r.external_id).sort());
     assert.equal(new Set(items.map((i) => i.id)).size, N);
-    // a record reads back as pushed
+    // a record reads back as pushed, but for its person_key: stored re-keyed, never as sent
     const r7 = items.find((i) => i.external_id === extId('read', 7));
     const { external_id, ...pushed } = mine[7]; // eslint-disable-line no-unused-vars
     for (const [k, v] of Object.entries(pushed)) {
       if (k === 'received_at') assert.equal(Date.parse(r7.received_at), Date.parse(v), k);
+      else if (k === 'person_key') assert.equal(r7[k], createHmac('sha256', TEST_PSEUDONYM_KEY).update(`read-a\u001f${v}`).digest('hex'), k);
       else assert.deepEqual(r7[k], v, `read back ${k}`);
     }
 
