@@ -82,6 +82,8 @@ typedef struct {
     char m0[11], m1[11];
     size_t scope;     /* in ref_tree's scopes */
     char *platforms;  /* text[] literal of the scope's platforms */
+    char *neighbours; /* the platforms whose counts decide what is published: a platform's
+                       * AMI for one platform, NULL (all) otherwise */
     const char *band; /* age band code (youth endpoints) */
     int lo, hi;
     bool csv;
@@ -91,6 +93,7 @@ typedef struct {
 static void params_free(stats_params *p)
 {
     free(p->platforms);
+    free(p->neighbours);
     json_decref(p->filters);
 }
 
@@ -121,6 +124,25 @@ static bool default_scope(const lda_req *r, size_t *scope)
         }
     }
     return false;
+}
+
+/* The platforms of a scope as a text[] literal; caller frees. */
+static char *platforms_literal(size_t scope)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < ref_tree.nplat; i++) cap += strlen(ref_tree.code[i]) + 1;
+    char *lit = xmalloc(cap), *q = lit;
+    *q++ = '{';
+    for (size_t i = 0; i < ref_tree.nplat; i++)
+        if (scope_has(scope, i)) {
+            if (q > lit + 1) *q++ = ',';
+            size_t n = strlen(ref_tree.code[i]);
+            memcpy(q, ref_tree.code[i], n);
+            q += n;
+        }
+    *q++ = '}';
+    *q = '\0';
+    return lit;
 }
 
 static json_t *one_error(const char *field, const char *message)
@@ -188,21 +210,13 @@ static bool read_params(lda_req *r, stats_params *p, bool youth)
     grid_bounds(&p->period, p->m0, p->m1);
 
     json_t *plats = JCHECK(json_array());
-    size_t cap = 3;
-    for (size_t i = 0; i < ref_tree.nplat; i++) cap += strlen(ref_tree.code[i]) + 1;
-    char *lit = xmalloc(cap), *q = lit;
-    *q++ = '{';
     for (size_t i = 0; i < ref_tree.nplat; i++)
-        if (scope_has(scope, i)) {
-            if (q > lit + 1) *q++ = ',';
-            size_t n = strlen(ref_tree.code[i]);
-            memcpy(q, ref_tree.code[i], n);
-            q += n;
+        if (scope_has(scope, i))
             json_array_append_new(plats, JCHECK(json_string(ref_tree.code[i])));
-        }
-    *q++ = '}';
-    *q = '\0';
-    p->platforms = lit;
+    p->platforms = platforms_literal(scope);
+    /* one platform: only its AMI's platforms take part in what is published about it */
+    if (scope < ref_tree.nplat)
+        p->neighbours = platforms_literal(ref_tree.nplat + (size_t)ref_tree.family[scope]);
     char first[11], last[11];
     grid_month_date(p->period.first, first);
     grid_last_day(&p->period, last);
@@ -638,7 +652,7 @@ void observatory_youth_get(lda_req *r)
     stats_counts counts;
     stats_persons *whole = NULL, *units = NULL;
     size_t nwhole = 0, nunits = 0;
-    lda_err e = stats_youth_counts(c, p.m0, p.m1, unit, p.lo, p.hi, &counts);
+    lda_err e = stats_youth_counts(c, p.m0, p.m1, unit, p.lo, p.hi, p.neighbours, &counts);
     if (!e) {
         e = read_persons(c, &p, unit, &whole, &nwhole, &units, &nunits);
         if (e) stats_counts_free(&counts);
@@ -713,7 +727,7 @@ void observatory_series_get(lda_req *r)
     stats_counts counts;
     stats_persons *pers = NULL;
     size_t npers = 0;
-    lda_err e = stats_youth_counts(c, p.m0, p.m1, unit, p.lo, p.hi, &counts);
+    lda_err e = stats_youth_counts(c, p.m0, p.m1, unit, p.lo, p.hi, p.neighbours, &counts);
     if (!e) {
         e = stats_youth_persons(c, p.m0, p.m1, unit, p.platforms, p.lo, p.hi, &pers, &npers);
         if (e) stats_counts_free(&counts);

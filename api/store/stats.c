@@ -7,7 +7,8 @@
 
 static db_stmt S_YOUTH = {"stats_youth_counts",
                           "SELECT unit_start, platform, dim, code, n, ks"
-                          " FROM lda_youth_counts($1::date, $2::date, $3, $4::int, $5::int)",
+                          " FROM lda_youth_counts($1::date, $2::date, $3, $4::int, $5::int,"
+                          " $6::text[])",
                           0};
 
 static db_stmt S_ACTIVITY = {"stats_activity_counts",
@@ -64,13 +65,13 @@ static lda_err counts(db_conn *c, db_stmt *s, int n, const char *const *p, stats
 }
 
 lda_err stats_youth_counts(db_conn *c, const char *m0, const char *m1, const char *unit, int lo,
-                           int hi, stats_counts *out)
+                           int hi, const char *platforms, stats_counts *out)
 {
     char a[8], b[8];
     snprintf(a, sizeof a, "%d", lo);
     snprintf(b, sizeof b, "%d", hi);
-    const char *p[] = {m0, m1, unit, a, b};
-    return counts(c, &S_YOUTH, 5, p, out);
+    const char *p[] = {m0, m1, unit, a, b, platforms};
+    return counts(c, &S_YOUTH, 6, p, out);
 }
 
 lda_err stats_activity_counts(db_conn *c, const char *m0, const char *m1, const char *unit,

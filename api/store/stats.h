@@ -32,11 +32,12 @@ typedef struct {
 
 void stats_counts_free(stats_counts *c);
 
-/* SIAO requests (the youth observatory), ages [lo, hi]: dims "all" (every age, code ""),
- * "total" (code ""), "age" (code: the age), "sex", "situation", "response", "channel",
- * "alt" (alternatives_known), "need"; code not_collected for a missing value. */
+/* SIAO requests (the youth observatory), ages [lo, hi], on `platforms` (a text[] literal;
+ * NULL: every platform): dims "all" (every age, code ""), "total" (code ""), "age" (code: the
+ * age), "sex", "situation", "response", "channel", "alt" (alternatives_known), "need"; code
+ * not_collected for a missing value. */
 lda_err stats_youth_counts(db_conn *c, const char *m0, const char *m1, const char *unit, int lo,
-                           int hi, stats_counts *out);
+                           int hi, const char *platforms, stats_counts *out);
 
 /* Referrals received: dims "total" (code ""), "outcome" (accompanied, reoriented,
  * no_follow_up, in_progress), "housed" (code ""), "situation", "referrer", and "measure"

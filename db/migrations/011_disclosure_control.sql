@@ -233,6 +233,9 @@ DROP FUNCTION lda_observatory_persons(date, date, text[], integer, integer);
 DROP FUNCTION lda_observatory_counts(date, date, text[], integer, integer);
 DROP FUNCTION lda_observatory_scope(text[]);
 
+-- The readers below run with neither JIT nor parallel workers: starting either costs more
+-- than the few thousand rollup rows a question reads.
+
 -- The first day of the unit (year, quarter, month; 'period': the whole period, from m0)
 -- a month falls in.
 CREATE FUNCTION lda_stats_unit(unit text, m0 date, d date) RETURNS date
@@ -240,19 +243,22 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, d)::date END
 $$;
 
--- The youth observatory's counts over the whole months [m0, m1), by unit, for EVERY
--- platform (disclosure control looks at the neighbouring cells), with their key sums:
+-- The youth observatory's counts over the whole months [m0, m1), by unit, for the platforms
+-- only_plats (NULL: every platform; disclosure control looks at the neighbouring cells of the
+-- one it publishes), with their key sums:
 --   dim 'all'  code ''     requests at every age
 --   dim 'age'  code '19'   requests at that age, for each age in [lo, hi]
 --   dim 'total' code ''    requests at an age in [lo, hi]
 --   dim sex, situation, response, channel, alt, need: requests at an age in [lo, hi] by code
 -- From the rollups, or from the raw rows while the rollups are not current.
-CREATE FUNCTION lda_youth_counts(m0 date, m1 date, unit text, lo integer, hi integer)
+CREATE FUNCTION lda_youth_counts(m0 date, m1 date, unit text, lo integer, hi integer,
+                                 only_plats text[])
 RETURNS TABLE (unit_start date, platform text, dim text, code text, n bigint, ks bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off
+  SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
   band boolean := lo = 18 AND hi = 25;
-  plats text[] := (SELECT array_agg(p.code) FROM platform p);
+  plats text[] := coalesce(only_plats, (SELECT array_agg(p.code) FROM platform p));
   dims text[] := '{sex,situation,response,channel,alt,need}';
 BEGIN
   IF NOT (SELECT current FROM observatory_state) THEN
@@ -262,7 +268,8 @@ BEGIN
       FROM lda_observatory_aggregate(
              (SELECT array_agg(lda_observatory_source(s, 1)) FROM siao_request s
               WHERE s.received_at >= m0::timestamp AT TIME ZONE 'Europe/Paris'
-                AND s.received_at < m1::timestamp AT TIME ZONE 'Europe/Paris')) a
+                AND s.received_at < m1::timestamp AT TIME ZONE 'Europe/Paris'
+                AND s.platform = ANY (plats))) a
       WHERE (a.dim = 'total' AND (a.age = -3 OR a.age BETWEEN lo AND hi))
          OR (a.dim <> 'total' AND ((band AND a.age = -2) OR (NOT band AND a.age BETWEEN lo AND hi))))
     SELECT CASE unit WHEN 'period' THEN m0 ELSE date_trunc(unit, c.month)::date END, c.platform,
@@ -298,48 +305,57 @@ BEGIN
          o.dim, o.code, sum(o.n)::bigint, sum(o.ks)::bigint
   FROM observatory_cell o
   WHERE o.platform = ANY (plats) AND o.dim = ANY (dims)
-    AND ((band AND o.age = -2) OR (NOT band AND o.age BETWEEN lo AND hi))
+    AND o.age BETWEEN (CASE WHEN band THEN -2 ELSE lo END) AND (CASE WHEN band THEN -2 ELSE hi END)
     AND o.month >= m0 AND o.month < m1
   GROUP BY 1, 2, 3, 4;
 END
 $$;
 
 -- Distinct youth persons (age in [lo, hi], with a person key) and those with two requests
--- or more, over the whole months [m0, m1) by unit, on the platforms `plats` (one platform,
--- one AMI or all: a group of observatory_group), with the sums of their person record keys.
--- From the links (18-25, rollups current: see migration 010), else from the raw rows.
+-- or more, over the whole months [m0, m1) by unit, and for the whole period too (a row with
+-- unit_start NULL) when the unit is not the period itself, on the platforms `plats` (one
+-- platform, one AMI or all: a group of observatory_group), with the sums of their person
+-- record keys. From the links (18-25, rollups current: see migration 010), else from the raw
+-- rows.
 CREATE FUNCTION lda_youth_persons(m0 date, m1 date, unit text, plats text[], lo integer,
                                   hi integer)
 RETURNS TABLE (unit_start date, persons bigint, persons_ks bigint, repeats bigint,
                repeats_ks bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off
+  SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
   g smallint := lda_observatory_group(plats);
 BEGIN
   IF g IS NOT NULL AND lo = 18 AND hi = 25 AND (SELECT current FROM observatory_state) THEN
+    -- one pass over the group's monthly links: each unit, and (unit_start NULL) the period
     RETURN QUERY
     SELECT x.u, (x.r - x.t1)::bigint, (x.r_ks - x.t1_ks)::bigint, (x.t1 - x.t2)::bigint,
            (x.t1_ks - x.t2_ks)::bigint
-    FROM (SELECT lda_stats_unit(unit, m0, l.month) AS u,
+    FROM (SELECT l.u,
                  coalesce(sum(l.n) FILTER (WHERE l.kind = 0), 0) AS r,
                  coalesce(sum(l.ks) FILTER (WHERE l.kind = 0), 0) AS r_ks,
-                 coalesce(sum(l.n) FILTER (WHERE l.kind = 1), 0) AS t1,
-                 coalesce(sum(l.ks) FILTER (WHERE l.kind = 1), 0) AS t1_ks,
-                 coalesce(sum(l.n) FILTER (WHERE l.kind = 2), 0) AS t2,
-                 coalesce(sum(l.ks) FILTER (WHERE l.kind = 2), 0) AS t2_ks
-          FROM observatory_link_month l
-          WHERE l.grp = g AND l.month >= m0 AND l.month < m1
-            AND (l.kind = 0 OR l.p >= lda_stats_unit(unit, m0, l.month))
-          GROUP BY 1) x;
+                 coalesce(sum(l.n) FILTER (WHERE l.kind = 1 AND l.p >= coalesce(l.u, m0)), 0) AS t1,
+                 coalesce(sum(l.ks) FILTER (WHERE l.kind = 1 AND l.p >= coalesce(l.u, m0)), 0) AS t1_ks,
+                 coalesce(sum(l.n) FILTER (WHERE l.kind = 2 AND l.p >= coalesce(l.u, m0)), 0) AS t2,
+                 coalesce(sum(l.ks) FILTER (WHERE l.kind = 2 AND l.p >= coalesce(l.u, m0)), 0) AS t2_ks
+          FROM (SELECT k.kind, k.p, k.n, k.ks, w.u
+                FROM observatory_link_month k,
+                     LATERAL (SELECT CASE unit WHEN 'period' THEN m0
+                                     ELSE date_trunc(unit, k.month)::date END AS u
+                              UNION ALL SELECT NULL::date WHERE unit <> 'period') w
+                WHERE k.grp = g AND k.month >= m0 AND k.month < m1 AND (k.kind = 0 OR k.p >= m0)) l
+          GROUP BY l.u) x;
     RETURN;
   END IF;
   RETURN QUERY
   SELECT y.u, count(*)::bigint, coalesce(sum(y.k), 0)::bigint,
          (count(*) FILTER (WHERE y.c >= 2))::bigint,
          coalesce(sum(y.k) FILTER (WHERE y.c >= 2), 0)::bigint
-  FROM (SELECT lda_stats_unit(unit, m0, lda_paris_month(s.received_at)) AS u, s.person_key,
-               count(*) AS c, lda_person_record_key(s.person_key)::bigint AS k
-        FROM siao_request s
+  FROM (SELECT w.u, s.person_key, count(*) AS c, lda_person_record_key(s.person_key)::bigint AS k
+        FROM siao_request s,
+             LATERAL (SELECT CASE unit WHEN 'period' THEN m0
+                             ELSE date_trunc(unit, lda_paris_month(s.received_at))::date END AS u
+                      UNION ALL SELECT NULL::date WHERE unit <> 'period') w
         WHERE s.received_at >= m0::timestamp AT TIME ZONE 'Europe/Paris'
           AND s.received_at < m1::timestamp AT TIME ZONE 'Europe/Paris'
           AND s.platform = ANY (plats) AND s.age BETWEEN lo AND hi AND s.person_key IS NOT NULL
@@ -372,7 +388,8 @@ CREATE VIEW lda_activity_referral AS
 
 CREATE FUNCTION lda_activity_counts(m0 date, m1 date, unit text)
 RETURNS TABLE (unit_start date, platform text, dim text, code text, n bigint, ks bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off
+  SET max_parallel_workers_per_gather = 0 AS $$
   WITH ref AS (SELECT lda_stats_unit(unit, m0, a.received_on) AS u, a.*
                FROM lda_activity_referral a WHERE a.received_on >= m0 AND a.received_on < m1)
   SELECT u, platform,

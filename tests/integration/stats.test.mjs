@@ -295,7 +295,7 @@ test('lda_bi reads the protected aggregates, the same as the API, and nothing el
       await assert.rejects(bi.query(`SELECT 1 FROM ${table} LIMIT 1`), /permission denied/, table);
     }
     await assert.rejects(bi.query('SELECT 1 FROM research.siao_requests LIMIT 1'), /permission denied/);
-    await assert.rejects(bi.query("SELECT * FROM lda_youth_counts('2024-01-01', '2025-01-01', 'period', 18, 25)"), /permission denied/);
+    await assert.rejects(bi.query("SELECT * FROM lda_youth_counts('2024-01-01', '2025-01-01', 'period', 18, 25, NULL)"), /permission denied/);
     await assert.rejects(bi.query('SELECT lda_observe(ARRAY[]::siao_request[], ARRAY[]::siao_request[])'), /permission denied/);
     // no row-level view left in reporting: every view is an aggregate without ids or dates
     const cols = (await bi.query(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'reporting'`)).rows;
