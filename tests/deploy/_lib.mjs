@@ -8,13 +8,25 @@
 //   LDA_SOURCE_DIR  the source tree
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, realpathSync, rmSync, mkdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import https from 'node:https';
 import { join } from 'node:path';
+import readline from 'node:readline';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { sourceDir, getContract, isJsonMediaType, mediaTypeOf } from '../lib/contract.mjs';
-import { runBinary, Service, freePort, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
+import { runBinary, binaryPath, freePort, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
 
 export { freePort, TEST_PSEUDONYM_KEY };
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -171,22 +183,99 @@ export async function createToken(ownerUrl, role, { platforms = [], source, name
 }
 
 /**
- * An instance of `lda-api serve` (the harness's Service) logging in with url (lda_api),
- * on a free loopback port. Stop it with kill(): its database is shared.
+ * One `lda-api serve` process on a fixed loopback port (so that a proxy can find it again
+ * after a restart), logging in with `url`. logs: its stderr lines.
  */
-export async function startInstance(url, env = {}) {
-  const u = new URL(url);
-  const svc = new Service({ admin: null, dbName: u.pathname.slice(1), dbUrl: url, env });
-  await svc.start();
-  return svc;
+export class Instance {
+  constructor({ url, port, env = {}, name = 'instance' }) {
+    this.dbUrl = url;
+    this.port = port;
+    this.env = env;
+    this.name = name;
+    this.url = `http://127.0.0.1:${port}`;
+    this.logs = [];
+    this.child = null;
+    this.exited = null;
+  }
+
+  static async start(opts) {
+    const inst = new Instance({ ...opts, port: opts.port ?? (await freePort()) });
+    await inst.start();
+    return inst;
+  }
+
+  async start(env = {}) {
+    assert.equal(this.child, null, `${this.name} is already running`);
+    const full = {
+      LDA_DATABASE_URL: this.dbUrl,
+      LDA_LISTEN: `127.0.0.1:${this.port}`,
+      LDA_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY,
+      LDA_STATEMENT_TIMEOUT_MS: '30000',
+      ...this.env,
+      ...env,
+    };
+    const childEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LDA_')) childEnv[k] = v;
+    Object.assign(childEnv, full);
+    const child = spawn(binaryPath(), ['serve'], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    live.add(child);
+    this.exited = new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        live.delete(child);
+        resolve({ code, signal });
+      }),
+    );
+    readline.createInterface({ input: child.stderr }).on('line', (l) => this.logs.push(l));
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(50)) {
+      const done = await Promise.race([this.exited, sleep(0).then(() => null)]);
+      if (done) throw new Error(`${this.name} exited (${done.code ?? done.signal})\n${this.logs.slice(-20).join('\n')}`);
+      try {
+        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return this;
+      } catch {
+        /* not listening yet */
+      }
+    }
+    throw new Error(`${this.name}: /readyz not 200 after 60 s\n${this.logs.slice(-20).join('\n')}`);
+  }
+
+  /** Sends signal and waits for the exit: { code, signal }. */
+  async kill(signal = 'SIGTERM') {
+    const child = this.child;
+    if (!child) return null;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    this.child = null;
+    return exit;
+  }
+
+  /** SIGTERM; asserts a clean exit. */
+  async stop() {
+    if (!this.child) return;
+    const exit = await this.kill('SIGTERM');
+    assert.ok(exit && exit.code === 0, `${this.name}: exit ${exit?.code ?? exit?.signal} after SIGTERM`);
+  }
+
+  /** True when its log holds a request line with this request id. */
+  served(requestId) {
+    return this.logs.some((l) => l.includes(`"request_id":"${requestId}"`));
+  }
 }
 
-/** Asserts that a SIGTERM-stopped instance exited 0. */
-export async function stopInstance(svc) {
-  if (!svc.child) return;
-  const exit = await svc.kill('SIGTERM');
-  assert.ok(exit && exit.code === 0, `lda-api serve: exit ${exit?.code ?? exit?.signal} after SIGTERM`);
-}
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
 
 /**
  * An HTTPS client for https://127.0.0.1:port that trusts `ca` (PEM), keeps up to
@@ -251,4 +340,172 @@ export class HttpsClient {
 export function metric(text, name) {
   const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Debian's nginx with docker/nginx/lda-api.conf.template rendered for two upstreams, TLS
+ * on 127.0.0.1:port with a self-signed certificate made here by openssl. Runs as `nobody`
+ * when the tests run as root (nginx never needs root on a high port), in a private folder.
+ * ca: the certificate (PEM) to trust; accessLog(): the parsed access log lines.
+ */
+export class Proxy {
+  static async start({ upstreams }) {
+    const dir = mkdtempSync(join(tmpdir(), 'lda-proxy-'));
+    chmodSync(dir, 0o755);
+    const p = new Proxy(dir, await freePort());
+    await p.#prepare(upstreams);
+    await p.start();
+    return p;
+  }
+
+  constructor(dir, port) {
+    this.dir = dir;
+    this.port = port;
+    this.child = null;
+    this.output = [];
+  }
+
+  async #prepare(upstreams) {
+    const d = this.dir;
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem'), '-days', '2',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ]);
+    this.ca = readFileSync(join(d, 'cert.pem'), 'utf8');
+    const values = {
+      LDA_PROXY_LISTEN: `127.0.0.1:${this.port}`,
+      LDA_PROXY_SERVER_NAME: 'localhost',
+      LDA_TLS_CERTIFICATE: join(d, 'cert.pem'),
+      LDA_TLS_CERTIFICATE_KEY: join(d, 'key.pem'),
+      LDA_UPSTREAM_1: upstreams[0],
+      LDA_UPSTREAM_2: upstreams[1],
+      LDA_PROXY_ACCESS_LOG: join(d, 'access.log'),
+      LDA_PROXY_ERROR_LOG: join(d, 'error.log'),
+    };
+    this.conf = renderTemplate(readFileSync(join(sourceDir(), 'docker', 'nginx', 'lda-api.conf.template'), 'utf8'), values);
+    writeFileSync(join(d, 'lda-api.conf'), this.conf);
+    for (const t of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(d, 'tmp', t), { recursive: true });
+    // What the official nginx image's nginx.conf does around conf.d/, with private paths.
+    writeFileSync(
+      join(d, 'nginx.conf'),
+      `worker_processes 1;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log warn;
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    access_log off;
+    client_body_temp_path ${d}/tmp/body;
+    proxy_temp_path ${d}/tmp/proxy;
+    fastcgi_temp_path ${d}/tmp/fastcgi;
+    uwsgi_temp_path ${d}/tmp/uwsgi;
+    scgi_temp_path ${d}/tmp/scgi;
+    include ${d}/lda-api.conf;
+}
+`,
+    );
+    if (process.getuid() === 0) await run('chown', ['-R', 'nobody:nogroup', d]);
+  }
+
+  #command(...args) {
+    const nginx = ['/usr/sbin/nginx', '-p', this.dir, '-c', join(this.dir, 'nginx.conf'), '-e', join(this.dir, 'error.log'), ...args];
+    // setpriv execs nginx as nobody: the child is nginx's master process itself
+    return process.getuid() === 0
+      ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...nginx]]
+      : [nginx[0], nginx.slice(1)];
+  }
+
+  /** `nginx -t` on the rendered configuration, then nginx in the foreground. */
+  async start() {
+    const [cmd, args] = this.#command('-t');
+    await run(cmd, args);
+    const [cmd2, args2] = this.#command('-g', 'daemon off;');
+    const child = spawn(cmd2, args2, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    live.add(child);
+    child.stdout.on('data', (c) => this.output.push(String(c)));
+    child.stderr.on('data', (c) => this.output.push(String(c)));
+    this.exited = new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        live.delete(child);
+        resolve({ code, signal });
+      }),
+    );
+    const client = this.client({ maxSockets: 1 });
+    try {
+      for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+        try {
+          const res = await client.request('GET', '/healthz');
+          if (res.status === 200) return this;
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`nginx did not answer: ${err.message}\n${this.output.join('')}`);
+        }
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  client(opts = {}) {
+    return new HttpsClient({ port: this.port, ca: this.ca, ...opts });
+  }
+
+  /** The access log as objects (one JSON object a line). */
+  accessLog() {
+    const file = join(this.dir, 'access.log');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  }
+
+  /** Graceful stop (SIGQUIT), then the folder goes. */
+  async stop() {
+    if (this.child) {
+      this.child.kill('SIGQUIT');
+      const timer = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);
+      await this.exited;
+      clearTimeout(timer);
+      this.child = null;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Replaces ${NAME} with values[NAME]; every ${...} must have a value. */
+export function renderTemplate(text, values) {
+  const out = text.replace(/\$\{([A-Z0-9_]+)\}/g, (m, name) => {
+    assert.ok(name in values, `the template needs ${name}`);
+    return values[name];
+  });
+  const left = out.match(/\$\{[^}]*\}?/);
+  assert.ok(!left, `the template holds ${left?.[0]}, which the renderer does not know`);
+  return out;
+}
+
+/**
+ * A plain-HTTP client of one instance (url), every answer checked against openapi.yaml:
+ * api(method, path, { token, body, headers }) resolves { status, headers, text, json }.
+ */
+export function httpApi(url) {
+  return async (method, path, { token, body, headers = {}, validate = true } = {}) => {
+    const h = { ...headers };
+    if (token) h.Authorization = `Bearer ${token}`;
+    if (body !== undefined) h['Content-Type'] = 'application/json';
+    const res = await fetch(url + path, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    const out = { status: res.status, headers: Object.fromEntries(res.headers), text, json: undefined };
+    if (text.length && isJsonMediaType(mediaTypeOf(out.headers['content-type']))) out.json = JSON.parse(text);
+    if (validate) getContract().validateResponse({ method, path, status: out.status, headers: out.headers, text });
+    return out;
+  };
 }
