@@ -49,9 +49,11 @@ secret_args=()
 for id in apt_sources apt_conf ca_bundle npmrc; do
   secret_args+=(--secret "id=$id,src=$secrets/$id")
 done
+# Each line of the build's output prefixed with the seconds since the build started.
 buildah_ bud --isolation chroot --network host --pull=never --layers --format docker \
   "${secret_args[@]}" --ignorefile "$SRC/docker/Dockerfile.dockerignore" \
-  -f "$SRC/docker/Dockerfile" -t "$IMAGE" "$SRC"
+  -f "$SRC/docker/Dockerfile" -t "$IMAGE" "$SRC" 2>&1 |
+  while IFS= read -r line; do printf '[%4d s] %s\n' $((SECONDS - build_start)) "$line"; done
 build_s=$((SECONDS - build_start))
 # The layer cache is the untagged intermediate images: kept, unless it has grown past
 # 6 GiB (old builds' layers), when it is emptied (the next build is then a cold one).
