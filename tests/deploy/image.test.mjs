@@ -57,6 +57,8 @@ before(async () => {
   dbs = await deployDatabase(cluster, 'lda', { migrate: false });
   timings.database_ms = Date.now() - t;
   t = Date.now();
+  // working containers an interrupted run left behind (this storage is the deploy tests' own)
+  await buildah(['rm', '--all'], { allowFail: true });
   ctr = (await buildah(['from', '--pull-never', '--name', `lda-image-test-${process.pid}`, IMAGE])).stdout.trim();
   const inspected = JSON.parse((await buildah(['inspect', '--type', 'image', IMAGE])).stdout);
   config = inspected.Docker.config;
