@@ -23,11 +23,14 @@ RUNTIME_PKGS=(
   libpq5 libssl3 libuuid1 libunistring2 ca-certificates tzdata curl
 )
 # The embedded PostgreSQL cluster, the integration-test harness, sanitizers, benchmarks,
-# and Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser).
+# Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser),
+# and the deployment tests (tests/deploy: buildah builds the image on a debootstrap base, nginx
+# terminates TLS with a certificate made by openssl).
 DEV_PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl ca-certificates tzdata git wrk valgrind clang libclang-rt-14-dev clang-format clang-tidy
   procps iproute2 util-linux chromium
+  buildah debootstrap nginx openssl
 )
 
 mode=all
@@ -81,5 +84,13 @@ retry() {
   done
   return 1
 }
+# A package's maintainer scripts must not start a daemon (nginx would listen on port 80):
+# deny service starts while installing, unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\n# written by lda-api scripts/install-deps.sh while installing\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 retry apt-get -q update
 retry apt-get install -y -q --no-install-recommends "${missing[@]}"

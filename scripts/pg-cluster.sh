@@ -4,6 +4,10 @@
 #   scripts/pg-cluster.sh start DIR PORT   create the cluster if needed, start it, wait until
 #                                          it accepts connections (PORT "auto": a free port,
 #                                          the previous one when still free)
+#   scripts/pg-cluster.sh replica DIR PRIMARY_DIR PORT
+#                                          a streaming standby of the cluster running in
+#                                          PRIMARY_DIR: a base backup (pg_basebackup -R) made
+#                                          on first use, then started as `start` does
 #   scripts/pg-cluster.sh stop DIR         stop it (fast shutdown); nothing to do is fine
 #   scripts/pg-cluster.sh status DIR       exit 0 running, 3 stopped, 4 no cluster there
 #   scripts/pg-cluster.sh url DIR          print the superuser URL
@@ -24,7 +28,7 @@ PG_USER=postgres
 
 log() { echo "pg-cluster: $*" >&2; }
 die() { echo "pg-cluster: $*" >&2; exit 1; }
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
@@ -134,17 +138,52 @@ logging_collector = off
 CONF
 }
 
-cmd_start() {
-  local dir=$1 port=$2 lock
-  [[ "$port" == auto || "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number or 'auto', not '$port'"
-  [[ -x "$PGBIN/initdb" ]] || die "no PostgreSQL 15 in $PGBIN (run scripts/install-deps.sh)"
-  lock="${TMPDIR:-/tmp}/lda-pg-$(abs_path "$dir" | sha1sum | cut -c1-16).lock"
+# Takes the lock of DIR's cluster (held until this script exits).
+lock_cluster() {
+  local lock
+  lock="${TMPDIR:-/tmp}/lda-pg-$(abs_path "$1" | sha1sum | cut -c1-16).lock"
   exec 9>"$lock"
   flock -w 120 9 || die "another pg-cluster.sh holds $lock"
+}
 
+cmd_start() {
+  local dir=$1 port=$2
+  [[ "$port" == auto || "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number or 'auto', not '$port'"
+  [[ -x "$PGBIN/initdb" ]] || die "no PostgreSQL 15 in $PGBIN (run scripts/install-deps.sh)"
+  lock_cluster "$dir"
   resolve_base "$dir" create
   [[ -f "$BASE/data/PG_VERSION" && -f "$BASE/password" ]] || init_cluster
+  launch "$port"
+}
 
+cmd_replica() {
+  local dir=$1 primary=$2 port=$3 primary_url
+  [[ "$port" == auto || "$port" =~ ^[0-9]+$ ]] || die "PORT must be a number or 'auto', not '$port'"
+  resolve_base "$primary"
+  is_running || die "no cluster running in $primary"
+  primary_url=$(cat "$BASE/url")
+  local primary_password="$BASE/password"
+  lock_cluster "$dir"
+  resolve_base "$dir" create
+  if [[ ! -f "$BASE/data/PG_VERSION" ]]; then
+    log "base backup of $primary into $BASE/data (streaming standby)"
+    rm -rf -- "$BASE/data"
+    install -m 0600 "$primary_password" "$BASE/password"
+    is_root && chown "$PG_USER:$PG_USER" "$BASE/password"
+    # -R: standby.signal and primary_conninfo; -X stream: the WAL written meanwhile too.
+    if ! as_owner "$PGBIN/pg_basebackup" -d "$primary_url" -D "$BASE/data" -R -X stream \
+        -c fast -w >"$BASE/basebackup.log" 2>&1; then
+      cat "$BASE/basebackup.log" >&2
+      rm -rf -- "$BASE/data"
+      die "pg_basebackup failed"
+    fi
+  fi
+  launch "$port"
+}
+
+# Starts the cluster of BASE (port PORT or auto) unless it runs already; waits until ready.
+launch() {
+  local port=$1
   if is_running; then
     local running
     running=$(port_of_running)
@@ -225,6 +264,7 @@ command=$1
 shift
 case "$command" in
   start) [[ $# -eq 2 ]] || usage; cmd_start "$1" "$2" ;;
+  replica) [[ $# -eq 3 ]] || usage; cmd_replica "$1" "$2" "$3" ;;
   stop) [[ $# -eq 1 ]] || usage; cmd_stop "$1" ;;
   status) [[ $# -eq 1 ]] || usage; cmd_status "$1" ;;
   url) [[ $# -eq 1 ]] || usage; cmd_url "$1" ;;

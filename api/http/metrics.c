@@ -3,6 +3,7 @@
 #include "http/route.h"
 #include "store/db.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -73,6 +74,38 @@ static void route_label(size_t i, char *out, size_t outlen)
         snprintf(out, outlen, "method=\"%s\",route=\"%s\"", ROUTES[i].method, ROUTES[i].pattern);
 }
 
+/* The read replica's gauges, when LDA_DATABASE_URL_READ names one (two small statements). */
+static void put_replica(sbuf *s)
+{
+    db_replica_status rs;
+    db_replica_status_get(&rs);
+    if (!rs.configured) return;
+    put(s,
+        "# HELP lda_db_replica_up Whether the read replica answered this scrape.\n"
+        "# TYPE lda_db_replica_up gauge\n"
+        "lda_db_replica_up %d\n",
+        rs.up ? 1 : 0);
+    if (!rs.up) return;
+    char seconds[32];
+    if (isnan(rs.lag_seconds))
+        snprintf(seconds, sizeof seconds, "NaN");
+    else
+        snprintf(seconds, sizeof seconds, "%.3f", rs.lag_seconds);
+    put(s,
+        "# HELP lda_db_replica_lag_seconds Age of the last transaction the replica replayed, "
+        "while it has WAL left to replay (0: it has replayed all it received).\n"
+        "# TYPE lda_db_replica_lag_seconds gauge\n"
+        "lda_db_replica_lag_seconds %s\n",
+        seconds);
+    if (rs.lag_bytes >= 0)
+        put(s,
+            "# HELP lda_db_replica_lag_bytes WAL written by the primary and not yet replayed by "
+            "the replica.\n"
+            "# TYPE lda_db_replica_lag_bytes gauge\n"
+            "lda_db_replica_lag_bytes %lld\n",
+            rs.lag_bytes);
+}
+
 char *metrics_render(size_t *len)
 {
     sbuf s = {xmalloc(16384), 0, 16384};
@@ -132,6 +165,7 @@ char *metrics_render(size_t *len)
         "lda_http_requests_in_flight %ld\n",
         ps.in_use, ps.size - ps.in_use, ps.size, ps.connected, ps.reconnects, ps.connect_failures,
         metrics_inflight());
+    put_replica(&s);
     *len = s.len;
     return s.buf;
 }

@@ -1,6 +1,7 @@
 /*
  * metrics — Prometheus text exposition: requests by route and status, a latency
- * histogram per route, the database pool (in use, idle, size) and reconnections.
+ * histogram per route, the database pool (in use, idle, size) and reconnections, and the
+ * read replica's lag when there is one.
  * Counters are lock-free; labels are route patterns, never concrete paths (no ids, so no
  * personal data and bounded cardinality).
  */

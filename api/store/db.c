@@ -3,6 +3,7 @@
 #include "core/mem.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -392,4 +393,58 @@ const char *db_value(const PGresult *r)
 {
     if (!r || PQntuples(r) < 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) return NULL;
     return PQgetvalue(r, 0, 0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Read replica status, for /metrics. Two statements: the replica's own view of its replay,
+ * then the primary's WAL position (the replica cannot see how far the primary has gone). */
+
+static db_stmt S_REPLICA_REPLAY = {
+    "replica_replay",
+    "SELECT pg_is_in_recovery(),"
+    /* nothing received and left to replay: not behind, whatever the last commit's age */
+    " CASE WHEN NOT pg_is_in_recovery()"
+    "        OR pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0"
+    "      ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) END,"
+    " pg_last_wal_replay_lsn()",
+    0};
+static db_stmt S_PRIMARY_WAL_AHEAD = {
+    "primary_wal_ahead",
+    "SELECT greatest(0, pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn))::bigint", 0};
+
+void db_replica_status_get(db_replica_status *out)
+{
+    memset(out, 0, sizeof *out);
+    out->lag_seconds = -1;
+    out->lag_bytes = -1;
+    if (!replica.size) return;
+    out->configured = true;
+    db_conn *c = NULL;
+    char *replay_lsn = NULL;
+    lda_err e = acquire_from(&replica, &c);
+    if (!e) {
+        PGresult *r = db_exec(c, &S_REPLICA_REPLAY, 0, NULL, &e);
+        if (r && PQntuples(r) == 1) {
+            out->up = true;
+            /* NULL: WAL is waiting but no transaction was replayed since the replica started */
+            out->lag_seconds = PQgetisnull(r, 0, 1) ? NAN : strtod(PQgetvalue(r, 0, 1), NULL);
+            if (out->lag_seconds < 0) out->lag_seconds = 0; /* clocks a little apart */
+            if (!strcmp(PQgetvalue(r, 0, 0), "t") && !PQgetisnull(r, 0, 2))
+                replay_lsn = xstrdup(PQgetvalue(r, 0, 2));
+            else if (strcmp(PQgetvalue(r, 0, 0), "t"))
+                out->lag_bytes = 0; /* not a standby (the primary itself, or a copy) */
+        }
+        PQclear(r);
+    }
+    db_release(c);
+    c = NULL;
+    if (replay_lsn && !acquire_from(&primary, &c)) {
+        const char *p[] = {replay_lsn};
+        PGresult *r = db_exec(c, &S_PRIMARY_WAL_AHEAD, 1, p, &e);
+        const char *v = db_value(r);
+        if (v) out->lag_bytes = strtoll(v, NULL, 10);
+        PQclear(r);
+    }
+    db_release(c);
+    free(replay_lsn);
 }

@@ -72,6 +72,21 @@ typedef struct {
 } db_pool_stats;
 void db_pool_get_stats(db_pool_stats *out);
 
+/* The read replica (LDA_DATABASE_URL_READ) as /metrics reports it. */
+typedef struct {
+    bool configured; /* a replica URL is set */
+    bool up;         /* it answered just now */
+    /* seconds since the replica replayed its last transaction, while it holds WAL it has not
+     * replayed yet (0 when it has replayed all it received); NAN when it holds some but has
+     * replayed no transaction since it started; -1 when it did not answer */
+    double lag_seconds;
+    /* bytes of WAL the primary has written that the replica has not replayed; -1 unknown */
+    long long lag_bytes;
+} db_replica_status;
+/* Asks the replica, then the primary (one leased connection each, in turn). Call it from
+ * a request thread: it may wait for a connection like any statement. */
+void db_replica_status_get(db_replica_status *out);
+
 /* Convenience: the first cell of the first row, or NULL. */
 const char *db_value(const PGresult *r);
 
