@@ -16,11 +16,15 @@ BUILD_PKGS=(
   build-essential cmake pkg-config
   libulfius-dev libjansson-dev liborcania-dev libmicrohttpd-dev libyder-dev
   libpq-dev libssl-dev uuid-dev libunistring-dev
+  # libcurl (webhook deliveries), GnuTLS flavour: libulfius-dev depends on it, and Debian's
+  # libcurl4-openssl-dev conflicts with it
+  libcurl4-gnutls-dev
 )
 # Shared libraries the binary loads at run time, plus certificates and time zones.
 RUNTIME_PKGS=(
   libulfius2.7 libjansson4 liborcania2.3 libyder2.0 libmicrohttpd12
   libpq5 libssl3 libuuid1 libunistring2 ca-certificates tzdata curl
+  libcurl3-gnutls
 )
 # The embedded PostgreSQL cluster, the integration-test harness, sanitizers, benchmarks,
 # and Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser).

@@ -393,3 +393,8 @@ const char *db_value(const PGresult *r)
     if (!r || PQntuples(r) < 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) return NULL;
     return PQgetvalue(r, 0, 0);
 }
+
+PGconn *db_connect_dedicated(void)
+{
+    return primary.url ? open_conn(primary.url, primary.options, primary.connect_timeout) : NULL;
+}

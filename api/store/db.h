@@ -72,6 +72,11 @@ typedef struct {
 } db_pool_stats;
 void db_pool_get_stats(db_pool_stats *out);
 
+/* A connection of its own (not from the pool) to the primary, as lda_app with the pool's
+ * session settings, for a background thread (LISTEN, a delivery worker). NULL when the
+ * database cannot be reached or db_pool_start has not run. The caller PQfinish()es it. */
+PGconn *db_connect_dedicated(void);
+
 /* Convenience: the first cell of the first row, or NULL. */
 const char *db_value(const PGresult *r);
 
