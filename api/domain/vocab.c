@@ -187,16 +187,16 @@ static const vocab_code ROLE[] = {
 /* The change feed's event types (GET /v1/changes, webhooks). A new type is emitted by
  * lda_change_emit (see migration 013) and listed here. */
 static const vocab_code CHANGE_TYPE[] = {
-    {"referral.created", "Saisine reçue"},
-    {"referral.updated", "Saisine modifiée"},
-    {"referral.status_changed", "Changement de statut de la saisine"},
-    {"measure.started", "Accompagnement commencé"},
-    {"measure.updated", "Accompagnement modifié"},
-    {"measure.ended", "Accompagnement terminé"},
-    {"household.created", "Ménage créé"},
-    {"household.updated", "Ménage modifié"},
-    {"household.erased", "Identité du ménage effacée"},
-    {"siao_batch.applied", "Lot de demandes SIAO intégré"},
+    {"referral_created", "Saisine reçue"},
+    {"referral_updated", "Saisine modifiée"},
+    {"referral_status_changed", "Changement de statut de la saisine"},
+    {"measure_started", "Accompagnement commencé"},
+    {"measure_updated", "Accompagnement modifié"},
+    {"measure_ended", "Accompagnement terminé"},
+    {"household_created", "Ménage créé"},
+    {"household_updated", "Ménage modifié"},
+    {"household_erased", "Identité du ménage effacée"},
+    {"siao_batch_applied", "Lot de demandes SIAO intégré"},
 };
 
 static const vocab_code WEBHOOK_STATUS[] = {

@@ -25,7 +25,7 @@
 -- idle-in-transaction timeouts). NOTIFY lda_changes wakes the service at each commit.
 --
 -- Adding an event type: one call in the transaction of the write, e.g. from a trigger:
---   PERFORM lda_change_emit('placement.started', 'placement', NEW.id, NEW.platform,
+--   PERFORM lda_change_emit('placement_started', 'placement', NEW.id, NEW.platform,
 --                           jsonb_build_object('offer', NEW.offer_id, 'entered_on', NEW.entered_on));
 -- plus its code in the change_type vocabulary (api/domain/vocab.c) and openapi.yaml.
 -- Fields are ids, codes, dates and counts: never identity or free text.
@@ -42,7 +42,7 @@ CREATE TABLE change_event (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   xid           xid8 NOT NULL,  -- the transaction (change_commit) it belongs to
   at            timestamptz NOT NULL DEFAULT now(),
-  type          text NOT NULL,  -- referral.created, measure.ended... (vocabulary change_type)
+  type          text NOT NULL,  -- referral_created, measure_ended... (vocabulary change_type)
   resource_type text NOT NULL,
   resource_id   uuid,
   platform      text NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE change_event (
 CREATE INDEX change_event_xid ON change_event (xid, id);
 -- one "batch applied" event per transaction, source and platform (counts merged)
 CREATE UNIQUE INDEX change_event_batch ON change_event (xid, resource_id, platform)
-  WHERE type = 'siao_batch.applied';
+  WHERE type = 'siao_batch_applied';
 
 -- How far the retention purge went: a cursor before it answers 410.
 CREATE TABLE change_state (
@@ -112,7 +112,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
     INSERT INTO change_event (xid, type, resource_type, resource_id, platform, source, created_by,
                               fields)
-    SELECT lda_change_open(), 'referral.created', 'referral', n.id, n.platform, n.source,
+    SELECT lda_change_open(), 'referral_created', 'referral', n.id, n.platform, n.source,
            n.created_by, jsonb_build_object('status', n.status, 'received_on', n.received_on,
                                             'version', n.row_version)
       FROM new_rows n;
@@ -121,8 +121,8 @@ BEGIN
     INSERT INTO change_event (xid, type, resource_type, resource_id, platform, source, created_by,
                               fields)
     SELECT lda_change_open(),
-           CASE WHEN o.status IS DISTINCT FROM n.status THEN 'referral.status_changed'
-                ELSE 'referral.updated' END,
+           CASE WHEN o.status IS DISTINCT FROM n.status THEN 'referral_status_changed'
+                ELSE 'referral_updated' END,
            'referral', n.id, n.platform, n.source, n.created_by,
            CASE WHEN o.status IS DISTINCT FROM n.status
                 THEN jsonb_build_object('from', o.status, 'to', n.status,
@@ -147,7 +147,7 @@ BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO change_event (xid, type, resource_type, resource_id, platform, source, created_by,
                               fields)
-    SELECT lda_change_open(), 'measure.started', 'measure', n.id, r.platform, r.source,
+    SELECT lda_change_open(), 'measure_started', 'measure', n.id, r.platform, r.source,
            r.created_by,
            jsonb_build_object('referral', n.referral_id, 'kind', n.kind,
                               'started_on', n.started_on, 'version', n.row_version)
@@ -156,8 +156,8 @@ BEGIN
     INSERT INTO change_event (xid, type, resource_type, resource_id, platform, source, created_by,
                               fields)
     SELECT lda_change_open(),
-           CASE WHEN o.ended_on IS NULL AND n.ended_on IS NOT NULL THEN 'measure.ended'
-                ELSE 'measure.updated' END,
+           CASE WHEN o.ended_on IS NULL AND n.ended_on IS NOT NULL THEN 'measure_ended'
+                ELSE 'measure_updated' END,
            'measure', n.id, r.platform, r.source, r.created_by,
            jsonb_build_object('referral', n.referral_id, 'kind', n.kind,
                               'started_on', n.started_on, 'ended_on', n.ended_on,
@@ -181,15 +181,15 @@ BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO change_event (xid, type, resource_type, resource_id, platform, source, created_by,
                               fields)
-    SELECT lda_change_open(), 'household.created', 'household', n.id, n.platform, n.source,
+    SELECT lda_change_open(), 'household_created', 'household', n.id, n.platform, n.source,
            n.created_by, jsonb_build_object('version', n.row_version)
       FROM new_rows n;
   ELSE
     INSERT INTO change_event (xid, type, resource_type, resource_id, platform, source, created_by,
                               fields)
     SELECT lda_change_open(),
-           CASE WHEN o.erased_at IS NULL AND n.erased_at IS NOT NULL THEN 'household.erased'
-                ELSE 'household.updated' END,
+           CASE WHEN o.erased_at IS NULL AND n.erased_at IS NOT NULL THEN 'household_erased'
+                ELSE 'household_updated' END,
            'household', n.id, n.platform, n.source, n.created_by,
            jsonb_build_object('version', n.row_version)
       FROM new_rows n JOIN old_rows o ON o.id = n.id;
@@ -210,13 +210,13 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
   INSERT INTO change_event AS e (xid, type, resource_type, resource_id, platform, source, fields)
-  SELECT lda_change_open(), 'siao_batch.applied', 'siao_batch',
+  SELECT lda_change_open(), 'siao_batch_applied', 'siao_batch',
          md5(pg_current_xact_id()::text || '/' || n.source)::uuid, n.platform, n.source,
          jsonb_build_object('source', n.source,
                             'created', CASE TG_OP WHEN 'INSERT' THEN count(*) ELSE 0 END,
                             'updated', CASE TG_OP WHEN 'UPDATE' THEN count(*) ELSE 0 END)
     FROM new_rows n GROUP BY n.source, n.platform
-  ON CONFLICT (xid, resource_id, platform) WHERE type = 'siao_batch.applied'
+  ON CONFLICT (xid, resource_id, platform) WHERE type = 'siao_batch_applied'
   DO UPDATE SET fields = jsonb_build_object('source', e.source,
     'created', (e.fields ->> 'created')::bigint + (EXCLUDED.fields ->> 'created')::bigint,
     'updated', (e.fields ->> 'updated')::bigint + (EXCLUDED.fields ->> 'updated')::bigint);
