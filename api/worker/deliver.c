@@ -17,11 +17,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define ANSWER_CAP     (64 * 1024) /* bytes of a receiver's answer read at most */
-#define CLAIM_EVERY_MS 500         /* when nothing else happens */
-#define PURGE_EVERY_MS (10 * 60 * 1000)
-#define CONNECT_MAX_MS 5000L
-#define LEASE_MARGIN_S 5
+#define ANSWER_CAP       (64 * 1024) /* bytes of a receiver's answer read at most */
+#define CLAIM_EVERY_MS   500         /* when nothing else happens */
+#define ENQUEUE_EVERY_MS 1000        /* also catches endpoints enabled again */
+#define PURGE_EVERY_MS   (10 * 60 * 1000)
+#define CONNECT_MAX_MS   5000L
+#define LEASE_MARGIN_S   5
 
 /* One attempt in flight. */
 typedef struct {
@@ -247,7 +248,7 @@ static void *deliver_main(void *arg)
 {
     (void)arg;
     PGconn *pg = NULL;
-    long long next_claim = 0, next_purge = now_ms() + 60000, backoff = 100;
+    long long next_claim = 0, next_enqueue = 0, next_purge = now_ms() + 60000, backoff = 100;
     long lease = w.cfg->webhook_timeout_s + LEASE_MARGIN_S;
     while (!atomic_load(&w.stop)) {
         if (!pg || PQstatus(pg) != CONNECTION_OK) {
@@ -264,12 +265,13 @@ static void *deliver_main(void *arg)
         }
         bool work = atomic_exchange(&w.woken, false);
         long long h = change_horizon();
-        if (h > w.enqueued_horizon || work) {
+        if (h > w.enqueued_horizon || work || now_ms() >= next_enqueue) {
             long created = 0;
             if (h >= 0 && webhook_enqueue(pg, h, &created) == LDA_OK) {
                 w.enqueued_horizon = h;
                 if (created) next_claim = 0;
             }
+            next_enqueue = now_ms() + ENQUEUE_EVERY_MS;
         }
         int free_slots = (int)w.cfg->webhook_concurrency - w.ninflight;
         if (free_slots > 0 && now_ms() >= next_claim) {
