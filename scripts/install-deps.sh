@@ -31,7 +31,7 @@ RUNTIME_PKGS=(
 DEV_PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl ca-certificates tzdata git wrk valgrind clang libclang-rt-14-dev clang-format clang-tidy
-  procps iproute2 util-linux chromium
+  procps iproute2 util-linux chromium python3
 )
 
 mode=all

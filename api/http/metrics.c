@@ -2,6 +2,8 @@
 #include "core/mem.h"
 #include "http/route.h"
 #include "store/db.h"
+#include "http/longpoll.h"
+#include "store/change.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -132,6 +134,14 @@ char *metrics_render(size_t *len)
         "lda_http_requests_in_flight %ld\n",
         ps.in_use, ps.size - ps.in_use, ps.size, ps.connected, ps.reconnects, ps.connect_failures,
         metrics_inflight());
+    put(&s,
+        "# HELP lda_changes_waiting Long polls of GET /v1/changes waiting for an event.\n"
+        "# TYPE lda_changes_waiting gauge\n"
+        "lda_changes_waiting %zu\n"
+        "# HELP lda_changes_horizon Last commit position of the change feed known final.\n"
+        "# TYPE lda_changes_horizon gauge\n"
+        "lda_changes_horizon %lld\n",
+        longpoll_waiting(), change_horizon());
     *len = s.len;
     return s.buf;
 }

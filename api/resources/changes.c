@@ -108,7 +108,7 @@ static char *types_literal(const lda_req *r, json_t *errors)
     const vocab *types = vocab_find("change_type");
     size_t cap = 3, n = 0;
     for (size_t i = 0; query_get_nth(&r->query, "types", i); i++)
-        cap += strlen(query_get_nth(&r->query, "types", i)) + 3;
+        cap += 3 * strlen(query_get_nth(&r->query, "types", i)) + 3; /* a code at least 1 */
     if (cap == 3) return NULL;
     char *out = xmalloc(cap), *p = out;
     *p++ = '{';
