@@ -74,7 +74,7 @@ static bool feed_poll(void *arg, bool final, char **body, size_t *len)
     feed *f = arg;
     long long h = change_horizon();
     if (h > f->seen_horizon) {
-        change_page_t page;
+        change_page_t page = {0};
         if (read_page(f, h, &page) == LDA_OK && !page.expired) {
             f->seen_horizon = h;
             if (page.count > 0 || page.has_more) {
@@ -172,7 +172,7 @@ void changes_get(lda_req *r)
     if (w) parse_long(w, 0, 60, &wait);
 
     long long h = change_horizon();
-    change_page_t page;
+    change_page_t page = {0};
     lda_err e = read_page(f, h, &page);
     if (e) {
         feed_free(f);

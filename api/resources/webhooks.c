@@ -71,6 +71,12 @@ void webhooks_create(lda_req *r)
     webhook_validate(r->body, false, r->cfg->webhook_allow, &ctx, errors);
     if (resource_invalid(r, errors, "The webhook is not valid.")) return;
     if (!platforms_in_scope(r, r->body)) return;
+    /* the endpoint starts after the last final commit: unknown for the first milliseconds */
+    long long horizon = change_horizon();
+    if (horizon < 0) {
+        problem_send(r, 503, "The change feed is starting; retry shortly.", NULL);
+        return;
+    }
     char id[37], secret[WEBHOOK_SECRET_LEN];
     uuid_new(id);
     webhook_secret_new(secret);
@@ -82,7 +88,7 @@ void webhooks_create(lda_req *r)
     }
     char *in = json_dumps(r->body, JSON_COMPACT);
     store_doc d = {0};
-    lda_err e = webhook_create(c, id, r->who->token_id, in, sealed, change_horizon(), &d);
+    lda_err e = webhook_create(c, id, r->who->token_id, in, sealed, horizon, &d);
     free(in);
     free(sealed);
     send_with_secret(r, c, e, 201, &d, secret);
