@@ -3,7 +3,6 @@
 #include "core/mem.h"
 
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,8 +14,8 @@
  * has_more and asks again, instead of one statement scanning the whole feed. */
 #define SCAN_LIMIT     2000
 #define PENDING_MAX    64
-#define TICK_MIN_MS    10   /* at most 100 horizon computations a second */
-#define IDLE_TICK_MS   1000 /* without a notification */
+#define TICK_FAST_MS   10  /* while positions move or wait to be settled */
+#define TICK_IDLE_MS   250 /* the longest pause, reached by doubling when nothing moves */
 #define PURGE_EVERY_MS 60000
 #define PURGE_ROUNDS   50 /* of 1 000 commits each, per minute */
 
@@ -136,9 +135,9 @@ static long long mono_ms(void)
  * One step of the horizon (migration 013 explains why it is safe): read (L, xmin, xmax) in
  * one statement; L of the previous step pairs with this xmax (this snapshot was taken after
  * it was read); every pair whose xmax <= this xmin is settled. Returns false on a database
- * error; *pending tells whether a pair waits for running transactions.
+ * error; *busy tells whether positions moved or wait to be settled.
  */
-static bool tick(PGconn *pg, bool *pending)
+static bool tick(PGconn *pg, bool *busy)
 {
     PGresult *r = PQexec(pg, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END,"
                              " pg_snapshot_xmin(pg_current_snapshot())::text,"
@@ -152,6 +151,7 @@ static bool tick(PGconn *pg, bool *pending)
         return false;
     }
     long long last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    bool moved = last != clk.prev_last;
     unsigned long long xmin = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
     unsigned long long xmax = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
     PQclear(r);
@@ -174,7 +174,7 @@ static bool tick(PGconn *pg, bool *pending)
         if (clk.on_advance) clk.on_advance(settled);
     }
     /* a pair always waits one more step for its xmax, even on an idle database */
-    *pending = last > settled;
+    *busy = moved || last > settled;
     return true;
 }
 
@@ -201,35 +201,15 @@ static void purge(PGconn *pg, long days)
                            (json_int_t)days));
 }
 
-/* Waits until the connection has input or `ms` passed; drains notifications. False when
- * the connection broke. */
-static bool wait_notified(PGconn *pg, long long ms, bool *notified)
-{
-    struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
-    if (ms > 0 && poll(&p, 1, (int)ms) < 0) return true; /* EINTR: tick anyway */
-    if (!PQconsumeInput(pg)) return false;
-    PGnotify *n;
-    while ((n = PQnotifies(pg))) {
-        *notified = true;
-        PQfreemem(n);
-    }
-    return PQstatus(pg) == CONNECTION_OK;
-}
-
 static void *clock_main(void *arg)
 {
     (void)arg;
     PGconn *pg = NULL;
-    long long next_purge = mono_ms() + 5000, backoff = 100;
+    long long next_purge = mono_ms() + 5000, backoff = 100, pause = TICK_FAST_MS;
     while (!atomic_load(&clk.stop)) {
         if (!pg) {
             pg = db_connect_dedicated();
-            PGresult *r = pg ? PQexec(pg, "LISTEN lda_changes") : NULL;
-            bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-            PQclear(r);
-            if (!ok) {
-                PQfinish(pg);
-                pg = NULL;
+            if (!pg) {
                 struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000};
                 nanosleep(&ts, NULL);
                 backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
@@ -239,8 +219,8 @@ static void *clock_main(void *arg)
             clk.prev_last = -1; /* pairs must come from one connection's statements */
             clk.npending = 0;
         }
-        bool pending = false;
-        if (!tick(pg, &pending) && PQstatus(pg) != CONNECTION_OK) {
+        bool busy = false;
+        if (!tick(pg, &busy) && PQstatus(pg) != CONNECTION_OK) {
             PQfinish(pg);
             pg = NULL;
             continue;
@@ -249,14 +229,11 @@ static void *clock_main(void *arg)
             purge(pg, clk.retention_days);
             next_purge = mono_ms() + PURGE_EVERY_MS;
         }
-        /* at most one step per TICK_MIN_MS; sooner while a pair waits */
-        struct timespec ts = {0, TICK_MIN_MS * 1000000L};
+        /* polled, not notified: a NOTIFY in every writing transaction would serialise their
+         * commits (migration 013) */
+        pause = busy ? TICK_FAST_MS : (pause * 2 > TICK_IDLE_MS ? TICK_IDLE_MS : pause * 2);
+        struct timespec ts = {0, pause * 1000000L};
         nanosleep(&ts, NULL);
-        bool notified = false;
-        if (!wait_notified(pg, pending ? 0 : IDLE_TICK_MS, &notified)) {
-            PQfinish(pg);
-            pg = NULL;
-        }
     }
     PQfinish(pg);
     return NULL;

@@ -2,11 +2,11 @@
  * change — the change feed (migration 013): pages of events in commit order, and the
  * clock that tells which commits are final.
  *
- * The clock is a thread with a connection of its own: it LISTENs to lda_changes (notified
- * at each commit that emitted events), recomputes the horizon — the last commit position
- * whose events are all visible, so that a reader stopping there never skips one — and
- * calls back whoever waits for it (long polls, webhook deliveries). Once a minute it
- * purges the events older than the retention period.
+ * The clock is a thread with a connection of its own: it polls for new commit positions
+ * (every 10 ms while they move, backing off to 250 ms when idle), recomputes the horizon —
+ * the last commit position whose events are all visible, so that a reader stopping there
+ * never skips one — and calls back whoever waits for it (long polls, webhook deliveries).
+ * Once a minute it purges the events older than the retention period.
  */
 #ifndef LDA_STORE_CHANGE_H
 #define LDA_STORE_CHANGE_H

@@ -22,7 +22,10 @@
 -- lock is taken and commits keep their group commit; the price is a delay: an event is
 -- visible once the transactions that were running when it committed have finished
 -- (milliseconds; at most the longest writing transaction, bounded by the statement and
--- idle-in-transaction timeouts). NOTIFY lda_changes wakes the service at each commit.
+-- idle-in-transaction timeouts). The service polls for new positions (one tiny statement,
+-- every 10 ms while they move): no NOTIFY, which would make every writing transaction take
+-- a cluster-wide lock at commit and serialise them (measured: 2.8 times fewer referrals
+-- created per second with eight clients).
 --
 -- Adding an event type: one call in the transaction of the write, e.g. from a trigger:
 --   PERFORM lda_change_emit('placement_started', 'placement', NEW.id, NEW.platform,
@@ -78,13 +81,12 @@ BEGIN
 END
 $$;
 
--- At commit: the position, and a wake-up for the service.
+-- At commit: the position.
 CREATE FUNCTION lda_change_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 BEGIN
   UPDATE change_commit SET position = nextval('change_position'), committed_at = clock_timestamp()
    WHERE xid = NEW.xid;
-  PERFORM pg_notify('lda_changes', '');
   RETURN NULL;
 END
 $$;
