@@ -106,8 +106,9 @@ lda_err change_page(db_conn *c, const change_viewer *v, bool has_cursor, int64_t
 /* ---- the clock ------------------------------------------------------------------------ */
 
 typedef struct {
-    long long last;          /* change_position's last value read in one statement... */
-    unsigned long long xmax; /* ...and the xmax of the next statement's snapshot */
+    long long last; /* change_position's last value read in one statement... */
+    char *holders;  /* ...and the transactions committing events in the next one:
+                     * ",vxid,vxid," (virtual transaction ids) */
 } pending_t;
 
 static struct {
@@ -131,17 +132,45 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void pending_clear(void)
+{
+    for (int i = 0; i < clk.npending; i++) free(clk.pending[i].holders);
+    clk.npending = 0;
+}
+
+/* True when one of the comma-separated vxids of `now` is in `holders` (",a,b,"). */
+static bool still_held(const char *holders, const char *now)
+{
+    for (const char *p = now; *p;) {
+        size_t n = strcspn(p, ",");
+        char item[48];
+        if (n > 0 && n + 3 <= sizeof item) {
+            item[0] = ',';
+            memcpy(item + 1, p, n);
+            item[n + 1] = ',';
+            item[n + 2] = '\0';
+            if (strstr(holders, item)) return true;
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
 /*
- * One step of the horizon (migration 013 explains why it is safe): read (L, xmin, xmax) in
- * one statement; L of the previous step pairs with this xmax (this snapshot was taken after
- * it was read); every pair whose xmax <= this xmin is settled. Returns false on a database
- * error; *busy tells whether positions moved or wait to be settled.
+ * One step of the horizon (migration 013 explains why it is safe): read, in one statement, L
+ * and the transactions committing events (the holders of lda_change_seal's advisory lock in
+ * this database); L of the previous step pairs with these holders (this statement ran after
+ * it was read); a pair is settled once none of its holders is running any more. Returns
+ * false on a database error; *busy tells whether positions moved or wait to be settled.
  */
 static bool tick(PGconn *pg, bool *busy)
 {
     PGresult *r = PQexec(pg, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END,"
-                             " pg_snapshot_xmin(pg_current_snapshot())::text,"
-                             " pg_snapshot_xmax(pg_current_snapshot())::text"
+                             " coalesce((SELECT string_agg(virtualtransaction, ',') FROM pg_locks"
+                             "  WHERE locktype = 'advisory' AND classid = 421900 AND objid = 13"
+                             "   AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
+                             "    WHERE datname = current_database())), '')"
                              " FROM change_position");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -152,28 +181,28 @@ static bool tick(PGconn *pg, bool *busy)
     }
     long long last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     bool moved = last != clk.prev_last;
-    unsigned long long xmin = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-    unsigned long long xmax = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
-    PQclear(r);
+    const char *now = PQgetvalue(r, 0, 1);
     if (clk.prev_last > atomic_load(&clk.horizon)) { /* a pair below the horizon settles nothing */
-        if (clk.npending == PENDING_MAX) clk.npending--; /* the newest pair covers the last */
-        clk.pending[clk.npending++] = (pending_t){clk.prev_last, xmax};
+        if (clk.npending == PENDING_MAX) free(clk.pending[--clk.npending].holders);
+        clk.pending[clk.npending++] = (pending_t){clk.prev_last, xasprintf(",%s,", now)};
     }
     clk.prev_last = last;
     long long h = atomic_load(&clk.horizon), settled = h;
     int keep = 0;
     for (int i = 0; i < clk.npending; i++) {
-        if (clk.pending[i].xmax <= xmin) {
+        if (!still_held(clk.pending[i].holders, now)) {
             if (clk.pending[i].last > settled) settled = clk.pending[i].last;
+            free(clk.pending[i].holders);
         } else
             clk.pending[keep++] = clk.pending[i];
     }
     clk.npending = keep;
+    PQclear(r);
     if (settled > h) {
         atomic_store(&clk.horizon, settled);
         if (clk.on_advance) clk.on_advance(settled);
     }
-    /* a pair always waits one more step for its xmax, even on an idle database */
+    /* a pair always waits one more step for its holders, even on an idle database */
     *busy = moved || last > settled;
     return true;
 }
@@ -217,7 +246,7 @@ static void *clock_main(void *arg)
             }
             backoff = 100;
             clk.prev_last = -1; /* pairs must come from one connection's statements */
-            clk.npending = 0;
+            pending_clear();
         }
         bool busy = false;
         if (!tick(pg, &busy) && PQstatus(pg) != CONNECTION_OK) {
@@ -236,6 +265,7 @@ static void *clock_main(void *arg)
         nanosleep(&ts, NULL);
     }
     PQfinish(pg);
+    pending_clear();
     return NULL;
 }
 

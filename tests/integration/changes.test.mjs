@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startService } from '../lib/harness.mjs';
+import { startService, superuserUrl } from '../lib/harness.mjs';
 import {
   createReferral,
   cursorPosition,
@@ -328,6 +328,50 @@ test('a_long_poll_answers_as_soon_as_an_event_commits_and_at_its_deadline_otherw
   assert.equal(got.status, 200, got.text);
   assert.ok(got.json.items.some((e) => e.resource_id === r.id), got.text);
   assert.ok(Date.now() - t1 < 3000, `the event came ${Date.now() - t1} ms after its commit`);
+});
+
+test('transactions_still_at_work_here_or_in_another_database_do_not_hold_the_feed_back', async () => {
+  const { cursor } = await readAll(svc, tok.admin);
+  // another database of the cluster: a transaction with an id, left open
+  const other = new pg.Client({ connectionString: superuserUrl() });
+  await other.connect();
+  await other.query('BEGIN');
+  await other.query('SELECT pg_current_xact_id()');
+  // this database: a transaction that wrote an event and has not committed
+  const here = new pg.Client({ connectionString: svc.dbUrl });
+  await here.connect();
+  await here.query('BEGIN');
+  const held = (
+    await here.query(
+      `INSERT INTO household (platform, composition, adults, children, head_sex, housing_situation)
+       VALUES ('artois', 'single_person', 1, 0, 'male', 'street') RETURNING id::text`,
+    )
+  ).rows[0].id;
+  try {
+    const waiting = svc.api('GET', `/v1/changes?after=${cursor}&wait=20`, { token: tok.admin });
+    await sleep(300);
+    const t = Date.now();
+    const r = await createReferral(svc, tok.coordA, 'artois');
+    const got = await waiting;
+    assert.equal(got.status, 200, got.text);
+    assert.ok(got.json.items.some((e) => e.resource_id === r.id), got.text);
+    assert.ok(Date.now() - t < 3000, `the event came ${Date.now() - t} ms after its commit`);
+    assert.ok(!got.json.items.some((e) => e.resource_id === held), 'an uncommitted event was shown');
+    await here.query('COMMIT');
+    // written first (a smaller event id), committed last: it comes after, in commit order
+    const later = await until(async () => {
+      const x = await readAll(svc, tok.admin, { after: got.json.next_cursor });
+      return x.events.some((e) => e.resource_id === held) ? x.events : null;
+    }, 'the event committed last');
+    const heldEvent = later.find((e) => e.resource_id === held);
+    const refEvent = got.json.items.find((e) => e.resource_id === r.id);
+    assert.ok(heldEvent.id < refEvent.id, 'the held event was written first');
+  } finally {
+    await here.query('ROLLBACK').catch(() => {});
+    await here.end();
+    await other.query('ROLLBACK');
+    await other.end();
+  }
 });
 
 test('a_cursor_older_than_the_events_kept_answers_410_and_a_new_reader_starts_again', async () => {
