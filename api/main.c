@@ -10,12 +10,18 @@
 #include "core/parse.h"
 #include "domain/household.h"
 #include "domain/token.h"
+#include "domain/webhook.h"
+#include "http/longpoll.h"
 #include "store/audit.h"
+#include "store/change.h"
 #include "store/token.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/seed.h"
 #include "store/stats.h"
+#include "worker/deliver.h"
+
+#include <curl/curl.h>
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -375,6 +381,24 @@ static int preflight(const lda_config *cfg)
     return rc;
 }
 
+/* The key sealing webhook secrets: LDA_WEBHOOK_KEY, else derived from the pseudonymisation
+ * key (kept apart from the database only when LDA_PSEUDONYM_KEY is set). */
+static void load_webhook_key(const lda_config *cfg)
+{
+    webhook_key_set(cfg->webhook_key ? cfg->webhook_key : household_key());
+    if (!cfg->webhook_key && !cfg->pseudonym_key)
+        log_warn("webhook secrets are sealed with a key kept in the database: set "
+                 "LDA_WEBHOOK_KEY (or LDA_PSEUDONYM_KEY) in production");
+}
+
+/* The change feed's horizon moved: long polls and deliveries look again. */
+static void on_changes(long long horizon)
+{
+    (void)horizon;
+    longpoll_wake_all();
+    deliver_wake();
+}
+
 static void yder_to_log(void *cls, const char *app, const time_t date, const unsigned long level,
                         const char *message)
 {
@@ -404,13 +428,21 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
     y_init_logs("lda-api", Y_LOG_MODE_CALLBACK, Y_LOG_LEVEL_WARNING, NULL, NULL);
     y_set_logs_callback(yder_to_log, NULL, NULL);
     ulfius_global_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     db_pool_start(cfg);
     auth_init(cfg);
     audit_start(cfg->database_url);
+    load_webhook_key(cfg);
+    longpoll_init(cfg->changes_max_waiters, "/v1/changes", 250);
+    change_clock_start(cfg, on_changes);
+    deliver_start(cfg);
     rc = server_run(cfg);
+    deliver_stop();
+    change_clock_stop();
     audit_stop();
     auth_shutdown();
     db_pool_stop();
+    curl_global_cleanup();
     ulfius_global_close();
     y_close_logs();
     return rc;

@@ -16,11 +16,15 @@ BUILD_PKGS=(
   build-essential cmake pkg-config
   libulfius-dev libjansson-dev liborcania-dev libmicrohttpd-dev libyder-dev
   libpq-dev libssl-dev uuid-dev libunistring-dev
+  # libcurl (webhook deliveries), GnuTLS flavour: libulfius-dev depends on it, and Debian's
+  # libcurl4-openssl-dev conflicts with it
+  libcurl4-gnutls-dev
 )
 # Shared libraries the binary loads at run time, plus certificates and time zones.
 RUNTIME_PKGS=(
   libulfius2.7 libjansson4 liborcania2.3 libyder2.0 libmicrohttpd12
   libpq5 libssl3 libuuid1 libunistring2 ca-certificates tzdata curl
+  libcurl3-gnutls
 )
 # The embedded PostgreSQL cluster, the integration-test harness, sanitizers, benchmarks,
 # Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser),
@@ -29,7 +33,7 @@ RUNTIME_PKGS=(
 DEV_PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl ca-certificates tzdata git wrk valgrind clang libclang-rt-14-dev clang-format clang-tidy
-  procps iproute2 util-linux chromium
+  procps iproute2 util-linux chromium python3
   buildah debootstrap nginx openssl
 )
 

@@ -69,6 +69,25 @@ static const setting SETTINGS[] = {
      "folder of the /docs and /observatory pages (unset: web/ beside the binary's build folder)"},
     {"LDA_ALLOW_UNSAFE_DURABILITY", K_BOOL, OFF(allow_unsafe_durability), "false", 0, 0,
      "serve even if PostgreSQL runs without fsync (tests only)"},
+    /* the change feed and webhooks */
+    {"LDA_CHANGES_RETENTION_DAYS", K_LONG, OFF(changes_retention_days), "30", 1, 3650,
+     "days the change feed keeps its events (an older cursor answers 410)"},
+    {"LDA_CHANGES_MAX_WAITERS", K_LONG, OFF(changes_max_waiters), "256", 0, 100000,
+     "long polls of GET /v1/changes waiting at once (beyond: 503; 0: never wait)"},
+    {"LDA_WEBHOOK_KEY", K_STRING, OFF(webhook_key), NULL, 32, 1024,
+     "key sealing the webhook signing secrets (at least 32 characters; unset: derived from "
+     "the pseudonymisation key)"},
+    {"LDA_WEBHOOK_ALLOW", K_STRING, OFF(webhook_allow), NULL, 0, 4096,
+     "comma-separated origins (scheme://host:port) webhooks may use over http or in a "
+     "private or loopback range"},
+    {"LDA_WEBHOOK_CONCURRENCY", K_LONG, OFF(webhook_concurrency), "8", 0, 256,
+     "webhook deliveries in flight at once (0: this instance delivers none)"},
+    {"LDA_WEBHOOK_TIMEOUT_S", K_LONG, OFF(webhook_timeout_s), "10", 1, 60,
+     "time allowed for one delivery attempt, connection included"},
+    {"LDA_WEBHOOK_RETRY_BASE_MS", K_LONG, OFF(webhook_retry_base_ms), "5000", 10, 3600000,
+     "delay before the first retry of a failed delivery, doubled at each attempt (1 h at most)"},
+    {"LDA_WEBHOOK_GIVE_UP_S", K_LONG, OFF(webhook_give_up_s), "86400", 1, 2592000,
+     "a delivery failing this long is given up and its endpoint disabled"},
 };
 
 static bool parse_listen(const char *v, struct sockaddr_in *sa)

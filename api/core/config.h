@@ -36,6 +36,15 @@ typedef struct {
     long shutdown_grace_s;        /* LDA_SHUTDOWN_GRACE_S: drain deadline on SIGTERM */
     bool allow_unsafe_durability; /* LDA_ALLOW_UNSAFE_DURABILITY: tests only */
     char *web_dir;                /* LDA_WEB_DIR: pages and assets of /docs and /observatory */
+    /* the change feed and webhooks */
+    long changes_retention_days; /* LDA_CHANGES_RETENTION_DAYS: events kept */
+    long changes_max_waiters;    /* LDA_CHANGES_MAX_WAITERS: long polls waiting at once */
+    char *webhook_key;           /* LDA_WEBHOOK_KEY: seals signing secrets (NULL: derived) */
+    char *webhook_allow;         /* LDA_WEBHOOK_ALLOW: origins allowed over http / privately */
+    long webhook_concurrency;    /* LDA_WEBHOOK_CONCURRENCY: deliveries in flight (0: none) */
+    long webhook_timeout_s;      /* LDA_WEBHOOK_TIMEOUT_S: one attempt, connection included */
+    long webhook_retry_base_ms;  /* LDA_WEBHOOK_RETRY_BASE_MS: first retry delay, doubled */
+    long webhook_give_up_s;      /* LDA_WEBHOOK_GIVE_UP_S: failing this long disables */
 } lda_config;
 
 /*

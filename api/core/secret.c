@@ -89,3 +89,96 @@ bool secret_equal(const void *a, const void *b, size_t len)
 {
     return CRYPTO_memcmp(a, b, len) == 0;
 }
+
+void secret_random(unsigned char *out, size_t n)
+{
+    if (RAND_bytes(out, (int)n) != 1) lda_oom();
+}
+
+void secret_hmac_raw(const void *key, size_t keylen, const void *msg, size_t msglen,
+                     unsigned char out[32])
+{
+    unsigned int mdlen = 0;
+    if (!HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &mdlen)) lda_oom();
+}
+
+size_t secret_b64_encode(const unsigned char *in, size_t n, char *out)
+{
+    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+long secret_b64_decode(const char *in, size_t len, unsigned char *out)
+{
+    if (len % 4) return -1;
+    size_t pad = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = in[i];
+        bool alpha = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                     (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
+        if (ch == '=' && i + 2 >= len) {
+            pad++;
+            continue;
+        }
+        if (!alpha || pad) return -1; /* padding only at the end */
+    }
+    if (!len) return 0;
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    return n < 0 ? -1 : n - (long)pad;
+}
+
+#define GCM_NONCE 12
+#define GCM_TAG   16
+
+char *secret_seal(const unsigned char key[32], const char *aad, const char *plain)
+{
+    size_t n = strlen(plain);
+    unsigned char *buf = xmalloc(GCM_NONCE + n + GCM_TAG);
+    secret_random(buf, GCM_NONCE);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
+        EVP_EncryptUpdate(ctx, buf + GCM_NONCE, &len, (const unsigned char *)plain, (int)n) != 1 ||
+        EVP_EncryptFinal_ex(ctx, buf + GCM_NONCE + len, &fin) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, buf + GCM_NONCE + n) != 1)
+        lda_oom(); /* only an allocation can fail here */
+    EVP_CIPHER_CTX_free(ctx);
+    size_t total = GCM_NONCE + n + GCM_TAG;
+    char *out = xmalloc(3 + 4 * ((total + 2) / 3) + 1);
+    memcpy(out, "v1.", 3);
+    secret_b64_encode(buf, total, out + 3);
+    OPENSSL_cleanse(buf, total);
+    free(buf);
+    return out;
+}
+
+char *secret_open(const unsigned char key[32], const char *aad, const char *sealed)
+{
+    if (!sealed || strncmp(sealed, "v1.", 3)) return NULL;
+    size_t len = strlen(sealed + 3);
+    unsigned char *buf = xmalloc(3 * len / 4 + 4);
+    long total = secret_b64_decode(sealed + 3, len, buf);
+    char *plain = NULL;
+    if (total < GCM_NONCE + GCM_TAG) goto done;
+    size_t n = (size_t)total - GCM_NONCE - GCM_TAG;
+    plain = xmalloc(n + 1);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int l = 0, fin = 0;
+    bool ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
+              EVP_DecryptUpdate(ctx, NULL, &l, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+              EVP_DecryptUpdate(ctx, (unsigned char *)plain, &l, buf + GCM_NONCE, (int)n) == 1 &&
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG, buf + GCM_NONCE + n) == 1 &&
+              EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + l, &fin) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (ok && memchr(plain, 0, n) == NULL) {
+        plain[n] = '\0';
+    } else {
+        OPENSSL_cleanse(plain, n);
+        free(plain);
+        plain = NULL;
+    }
+done:
+    OPENSSL_cleanse(buf, 3 * len / 4 + 4);
+    free(buf);
+    return plain;
+}

@@ -31,4 +31,28 @@ bool secret_equal(const void *a, const void *b, size_t len);
 size_t secret_b64url_encode(const unsigned char *in, size_t n, char *out);
 long secret_b64url_decode(const char *in, size_t len, unsigned char *out);
 
+/* n bytes from the OS's secure random source. */
+void secret_random(unsigned char *out, size_t n);
+
+/* HMAC-SHA-256 of msg under key, the 32 raw bytes. */
+void secret_hmac_raw(const void *key, size_t keylen, const void *msg, size_t msglen,
+                     unsigned char out[32]);
+
+/* Standard base64 with padding (RFC 4648 section 4). encode: out needs 4*ceil(n/3)+1 bytes;
+ * returns the length. decode: returns the length, or -1 on a malformed input (a character
+ * outside the alphabet, a length that is not a multiple of 4, misplaced padding); out needs
+ * 3*len/4 bytes. */
+size_t secret_b64_encode(const unsigned char *in, size_t n, char *out);
+long secret_b64_decode(const char *in, size_t len, unsigned char *out);
+
+/*
+ * Authenticated encryption of a short secret at rest: AES-256-GCM under `key` (32 bytes),
+ * a random 96-bit nonce, `aad` bound to the ciphertext (e.g. the id of the row that holds
+ * it). The sealed form is text: "v1." + base64(nonce || ciphertext || tag). Caller frees.
+ */
+char *secret_seal(const unsigned char key[32], const char *aad, const char *plain);
+/* The plaintext of a sealed text (caller frees), or NULL when it was not sealed under that
+ * key and aad, or was altered. */
+char *secret_open(const unsigned char key[32], const char *aad, const char *sealed);
+
 #endif

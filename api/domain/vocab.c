@@ -199,6 +199,39 @@ static const vocab_code ROLE[] = {
     {"analyst", "Analyste (statistiques)"},
 };
 
+/* The change feed's event types (GET /v1/changes, webhooks). A new type is emitted by
+ * lda_change_emit (see migration 013) and listed here. */
+static const vocab_code CHANGE_TYPE[] = {
+    {"referral_created", "Saisine reçue"},
+    {"referral_updated", "Saisine modifiée"},
+    {"referral_status_changed", "Changement de statut de la saisine"},
+    {"measure_started", "Accompagnement commencé"},
+    {"measure_updated", "Accompagnement modifié"},
+    {"measure_ended", "Accompagnement terminé"},
+    {"household_created", "Ménage créé"},
+    {"household_updated", "Ménage modifié"},
+    {"household_erased", "Identité du ménage effacée"},
+    {"siao_batch_applied", "Lot de demandes SIAO intégré"},
+};
+
+static const vocab_code WEBHOOK_STATUS[] = {
+    {"active", "Actif"},
+    {"disabled", "Désactivé"},
+};
+
+static const vocab_code WEBHOOK_DISABLED_REASON[] = {
+    {"failing", "Livraisons en échec depuis trop longtemps"},
+    {"gone", "Le destinataire a répondu 410 (supprimé)"},
+    {"owner_revoked", "Le jeton propriétaire est révoqué ou expiré"},
+    {"by_owner", "Désactivé par son propriétaire"},
+};
+
+static const vocab_code WEBHOOK_DELIVERY_STATE[] = {
+    {"pending", "En attente ou en cours de nouvel essai"},
+    {"delivered", "Livré"},
+    {"failed", "Abandonné après échecs répétés"},
+};
+
 #define VOCAB(name, label, arr)                                                                    \
     {                                                                                              \
         name, label, arr, COUNT(arr)                                                               \
@@ -223,6 +256,11 @@ const vocab VOCABS[] = {
     VOCAB("siao_response", "Réponse apportée", SIAO_RESPONSE),
     VOCAB("age_band", "Tranche d'âge", AGE_BAND),
     VOCAB("role", "Rôle du jeton d'accès", ROLE),
+    VOCAB("change_type", "Type d'événement du flux des changements", CHANGE_TYPE),
+    VOCAB("webhook_status", "État d'un webhook", WEBHOOK_STATUS),
+    VOCAB("webhook_disabled_reason", "Motif de désactivation d'un webhook",
+          WEBHOOK_DISABLED_REASON),
+    VOCAB("webhook_delivery_state", "État d'une livraison de webhook", WEBHOOK_DELIVERY_STATE),
 };
 
 const size_t VOCAB_COUNT = COUNT(VOCABS);

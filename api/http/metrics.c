@@ -2,6 +2,8 @@
 #include "core/mem.h"
 #include "http/route.h"
 #include "store/db.h"
+#include "http/longpoll.h"
+#include "store/change.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -166,6 +168,14 @@ char *metrics_render(size_t *len)
         ps.in_use, ps.size - ps.in_use, ps.size, ps.connected, ps.reconnects, ps.connect_failures,
         metrics_inflight());
     put_replica(&s);
+    put(&s,
+        "# HELP lda_changes_waiting Long polls of GET /v1/changes waiting for an event.\n"
+        "# TYPE lda_changes_waiting gauge\n"
+        "lda_changes_waiting %zu\n"
+        "# HELP lda_changes_horizon Last commit position of the change feed known final.\n"
+        "# TYPE lda_changes_horizon gauge\n"
+        "lda_changes_horizon %lld\n",
+        longpoll_waiting(), change_horizon());
     *len = s.len;
     return s.buf;
 }

@@ -25,6 +25,7 @@ static const problem_kind KINDS[] = {
     {429, "rate-limited", "Too many requests"},
     {500, "internal", "Internal server error"},
     {503, "unavailable", "Service unavailable"},
+    {410, "gone", "Gone"}, /* after 500: kind_of falls back on KINDS[11] */
 };
 
 static const problem_kind *kind_of(int status)

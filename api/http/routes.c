@@ -59,9 +59,22 @@ static const qparam Q_SERIES[] = {Q_STATS_COMMON,
                                   {"granularity", Q_CHOICE, 0, 0, NULL, false, GRANULARITIES},
                                   QPARAM_END};
 
+/* the change feed and webhooks */
+static const qparam Q_CHANGES[] = {{"after", Q_CURSOR, QC_INT_INT, 0, NULL, false, NULL},
+                                   {"types", Q_STRING, 0, 0, NULL, true, NULL},
+                                   {"limit", Q_LONG, 1, 500, NULL, false, NULL},
+                                   {"wait", Q_LONG, 0, 60, NULL, false, NULL},
+                                   QPARAM_END};
+static const qparam Q_WEBHOOKS[] = {Q_PAGE(QC_TIME_UUID), QPARAM_END};
+static const qparam Q_ROTATE[] = {{"overlap_seconds", Q_LONG, 0, 604800, NULL, false, NULL},
+                                  QPARAM_END};
+static const qparam Q_DELIVERIES[] = {
+    Q_PAGE(QC_INT_INT), {"state", Q_CODE, 0, 0, "webhook_delivery_state", false, NULL}, QPARAM_END};
+
 #define CASE  (ROLE_ADMIN | ROLE_COORDINATOR)
 #define STATS (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_ANALYST)
 #define PUSH  (ROLE_ADMIN | ROLE_SIAO)
+#define FEED  (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_PARTNER | ROLE_SIAO)
 static const qparam Q_AUDIT[] = {Q_PAGE(QC_INT_INT),
                                  {"token_id", Q_UUID, 0, 0, NULL, false, NULL},
                                  {"resource_type", Q_CHOICE, 0, 0, NULL, false, AUDIT_TYPES},
@@ -114,6 +127,16 @@ const lda_route ROUTES[] = {
     {"GET", "/v1/stats/activity", STATS, BODY_NONE, Q_ACTIVITY, stats_activity_get},
     {"GET", "/v1/observatory/youth", STATS, BODY_NONE, Q_YOUTH, observatory_youth_get},
     {"GET", "/v1/observatory/youth/series", STATS, BODY_NONE, Q_SERIES, observatory_series_get},
+    {"GET", "/v1/changes", FEED, BODY_NONE, Q_CHANGES, changes_get},
+    {"POST", "/v1/webhooks", FEED, BODY_JSON, NULL, webhooks_create},
+    {"GET", "/v1/webhooks", FEED, BODY_NONE, Q_WEBHOOKS, webhooks_list},
+    {"GET", "/v1/webhooks/{id}", FEED, BODY_NONE, NULL, webhooks_get},
+    {"PATCH", "/v1/webhooks/{id}", FEED, BODY_JSON, NULL, webhooks_patch},
+    {"DELETE", "/v1/webhooks/{id}", FEED, BODY_NONE, NULL, webhooks_delete},
+    {"POST", "/v1/webhooks/{id}/rotate-secret", FEED, BODY_NONE, Q_ROTATE, webhooks_rotate},
+    {"GET", "/v1/webhooks/{id}/deliveries", FEED, BODY_NONE, Q_DELIVERIES, webhooks_deliveries},
+    {"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/replay", FEED, BODY_NONE, NULL,
+     webhooks_replay},
 };
 
 const size_t ROUTE_COUNT = sizeof ROUTES / sizeof ROUTES[0];

@@ -3,6 +3,7 @@
 #include "core/parse.h"
 #include "core/mem.h"
 #include "http/auth.h"
+#include "http/longpoll.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/route.h"
@@ -328,8 +329,9 @@ int server_run(const lda_config *cfg)
 
     struct MHD_OptionItem ops[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL}, /* first, to catch everything */
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
+        /* ulfius's own callbacks, wrapped so that a long poll can find its connection */
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)longpoll_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)longpoll_uri_log, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen_addr},
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s, NULL},
@@ -341,8 +343,8 @@ int server_run(const lda_config *cfg)
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME; /* long polls (http/longpoll.c) */
     if (ulfius_start_framework_with_mhd_options(&inst, flags, ops) != U_OK) {
         log_json(LOG_ERROR, "cannot listen", json_pack("{s:s}", "listen", cfg->listen));
         ulfius_clean_instance(&inst);
@@ -368,6 +370,8 @@ int server_run(const lda_config *cfg)
     atomic_store(&shutting_down, true);
     MHD_socket lsock = MHD_quiesce_daemon(inst.mhd_daemon);
     if (lsock != MHD_INVALID_SOCKET) close(lsock);
+    /* Long polls answer now with what they have (never stop with a suspended connection). */
+    longpoll_stop(cfg->shutdown_grace_s * 1000L);
     /* Let requests in flight finish, within the grace period. */
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);

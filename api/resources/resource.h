@@ -121,5 +121,16 @@ void siao_requests_batch(lda_req *r);
 void siao_requests_list(lda_req *r);
 void households_batch(lda_req *r);
 void referrals_batch(lda_req *r);
+/* changes.c */
+void changes_get(lda_req *r);
+/* webhooks.c */
+void webhooks_create(lda_req *r);
+void webhooks_list(lda_req *r);
+void webhooks_get(lda_req *r);
+void webhooks_patch(lda_req *r);
+void webhooks_delete(lda_req *r);
+void webhooks_rotate(lda_req *r);
+void webhooks_deliveries(lda_req *r);
+void webhooks_replay(lda_req *r);
 
 #endif

@@ -448,3 +448,8 @@ void db_replica_status_get(db_replica_status *out)
     db_release(c);
     free(replay_lsn);
 }
+
+PGconn *db_connect_dedicated(void)
+{
+    return primary.url ? open_conn(primary.url, primary.options, primary.connect_timeout) : NULL;
+}

@@ -86,6 +86,10 @@ typedef struct {
 /* Asks the replica, then the primary (one leased connection each, in turn). Call it from
  * a request thread: it may wait for a connection like any statement. */
 void db_replica_status_get(db_replica_status *out);
+/* A connection of its own (not from the pool) to the primary, as lda_app with the pool's
+ * session settings, for a background thread (LISTEN, a delivery worker). NULL when the
+ * database cannot be reached or db_pool_start has not run. The caller PQfinish()es it. */
+PGconn *db_connect_dedicated(void);
 
 /* Convenience: the first cell of the first row, or NULL. */
 const char *db_value(const PGresult *r);

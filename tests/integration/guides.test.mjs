@@ -9,6 +9,7 @@
 //   TOKEN_SIAO          siao of artois, source siao62
 //   TOKEN_ANALYST       analyst
 //   LDA_BI_URL          libpq URL of a login role in lda_bi (reads the reporting views only)
+//   RECEIVER_PORT       a free port on 127.0.0.1 whose origin the service allows for webhooks
 // Blocks of one guide run in order, in one scratch directory, each in a fresh bash.
 //
 // What is not run is checked too: every statistics request written elsewhere in the guides and
@@ -23,12 +24,12 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startService, superuserUrl } from '../lib/harness.mjs';
+import { freePort, startService, superuserUrl } from '../lib/harness.mjs';
 import { sourceDir } from '../lib/contract.mjs';
 import { gridProblems } from '../lib/stats-grid.mjs';
 
 const GUIDES_DIR = join(sourceDir(), 'docs', 'guides');
-const REQUIRED_GUIDES = ['frontend.md', 'siao-integration.md', 'bi-analysts.md'];
+const REQUIRED_GUIDES = ['frontend.md', 'siao-integration.md', 'bi-analysts.md', 'webhooks.md'];
 const CORS_ORIGIN = 'https://app.example.org';
 const ALLOWED_VARS = new Set([
   'LDA_URL',
@@ -38,6 +39,7 @@ const ALLOWED_VARS = new Set([
   'TOKEN_SIAO',
   'TOKEN_ANALYST',
   'LDA_BI_URL',
+  'RECEIVER_PORT',
   // bash's own
   'BASH_REMATCH',
   'PIPESTATUS',
@@ -94,8 +96,13 @@ let blockEnv;
 let biRole;
 const scratch = mkdtempSync(join(tmpdir(), 'lda-guides-'));
 
+let receiverPort;
+
 before(async () => {
-  svc = await startService({ env: { LDA_CORS_ORIGINS: CORS_ORIGIN } });
+  receiverPort = await freePort();
+  svc = await startService({
+    env: { LDA_CORS_ORIGINS: CORS_ORIGIN, LDA_WEBHOOK_ALLOW: `http://127.0.0.1:${receiverPort}` },
+  });
   const seeded = await svc.runCli(['seed-demo'], { timeout: 300_000 });
   assert.equal(seeded.code, 0, `lda-api seed-demo exited ${seeded.code ?? seeded.signal}\n${seeded.stderr}`);
 
@@ -130,6 +137,7 @@ before(async () => {
     TOKEN_SIAO: siao,
     TOKEN_ANALYST: analyst,
     LDA_BI_URL: biUrl.toString(),
+    RECEIVER_PORT: String(receiverPort),
   };
 });
 
@@ -146,7 +154,7 @@ after(async () => {
   }
 });
 
-test('the_three_guides_exist_and_each_has_tested_blocks', () => {
+test('the_guides_exist_and_each_has_tested_blocks', () => {
   for (const name of REQUIRED_GUIDES) {
     const guide = guides.find((g) => g.file === name);
     assert.ok(guide, `docs/guides/${name} is missing`);

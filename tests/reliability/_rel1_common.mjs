@@ -246,6 +246,7 @@ const FINGERPRINT_TABLES = [
   'siao_request',
   'idempotency_key',
   'app_secret',
+  'webhook_endpoint',
 ];
 
 /**

@@ -125,7 +125,22 @@ before(async () => {
   B.byPartner = (await mustCreate('/v1/referrals', C.referralBody(C.householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
   A.pushed = await pushAs('siao', A);
   B.pushed = await pushAs('siaoB', B);
+  // a webhook endpoint of artois' admin: no other token reaches it
+  A.hook = await freshHook('admin');
+  B.hook = await freshHook('coordinatorB');
 });
+
+/** A webhook endpoint registered by token `who` (to a public name: deliveries just fail),
+ * with one delivery in its log. */
+async function freshHook(who) {
+  const w = await mustCreate('/v1/webhooks', { url: `https://hooks.example.org/auth-${C.uniqueLetters()}` }, tok[who]);
+  const d = await svc.sql(
+    `INSERT INTO webhook_delivery (endpoint_id, event_id, position, type, body, state)
+     VALUES ($1, 1, 1, 'referral_created', '{}', 'delivered') RETURNING id::text`,
+    [w.id],
+  );
+  return { id: w.id, delivery: d.rows[0].id };
+}
 
 after(async () => {
   await svc?.stop();
@@ -138,6 +153,10 @@ const ADMIN = ['admin'];
 const CASE = ['admin', 'coordinator'];
 const PUSH = ['admin', 'siao'];
 const STATS = ['admin', 'coordinator', 'analyst'];
+const FEED = ['admin', 'coordinator', 'partner', 'siao'];
+
+/** A webhook endpoint for the request: its own (a fresh one) or artois' admin's. */
+const hookFor = async (P, who, own) => (own ? freshHook(who) : P.hook);
 
 /** The referral a token may read: partners those they created, siao tokens those they pushed. */
 function referralFor(P, who) {
@@ -217,6 +236,50 @@ const OPS = [
   { key: 'GET /v1/stats/activity', roles: STATS, req: (P) => ({ path: `/v1/stats/activity?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth/series', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth/series?platform=${P.code}` }), ok: 200, cross: 403 },
+  // the feed: a list whose items carry their platform (another platform's never shown)
+  { key: 'GET /v1/changes', roles: FEED, req: () => ({ path: '/v1/changes?limit=500' }), ok: 200, list: () => [] },
+  {
+    key: 'POST /v1/webhooks',
+    roles: FEED,
+    req: (P) => ({ path: '/v1/webhooks', body: { url: `https://hooks.example.org/m-${C.uniqueLetters()}`, platforms: [P.code] } }),
+    ok: 201,
+    cross: 403,
+  },
+  // each token lists its own endpoints: artois' admin's is not another token's business
+  { key: 'GET /v1/webhooks', roles: FEED, req: () => ({ path: '/v1/webhooks?limit=500' }), ok: 200, cross: 200 },
+  { key: 'GET /v1/webhooks/{id}', roles: FEED, req: async (P, who, own) => ({ path: `/v1/webhooks/${(await hookFor(P, who, own)).id}` }), ok: 200, cross: 404 },
+  {
+    key: 'PATCH /v1/webhooks/{id}',
+    roles: FEED,
+    req: async (P, who, own) => ({ path: `/v1/webhooks/${(await hookFor(P, who, own)).id}`, body: { event_types: ['referral_created'] } }),
+    ok: 200,
+    cross: 404,
+  },
+  { key: 'DELETE /v1/webhooks/{id}', roles: FEED, req: async (P, who, own) => ({ path: `/v1/webhooks/${(await hookFor(P, who, own)).id}` }), ok: 204, cross: 404 },
+  {
+    key: 'POST /v1/webhooks/{id}/rotate-secret',
+    roles: FEED,
+    req: async (P, who, own) => ({ path: `/v1/webhooks/${(await hookFor(P, who, own)).id}/rotate-secret` }),
+    ok: 200,
+    cross: 404,
+  },
+  {
+    key: 'GET /v1/webhooks/{id}/deliveries',
+    roles: FEED,
+    req: async (P, who, own) => ({ path: `/v1/webhooks/${(await hookFor(P, who, own)).id}/deliveries` }),
+    ok: 200,
+    cross: 404,
+  },
+  {
+    key: 'POST /v1/webhooks/{id}/deliveries/{delivery_id}/replay',
+    roles: FEED,
+    req: async (P, who, own) => {
+      const h = await hookFor(P, who, own);
+      return { path: `/v1/webhooks/${h.id}/deliveries/${h.delivery}/replay` };
+    },
+    ok: 202,
+    cross: 404,
+  },
 ];
 
 /** The roles an operation's description in openapi.yaml names ("Roles: ..."). */

@@ -157,6 +157,14 @@ const WRITES = {
     path: () => '/v1/referrals/batch',
     record: (ext) => C.referralRecord(ext, ids.batchHousehold),
   },
+  'POST /v1/webhooks': {
+    path: () => '/v1/webhooks',
+    bases: [() => ({ url: `https://hooks.example.org/bad-${C.uniqueLetters()}`, event_types: ['referral_created'], platforms: ['artois'] })],
+  },
+  'PATCH /v1/webhooks/{id}': {
+    path: () => `/v1/webhooks/${ids.webhook}`,
+    bases: [() => ({ url: 'https://hooks.example.org/bad-input', event_types: ['measure_ended'], platforms: ['artois'], status: 'active' })],
+  },
 };
 
 /** The writable operations of the spec, each with its entry of WRITES and its body schema. */
@@ -206,6 +214,15 @@ before(async () => {
   ids.referral = (await mk('/v1/referrals', C.referralBody(ids.household))).id;
   ids.measure = (await mk(`/v1/referrals/${ids.referral}/measures`, C.measureBody())).id;
   ids.token = t.json.id;
+  const wh = await mk('/v1/webhooks', { url: 'https://hooks.example.org/bad-input' });
+  ids.webhook = wh.id;
+  ids.delivery = (
+    await svc.sql(
+      `INSERT INTO webhook_delivery (endpoint_id, event_id, position, type, body, state)
+       VALUES ($1, 1, 1, 'referral_created', '{}', 'delivered') RETURNING id::text`,
+      [wh.id],
+    )
+  ).rows[0].id;
   // the household the referral batches point at (pushed by the same source)
   ids.batchHousehold = 'HH-BASE';
   const hb = await send('setup', 'POST', '/v1/households/batch', {
@@ -456,6 +473,7 @@ function pathIds(template) {
   if (template.startsWith('/v1/referrals/')) return { id: ids.referral };
   if (template.startsWith('/v1/measures/')) return { id: ids.measure };
   if (template.startsWith('/v1/tokens/')) return { id: randomUUID() };
+  if (template.startsWith('/v1/webhooks/')) return { id: ids.webhook, delivery_id: ids.delivery };
   return {};
 }
 
@@ -693,7 +711,7 @@ test('query_parameters_are_validated_on_every_route', async (t) => {
     for (const p of o.params.filter((x) => x.in === 'query')) {
       const s = C.deref(p.schema);
       const values = [];
-      if (s.type === 'integer') values.push('0x10', '1.5', '1e2', ' 5', '5 ', '', '-', '99999999999999999999', ...(s.minimum !== undefined ? [String(s.minimum - 1)] : []), ...(s.maximum !== undefined ? [String(s.maximum + 1), '100000'] : []), ...(s.enum ? ['3'] : []));
+      if (s.type === 'integer') values.push('0x10', '1.5', '1e2', ' 5', '5 ', '', '-', '99999999999999999999', ...(s.minimum !== undefined ? [String(s.minimum - 1)] : []), ...(s.maximum !== undefined ? [String(s.maximum + 1), String(Math.max(100000, s.maximum * 10))] : []), ...(s.enum ? ['3'] : []));
       if (s.format === 'date') values.push('2024-02-30', '2024-13-01', '1899-12-31', '2024-1-1', '', 'today');
       if (s.format === 'date-time' || p.name === 'from' || p.name === 'to') values.push('2024-02-30T00:00:00Z', '2024-03-10T22:14:05', 'yesterday', '');
       if (s.format === 'uuid') values.push('not-a-uuid', '', '00000000-0000-0000-0000-00000000000g');

@@ -189,6 +189,7 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
       '/v1/observatory/youth/series?granularity=year',
       '/v1/stats/activity?format=csv',
       '/metrics',
+      '/v1/changes?limit=500',
     ],
     coordinator: [
       '/v1/partners',
@@ -201,9 +202,11 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
       `/v1/measures/${ids.measure_admin}`,
       '/v1/stats/activity',
       '/v1/observatory/youth?format=csv',
+      '/v1/changes?limit=500',
     ],
-    partner: ['/v1/partners', `/v1/partners/${ids.partner}`, '/v1/referrals', `/v1/referrals/${ids.partnerReferral}`],
-    siao: ['/v1/siao-requests', '/v1/households', '/v1/referrals'],
+    // the change feed carries ids, codes and dates only: never a canary
+    partner: ['/v1/partners', `/v1/partners/${ids.partner}`, '/v1/referrals', `/v1/referrals/${ids.partnerReferral}`, '/v1/changes?limit=500'],
+    siao: ['/v1/siao-requests', '/v1/households', '/v1/referrals', '/v1/changes?limit=500'],
     analyst: ['/v1/stats/activity', '/v1/observatory/youth', '/v1/observatory/youth/series', '/v1/observatory/youth?format=csv'],
   };
   let reads = 0;
