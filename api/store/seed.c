@@ -71,15 +71,16 @@ static lda_err person_keys(PGconn *pg, const char *key)
 static lda_err record_keys(PGconn *pg, const char *key)
 {
     static const char *const SQL[] = {
-        /* not an edit of the rows: row_version and updated_at stay as loaded */
-        "ALTER TABLE referral DISABLE TRIGGER referral_touch",
-        "ALTER TABLE measure DISABLE TRIGGER measure_touch",
+        /* not an edit of the rows: row_version and updated_at stay as loaded, and the change
+         * feed records no event */
+        "ALTER TABLE referral DISABLE TRIGGER USER",
+        "ALTER TABLE measure DISABLE TRIGGER USER",
         "UPDATE referral SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || id::text, 'UTF8'),"
         " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
         "UPDATE measure SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || id::text, 'UTF8'),"
         " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
-        "ALTER TABLE referral ENABLE TRIGGER referral_touch",
-        "ALTER TABLE measure ENABLE TRIGGER measure_touch"};
+        "ALTER TABLE referral ENABLE TRIGGER USER",
+        "ALTER TABLE measure ENABLE TRIGGER USER"};
     for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
         const char *p[] = {key};
         bool with_key = strstr(SQL[i], "$1") != NULL;

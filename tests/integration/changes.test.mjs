@@ -108,6 +108,7 @@ test('every_change_becomes_one_event_with_codes_and_ids_but_never_identity_or_fr
       'measure_ended',
       'household_updated',
       'household_erased',
+      'referral_updated', // the erasure redacted the referral's notes
       'siao_batch_applied',
     ],
   );
