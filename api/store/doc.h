@@ -30,4 +30,10 @@ lda_err store_page(db_conn *c, db_stmt *s, int n, const char *const *params, int
 /* Runs a statement for its effect; *rows = rows affected or returned (may be NULL). */
 lda_err store_exec(db_conn *c, db_stmt *s, int n, const char *const *params, int *rows);
 
+/* A transaction on c, for writes whose rules the domain checks between statements (the rows
+ * read locked). db_release() rolls back a transaction left open. */
+lda_err store_begin(db_conn *c);
+lda_err store_commit(db_conn *c);
+void store_rollback(db_conn *c);
+
 #endif
