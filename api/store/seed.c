@@ -87,9 +87,12 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
     }
     if (e) return e;
     bool tty = isatty(STDERR_FILENO);
-    fprintf(stderr, "seed-demo: referrals, households, partners, measures...\n");
+    fprintf(stderr, "seed-demo: referrals, households, partners, measures, prevention cases, "
+                    "housing offers...\n");
     if ((e = run(pg, "BEGIN"))) return e;
-    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = person_keys(pg, key))) e = run(pg, "COMMIT");
+    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = run(pg, EMBEDDED_SEED_AXES)) &&
+        !(e = person_keys(pg, key)))
+        e = run(pg, "COMMIT");
     if (e) {
         run(pg, "ROLLBACK");
         return e;

@@ -46,10 +46,11 @@ CREATE INDEX prevention_rule_order ON prevention_rule (valid_from, id);
 -- AMI 1 funding went to the PEX mobile teams, with intervention criteria widened to tenant
 -- debts of 1 500 to 4 000 euros. The AMI 2 arbitration was announced for 2023: the same
 -- criteria are recorded from 2023 until an administrator records the decision.
-INSERT INTO prevention_rule (ami, valid_from, valid_to, debt_min_eur, debt_max_eur, note) VALUES
-  (1, '2022-01-01', NULL, 1500, 4000,
+-- (fixed ids: reference data, the same in every deployment)
+INSERT INTO prevention_rule (id, ami, valid_from, valid_to, debt_min_eur, debt_max_eur, note) VALUES
+  ('5f0c2a1e-7b3d-4e6a-9c2f-1a0b3c4d5e61', 1, '2022-01-01', NULL, 1500, 4000,
    'Renfort des équipes mobiles PEX : critères d''intervention élargis aux dettes de locataires de 1 500 à 4 000 €'),
-  (2, '2023-01-01', NULL, 1500, 4000,
+  ('5f0c2a1e-7b3d-4e6a-9c2f-1a0b3c4d5e62', 2, '2023-01-01', NULL, 1500, 4000,
    'Critères de l''AMI 1 appliqués en attendant l''arbitrage 2023 entre VEJ et équipe mobile PEX');
 
 -- ---------------------------------------------------------------------------------------------
