@@ -247,6 +247,9 @@ static bool follow_up_validate(lda_req *r, const json_t *rec, const vctx *ctx, j
     case_reference(copy, errors);
     prevention_follow_up_validate(copy, ctx, errors);
     json_decref(copy);
+    if (json_object_get(rec, "external_id"))
+        schema_error(errors, "", "external_id",
+                     "unknown field (a follow-up is identified by its case and horizon)");
     return json_array_size(errors) == 0;
 }
 
