@@ -42,7 +42,7 @@ bool housing_offer_validate(const json_t *in, const json_t *merged, vmode mode, 
                             json_t *errors)
 {
     size_t before = json_array_size(errors);
-    if (!schema_validate(HOUSING_OFFER_FIELDS, in, mode, ctx, "", errors)) return false;
+    schema_validate(HOUSING_OFFER_FIELDS, in, mode, ctx, "", errors);
     int32_t from = schema_date(merged, "available_from"), to = schema_date(merged, "available_to");
     if (from >= 0 && to >= 0 && to < from)
         schema_error(errors, "", "available_to", "must not be before available_from");
@@ -53,7 +53,7 @@ bool placement_validate(const json_t *in, const json_t *merged, vmode mode, cons
                         json_t *errors)
 {
     size_t before = json_array_size(errors);
-    if (!schema_validate(PLACEMENT_FIELDS, in, mode, ctx, "", errors)) return false;
+    schema_validate(PLACEMENT_FIELDS, in, mode, ctx, "", errors);
     int32_t entered = schema_date(merged, "entered_on"), left = schema_date(merged, "left_on");
     if (entered >= 0 && left >= 0 && left < entered)
         schema_error(errors, "", "left_on", "must not be before entered_on");
@@ -66,21 +66,25 @@ bool fluidity_meeting_validate(const json_t *in, const json_t *merged, vmode mod
                                json_t *errors)
 {
     size_t before = json_array_size(errors);
-    if (!schema_validate(FLUIDITY_MEETING_FIELDS, in, mode, ctx, "", errors)) return false;
+    schema_validate(FLUIDITY_MEETING_FIELDS, in, mode, ctx, "", errors);
     const json_t *presented = json_object_get(merged, "households_presented");
-    for (size_t i = 0; i < json_array_size(presented); i++) {
+    for (size_t i = 0; json_is_array(presented) && i < json_array_size(presented); i++) {
         const char *id = json_string_value(json_array_get(presented, i));
         char at[24];
         snprintf(at, sizeof at, "%zu", i);
+        if (!id) continue; /* not a string: the field's own error */
         if (!is_uuid(id)) {
             schema_error(errors, "/households_presented", at, "must be a referral id (UUID)");
             continue;
         }
-        for (size_t k = 0; k < i; k++)
-            if (!strcasecmp(id, json_string_value(json_array_get(presented, k)))) {
+        /* the same id written in another case (an exact repeat is the field's own error) */
+        for (size_t k = 0; k < i; k++) {
+            const char *other = json_string_value(json_array_get(presented, k));
+            if (other && strcmp(id, other) && !strcasecmp(id, other)) {
                 schema_error(errors, "/households_presented", at, "is repeated");
                 break;
             }
+        }
     }
     const json_t *made = json_object_get(merged, "proposals_made"),
                  *accepted = json_object_get(merged, "proposals_accepted");

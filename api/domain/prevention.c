@@ -210,7 +210,7 @@ bool prevention_rule_validate(const json_t *in, const json_t *merged, vmode mode
                               json_t *errors)
 {
     size_t before = json_array_size(errors);
-    if (!schema_validate(PREVENTION_RULE_FIELDS, in, mode, ctx, "", errors)) return false;
+    schema_validate(PREVENTION_RULE_FIELDS, in, mode, ctx, "", errors);
     int32_t from = schema_date(merged, "valid_from"), to = schema_date(merged, "valid_to");
     if (from >= 0 && to >= 0 && to < from)
         schema_error(errors, "", "valid_to", "must not be before valid_from");

@@ -4,6 +4,7 @@
 #include "core/mem.h"
 #include "core/parse.h"
 #include "domain/housing.h"
+#include "domain/vocab.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/housing.h"
@@ -14,12 +15,21 @@
 #include <strings.h>
 
 /* Every household presented must be a referral of the meeting's platform in the caller's
- * scope, received on or before the meeting: appends an error per one that is not. */
+ * scope, received on or before the meeting: appends an error per one that is not (the ids
+ * that are not UUIDs have their own error). */
 static lda_err presented_ok(lda_req *r, db_conn *c, const json_t *m, json_t *errors)
 {
     const json_t *list = json_object_get(m, "households_presented");
-    if (!json_array_size(list)) return LDA_OK;
-    char *ids = json_dumps(list, JSON_COMPACT), *scope = resource_scope(r);
+    json_t *uuids = JCHECK(json_array());
+    for (size_t i = 0; json_is_array(list) && i < json_array_size(list); i++)
+        if (is_uuid(json_string_value(json_array_get(list, i))))
+            json_array_append(uuids, json_array_get(list, i));
+    if (!json_array_size(uuids) || !schema_str(m, "platform")) {
+        json_decref(uuids);
+        return LDA_OK;
+    }
+    char *ids = json_dumps(uuids, JSON_COMPACT), *scope = resource_scope(r);
+    json_decref(uuids);
     json_t *found = NULL;
     lda_err e = fluidity_referrals(c, ids, schema_str(m, "platform"), scope, &found);
     free(ids);
@@ -28,6 +38,7 @@ static lda_err presented_ok(lda_req *r, db_conn *c, const json_t *m, json_t *err
     int32_t held = schema_date(m, "held_on");
     for (size_t i = 0; i < json_array_size(list); i++) {
         const char *id = json_string_value(json_array_get(list, i));
+        if (!is_uuid(id)) continue;
         const json_t *received = NULL;
         const char *key;
         json_t *v;
@@ -79,14 +90,21 @@ void fluidity_meetings_create(lda_req *r)
     json_t *errors = JCHECK(json_array());
     vctx ctx = {today_paris()};
     fluidity_meeting_validate(r->body, r->body, V_CREATE, &ctx, errors);
-    if (resource_invalid(r, errors, "The fluidity meeting is not valid.")) return;
-    if (!http_in_scope(r, schema_str(r->body, "platform"))) {
+    const char *platform = schema_str(r->body, "platform");
+    bool known = vocab_has(vocab_find("platform"), platform);
+    if (known && !http_in_scope(r, platform)) {
+        if (resource_invalid(r, errors, "The fluidity meeting is not valid.")) return;
         problem_send(r, 403, "This token may not record meetings on that platform.", NULL);
         return;
     }
+    /* on its platform, the households presented are checked even when other fields are not
+     * valid, so that the answer lists every error */
+    if (!known && resource_invalid(r, errors, "The fluidity meeting is not valid.")) return;
     db_conn *c = resource_db(r);
-    if (!c) return;
-    errors = JCHECK(json_array());
+    if (!c) {
+        json_decref(errors);
+        return;
+    }
     lda_err e = presented_ok(r, c, r->body, errors);
     if (e) {
         json_decref(errors);

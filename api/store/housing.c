@@ -275,9 +275,12 @@ static db_stmt S_MEETING_UPDATE = {
     0};
 static db_stmt S_PRESENT = {
     "fluidity_present",
-    "WITH gone AS (DELETE FROM fluidity_presentation WHERE meeting_id = $1::uuid)"
-    " INSERT INTO fluidity_presentation (meeting_id, referral_id)"
-    " SELECT $1::uuid, h::uuid FROM jsonb_array_elements_text(coalesce($2::jsonb, '[]')) h",
+    "WITH keep AS (SELECT DISTINCT h::uuid AS id"
+    "  FROM jsonb_array_elements_text(coalesce($2::jsonb, '[]')) h),"
+    " gone AS (DELETE FROM fluidity_presentation WHERE meeting_id = $1::uuid"
+    "  AND referral_id NOT IN (SELECT id FROM keep))"
+    " INSERT INTO fluidity_presentation (meeting_id, referral_id) SELECT $1::uuid, id FROM keep"
+    " ON CONFLICT DO NOTHING",
     0};
 static db_stmt S_MEETING_GET = {
     "fluidity_meeting_get",
