@@ -16,6 +16,7 @@ static const char *const AUDIT_TYPES[] = {"household",
                                           "prevention_case",
                                           "prevention_action",
                                           "prevention_follow_up",
+                                          "housing_offer",
                                           "placement",
                                           "fluidity_meeting",
                                           NULL};
