@@ -166,6 +166,8 @@ lda_err prevention_rules_share(db_conn *c)
 
 /* ---- upserts ------------------------------------------------------------------------ */
 
+/* The upserts interleave SQL text with the REJECTIONS and REPORT fragments: kept as written. */
+/* clang-format off */
 /* The rejections of an upsert: those of the domain (input.reject) and those found here,
  * {idx, field} or {idx, errors}, one per record. */
 #define REJECTIONS(found)                                                                          \
@@ -366,6 +368,8 @@ static const char PLACEMENT_UPSERT[] = "WITH input AS (SELECT * FROM jsonb_to_re
                                                               "EXCLUDED.exit_reason)"
                                                               "  RETURNING (xmax = 0) AS "
                                                               "inserted)" REPORT;
+
+/* clang-format on */
 
 /* The errors of a rejection the upsert reports: the domain's, or those of a field code. */
 static json_t *axes_why(const json_t *pb)
