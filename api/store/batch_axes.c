@@ -104,7 +104,7 @@ static db_stmt S_AMIS = {"platform_amis", "SELECT json_object_agg(code, ami)::te
                          0};
 
 /* Runs a lookup over the records (sent whole: jsonb_to_recordset reads the members it
- * names) and parses its JSON answer. */
+ * names), with the rows it locks held (store_exec_locked), and parses its JSON answer. */
 static lda_err lookup(db_conn *c, db_stmt *s, const char *source, const json_t *records,
                       json_t **out)
 {
@@ -113,7 +113,7 @@ static lda_err lookup(db_conn *c, db_stmt *s, const char *source, const json_t *
     const char *p[] = {source, text};
     lda_err e;
     *out = NULL;
-    PGresult *r = db_exec(c, s, 2, p, &e);
+    PGresult *r = store_exec_locked(c, s, 2, p, &e);
     free(text);
     if (!r) return e;
     *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);

@@ -98,12 +98,13 @@ lda_err housing_offer_update(db_conn *c, const char *id, const char *merged, lon
 }
 
 /* The JSON of the first cell of a one-row result (caller json_decrefs); LDA_ENOTFOUND when
- * there is no row. */
-static lda_err one_json(db_conn *c, db_stmt *s, int n, const char *const *p, json_t **out)
+ * there is no row. `locks`: the statement locks rows and reads others (store_exec_locked). */
+static lda_err one_json(db_conn *c, db_stmt *s, bool locks, int n, const char *const *p,
+                        json_t **out)
 {
     lda_err e;
     *out = NULL;
-    PGresult *r = db_exec(c, s, n, p, &e);
+    PGresult *r = locks ? store_exec_locked(c, s, n, p, &e) : db_exec(c, s, n, p, &e);
     if (!r) return e;
     if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     bool found = PQntuples(r) == 1;
@@ -115,7 +116,7 @@ static lda_err one_json(db_conn *c, db_stmt *s, int n, const char *const *p, jso
 lda_err housing_offer_stays(db_conn *c, const char *id, const char *scope, json_t **stays)
 {
     const char *p[] = {id, scope};
-    return one_json(c, &S_OFFER_STAYS, 2, p, stays);
+    return one_json(c, &S_OFFER_STAYS, true, 2, p, stays);
 }
 
 /* ---- placements --------------------------------------------------------------------- */
@@ -190,7 +191,7 @@ lda_err placement_context(db_conn *c, const char *referral_id, const char *offer
                           const char *scope, const char *except, json_t **ctx)
 {
     const char *p[] = {referral_id, offer_id, scope, except};
-    return one_json(c, &S_CONTEXT, 4, p, ctx);
+    return one_json(c, &S_CONTEXT, true, 4, p, ctx);
 }
 
 lda_err placement_create(db_conn *c, const char *in, const char *token_id, store_doc *out)
@@ -304,7 +305,7 @@ lda_err fluidity_referrals(db_conn *c, const char *ids, const char *platform, co
                            json_t **found)
 {
     const char *p[] = {ids, platform, scope};
-    return one_json(c, &S_REFERRALS, 3, p, found);
+    return one_json(c, &S_REFERRALS, false, 3, p, found);
 }
 
 /* Writes the meeting (insert, or update guarded by version) and its presentations in one

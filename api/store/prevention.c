@@ -405,7 +405,7 @@ lda_err prevention_case_context(db_conn *c, const char *id, const char *scope,
     const char *p[] = {id, scope, except_action};
     lda_err e;
     *ctx = NULL;
-    PGresult *r = db_exec(c, &S_CONTEXT, 3, p, &e);
+    PGresult *r = store_exec_locked(c, &S_CONTEXT, 3, p, &e);
     if (!r) return e;
     if (PQntuples(r) == 1) *ctx = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     bool found = PQntuples(r) == 1;

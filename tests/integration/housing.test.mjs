@@ -211,6 +211,21 @@ test('concurrent placements in the last place: exactly one gets it', async () =>
   assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409, 409, 409], answers.map(show).join('\n'));
   const n = await svc.sql('SELECT count(*)::int AS n FROM placement WHERE offer_id = $1', [offer.id]);
   assert.equal(n.rows[0].n, 1);
+  // one household sent to four places at once: it gets one
+  const r = await referral();
+  const offers = [];
+  for (let i = 0; i < 4; i += 1) offers.push(await created('/v1/housing-offers', offerBody({ capacity: 5 })));
+  const tries = await Promise.all(offers.map((o) => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: o.id, entered_on: daysAgo(90) })));
+  assert.deepEqual(tries.map((a) => a.status).sort(), [201, 409, 409, 409], tries.map(show).join('\n'));
+  // and in batch, concurrently with the single-record route: still one place each
+  const flat = await created('/v1/housing-offers', offerBody());
+  const [x, y] = [await referral(), await referral()];
+  const both = await Promise.all([
+    call('POST', '/v1/placements', tok.coord, { referral: x.id, offer: flat.id, entered_on: daysAgo(80) }),
+    call('POST', '/v1/placements/batch?source=concurrent', tok.admin, [{ external_id: 'CC-1', referral: y.id, offer: flat.id, entered_on: daysAgo(80) }]),
+  ]);
+  const placed = (await svc.sql('SELECT count(*)::int AS n FROM placement WHERE offer_id = $1', [flat.id])).rows[0].n;
+  assert.equal(placed, 1, both.map(show).join('\n'));
 });
 
 test('a placed referral keeps a measure with its housing accessed or maintained', async () => {
