@@ -247,7 +247,9 @@ CREATE INDEX fluidity_meeting_platform ON fluidity_meeting (platform, held_on, i
 CREATE TABLE fluidity_presentation (
   meeting_id  uuid NOT NULL REFERENCES fluidity_meeting (id),
   referral_id uuid NOT NULL REFERENCES referral (id),
-  PRIMARY KEY (meeting_id, referral_id)
+  rk          integer NOT NULL DEFAULT floor(random() * 1048576)::integer,
+  PRIMARY KEY (meeting_id, referral_id),
+  CHECK (rk >= 0 AND rk < 1048576)
 );
 CREATE INDEX fluidity_presentation_referral ON fluidity_presentation (referral_id);
 

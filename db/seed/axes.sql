@@ -432,15 +432,16 @@ SELECT pg_temp.duuid('fluidity:' || f.n), f.platform, f.held_on,
                             WHEN 'boulonnais' THEN '{Habitat du Littoral}'::text[]
                             WHEN 'artois' THEN CASE WHEN pg_temp.u('ll:' || f.n) < 0.5 THEN '{SIA Habitat}'::text[] ELSE '{}' END
                             ELSE '{}' END,
-       coalesce(a.accepted, 0) + coalesce(least(a.declined, pg_temp.between('declined:' || f.n, 0, 2)), 0),
+       coalesce(a.accepted, 0) + least(coalesce(a.declined, 0), pg_temp.between('declined:' || f.n, 0, 2)),
        coalesce(a.accepted, 0), pg_temp.rk('fluidity:' || f.n)
 FROM f LEFT JOIN (SELECT n, count(*) FILTER (WHERE accepted)::int AS accepted,
                          count(*) FILTER (WHERE NOT accepted)::int AS declined
                   FROM f_pres GROUP BY n) a ON a.n = f.n
 ORDER BY f.n;
 
-INSERT INTO fluidity_presentation (meeting_id, referral_id)
-SELECT pg_temp.duuid('fluidity:' || n), referral_id FROM f_pres ORDER BY n, referral_id;
+INSERT INTO fluidity_presentation (meeting_id, referral_id, rk)
+SELECT pg_temp.duuid('fluidity:' || n), referral_id, pg_temp.rk('fluidity-presentation:' || n || ':' || referral_id)
+FROM f_pres ORDER BY n, referral_id;
 
 DROP TABLE f_pres, f, o, h, p_follow, p_action, p_stage, p;
 DROP FUNCTION pg_temp.workday(date), pg_temp.rk(text), pg_temp.between(text, int, int),

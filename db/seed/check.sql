@@ -297,9 +297,9 @@ chk(ord, rule, violations) AS (
   UNION ALL SELECT 11, 'a household in two places at once',
     count(*) FROM stays s JOIN stays x ON x.referral_id = s.referral_id AND x.id <> s.id
       AND x.entered_on <= s.entered_on AND (x.left_on IS NULL OR x.left_on > s.entered_on)
-  UNION ALL SELECT 12, 'fluidity meeting: accepted > made or > presented; presented referral of another platform or received after',
+  UNION ALL SELECT 12, 'fluidity meeting: accepted > made or made > presented; presented referral of another platform or received after',
     (SELECT count(*) FROM fluidity_meeting m WHERE m.proposals_accepted > m.proposals_made
-       OR m.proposals_accepted > (SELECT count(*) FROM fluidity_presentation x WHERE x.meeting_id = m.id))
+       OR m.proposals_made > (SELECT count(*) FROM fluidity_presentation x WHERE x.meeting_id = m.id))
     + (SELECT count(*) FROM fluidity_presentation x JOIN fluidity_meeting m ON m.id = x.meeting_id
        JOIN referral r ON r.id = x.referral_id WHERE r.platform <> m.platform OR r.received_on > m.held_on)
   UNION ALL SELECT 13, 'record key outside [0, 2^20)',
@@ -308,5 +308,6 @@ chk(ord, rule, violations) AS (
     + (SELECT count(*) FROM prevention_follow_up WHERE rk NOT BETWEEN 0 AND 1048575)
     + (SELECT count(*) FROM housing_offer WHERE rk NOT BETWEEN 0 AND 1048575)
     + (SELECT count(*) FROM placement WHERE rk NOT BETWEEN 0 AND 1048575)
-    + (SELECT count(*) FROM fluidity_meeting WHERE rk NOT BETWEEN 0 AND 1048575))
+    + (SELECT count(*) FROM fluidity_meeting WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM fluidity_presentation WHERE rk NOT BETWEEN 0 AND 1048575))
 SELECT rule, violations FROM chk ORDER BY ord;
