@@ -230,6 +230,82 @@ static const vocab_code WEBHOOK_DELIVERY_STATE[] = {
     {"pending", "En attente ou en cours de nouvel essai"},
     {"delivered", "Livré"},
     {"failed", "Abandonné après échecs répétés"},
+
+/* Eviction prevention (docs/prevention-and-housing.md). */
+static const vocab_code LANDLORD_KIND[] = {
+    {"social", "Bailleur social"},
+    {"private", "Bailleur privé"},
+};
+
+/* The stages of an eviction procedure, in their legal order. */
+static const vocab_code PROCEDURE_STAGE[] = {
+    {"payment_order", "Commandement de payer"},
+    {"summons", "Assignation"},
+    {"judgment", "Jugement"},
+    {"order_to_leave", "Commandement de quitter les lieux"},
+    {"police_assistance_requested", "Concours de la force publique (CFP) demandé"},
+    {"police_assistance_granted", "Concours de la force publique (CFP) accordé"},
+    {"eviction_carried_out", "Expulsion réalisée"},
+};
+
+static const vocab_code PREVENTION_ACTION_KIND[] = {
+    {"vej", "Visite explicative de jugement (VEJ)"},
+    {"pex_mobile_team", "Équipe mobile de prévention des expulsions (PEX)"},
+    {"social_support", "Accompagnement social"},
+    {"fsl_aid", "Aide du Fonds de solidarité pour le logement (FSL)"},
+    {"other", "Autre action"},
+};
+
+static const vocab_code FOLLOW_UP_SITUATION[] = {
+    {"maintained", "Maintenu dans le logement"},
+    {"rehoused", "Relogé"},
+    {"evicted", "Expulsé"},
+    {"left_without_solution", "Parti sans solution de logement"},
+    {"procedure_pending", "Procédure en cours"},
+    {"unknown", "Situation inconnue"},
+};
+
+static const vocab_code PEX_ELIGIBILITY[] = {
+    {"within_criteria", "Dans les critères d'intervention de l'équipe mobile PEX"},
+    {"below_criteria", "Dette inférieure au minimum des critères PEX"},
+    {"above_criteria", "Dette supérieure au maximum des critères PEX"},
+    {"no_rule", "Aucun critère PEX en vigueur pour cet AMI à cette date"},
+    {"debt_unknown", "Dette non renseignée"},
+};
+
+static const vocab_code DEBT_BAND[] = {
+    {"below_1500", "Moins de 1 500 €"},
+    {"from_1500_to_4000", "De 1 500 à 4 000 €"},
+    {"above_4000", "Plus de 4 000 €"},
+    {"unknown", "Dette non renseignée"},
+};
+
+/* The housing offer. */
+static const vocab_code HOUSING_OFFER_KIND[] = {
+    {"social_housing", "Logement social"},
+    {"private_intermediation", "Intermédiation locative dans le parc privé (type Solibail)"},
+    {"sas_flat", "Logement SAS"},
+    {"youth_shared_flat", "Colocation pour jeunes de 18 à 25 ans"},
+    {"other", "Autre offre de logement"},
+};
+
+static const vocab_code TYPOLOGY[] = {
+    {"t1", "T1 (studio, une pièce)"},
+    {"t2", "T2"},
+    {"t3", "T3"},
+    {"t4", "T4"},
+    {"t5_plus", "T5 et plus"},
+    {"room", "Chambre en colocation"},
+};
+
+static const vocab_code PLACEMENT_EXIT_REASON[] = {
+    {"permanent_housing", "Relogement dans un logement pérenne"},
+    {"lease_transferred", "Glissement du bail au ménage"},
+    {"moved_elsewhere", "Départ vers une autre solution"},
+    {"evicted", "Expulsion"},
+    {"left_without_solution", "Départ sans solution"},
+    {"death", "Décès"},
+    {"other", "Autre motif"},
 };
 
 #define VOCAB(name, label, arr)                                                                    \
@@ -254,6 +330,16 @@ const vocab VOCABS[] = {
     VOCAB("siao_channel", "Canal de la demande SIAO", SIAO_CHANNEL),
     VOCAB("siao_need", "Besoin exprimé", SIAO_NEED),
     VOCAB("siao_response", "Réponse apportée", SIAO_RESPONSE),
+    VOCAB("landlord_kind", "Type de bailleur", LANDLORD_KIND),
+    VOCAB("procedure_stage", "Étape de la procédure d'expulsion", PROCEDURE_STAGE),
+    VOCAB("prevention_action_kind", "Action de prévention des expulsions", PREVENTION_ACTION_KIND),
+    VOCAB("follow_up_situation", "Situation du ménage au suivi (6, 12, 24 mois)",
+          FOLLOW_UP_SITUATION),
+    VOCAB("pex_eligibility", "Critères d'intervention de l'équipe mobile PEX", PEX_ELIGIBILITY),
+    VOCAB("debt_band", "Tranche de dette locative", DEBT_BAND),
+    VOCAB("housing_offer_kind", "Type d'offre de logement", HOUSING_OFFER_KIND),
+    VOCAB("typology", "Typologie du logement", TYPOLOGY),
+    VOCAB("placement_exit_reason", "Motif de sortie du logement", PLACEMENT_EXIT_REASON),
     VOCAB("age_band", "Tranche d'âge", AGE_BAND),
     VOCAB("role", "Rôle du jeton d'accès", ROLE),
     VOCAB("change_type", "Type d'événement du flux des changements", CHANGE_TYPE),

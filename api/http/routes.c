@@ -7,8 +7,19 @@
 
 static const char *const FORMATS[] = {"json", "csv", NULL};
 static const char *const GRANULARITIES[] = {"month", "quarter", "year", NULL};
-static const char *const AUDIT_TYPES[] = {"household", "referral", "measure", "siao_request",
-                                          "token",     "partner",  NULL};
+static const char *const AUDIT_TYPES[] = {"household",
+                                          "referral",
+                                          "measure",
+                                          "siao_request",
+                                          "token",
+                                          "partner",
+                                          "prevention_case",
+                                          "prevention_action",
+                                          "prevention_follow_up",
+                                          "housing_offer",
+                                          "placement",
+                                          "fluidity_meeting",
+                                          NULL};
 
 /* limit and cursor; `kind` (a qcursor) says what the list's cursor holds: its sort key, id */
 #define Q_PAGE(kind)                                                                               \
@@ -35,6 +46,38 @@ static const qparam Q_REFERRALS[] = {Q_PAGE(QC_TIME_UUID),
                                      {"received_to", Q_DATE, 0, 0, NULL, false, NULL},
                                      {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
                                      QPARAM_END};
+
+/* eviction prevention and the housing offer */
+static const qparam Q_RULES[] = {
+    Q_PAGE(QC_DATE_UUID), {"ami", Q_LONG, 1, 2, NULL, false, NULL}, QPARAM_END};
+static const qparam Q_CASES[] = {Q_PAGE(QC_TIME_UUID),
+                                 {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                 {"stage", Q_CODE, 0, 0, "procedure_stage", false, NULL},
+                                 {"household", Q_UUID, 0, 0, NULL, false, NULL},
+                                 {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
+                                 QPARAM_END};
+static const qparam Q_STAGES[] = {Q_PAGE(QC_INT_INT), QPARAM_END};
+static const qparam Q_ACTIONS[] = {Q_PAGE(QC_DATE_UUID), QPARAM_END};
+static const qparam Q_FOLLOW_UPS[] = {Q_PAGE(QC_INT_INT), QPARAM_END};
+static const qparam Q_OFFERS[] = {Q_PAGE(QC_TIME_UUID),
+                                  {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                  {"kind", Q_CODE, 0, 0, "housing_offer_kind", false, NULL},
+                                  {"typology", Q_CODE, 0, 0, "typology", false, NULL},
+                                  {"available_on", Q_DATE, 0, 0, NULL, false, NULL},
+                                  {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
+                                  QPARAM_END};
+static const qparam Q_PLACEMENTS[] = {Q_PAGE(QC_TIME_UUID),
+                                      {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                      {"offer", Q_UUID, 0, 0, NULL, false, NULL},
+                                      {"referral", Q_UUID, 0, 0, NULL, false, NULL},
+                                      {"current", Q_BOOL, 0, 0, NULL, false, NULL},
+                                      {"updated_since", Q_TIMESTAMP, 0, 0, NULL, false, NULL},
+                                      QPARAM_END};
+static const qparam Q_MEETINGS[] = {Q_PAGE(QC_DATE_UUID),
+                                    {"platform", Q_CODE, 0, 0, "platform", false, NULL},
+                                    {"held_from", Q_DATE, 0, 0, NULL, false, NULL},
+                                    {"held_to", Q_DATE, 0, 0, NULL, false, NULL},
+                                    QPARAM_END};
 
 static const qparam Q_BATCH[] = {{"atomic", Q_BOOL, 0, 0, NULL, false, NULL},
                                  {"source", Q_STRING, 0, 0, NULL, false, NULL},
@@ -122,6 +165,47 @@ const lda_route ROUTES[] = {
     {"POST", "/v1/referrals/{id}/measures", CASE, BODY_JSON, NULL, measures_create},
     {"GET", "/v1/measures/{id}", CASE, BODY_NONE, NULL, measures_get},
     {"PATCH", "/v1/measures/{id}", CASE, BODY_JSON, NULL, measures_patch},
+    /* eviction prevention */
+    {"GET", "/v1/prevention-rules", 0, BODY_NONE, Q_RULES, prevention_rules_list},
+    {"POST", "/v1/prevention-rules", ROLE_ADMIN, BODY_JSON, NULL, prevention_rules_create},
+    {"GET", "/v1/prevention-rules/{id}", 0, BODY_NONE, NULL, prevention_rules_get},
+    {"PATCH", "/v1/prevention-rules/{id}", ROLE_ADMIN, BODY_JSON, NULL, prevention_rules_patch},
+    {"POST", "/v1/prevention-cases/batch", PUSH, BODY_BATCH, Q_BATCH, prevention_cases_batch},
+    {"GET", "/v1/prevention-cases", CASE | ROLE_PARTNER | ROLE_SIAO, BODY_NONE, Q_CASES,
+     prevention_cases_list},
+    {"POST", "/v1/prevention-cases", CASE | ROLE_PARTNER, BODY_JSON, NULL, prevention_cases_create},
+    {"GET", "/v1/prevention-cases/{id}", CASE | ROLE_PARTNER | ROLE_SIAO, BODY_NONE, NULL,
+     prevention_cases_get},
+    {"PATCH", "/v1/prevention-cases/{id}", CASE, BODY_JSON, NULL, prevention_cases_patch},
+    {"GET", "/v1/prevention-cases/{id}/stages", CASE, BODY_NONE, Q_STAGES, prevention_stages_list},
+    {"POST", "/v1/prevention-cases/{id}/stages", CASE, BODY_JSON, NULL, prevention_stages_create},
+    {"GET", "/v1/prevention-cases/{id}/actions", CASE, BODY_NONE, Q_ACTIONS,
+     prevention_actions_list},
+    {"POST", "/v1/prevention-cases/{id}/actions", CASE, BODY_JSON, NULL, prevention_actions_create},
+    {"GET", "/v1/prevention-cases/{id}/follow-ups", CASE, BODY_NONE, Q_FOLLOW_UPS,
+     prevention_follow_ups_list},
+    {"POST", "/v1/prevention-cases/{id}/follow-ups", CASE, BODY_JSON, NULL,
+     prevention_follow_ups_create},
+    {"POST", "/v1/prevention-actions/batch", PUSH, BODY_BATCH, Q_BATCH, prevention_actions_batch},
+    {"GET", "/v1/prevention-actions/{id}", CASE, BODY_NONE, NULL, prevention_actions_get},
+    {"PATCH", "/v1/prevention-actions/{id}", CASE, BODY_JSON, NULL, prevention_actions_patch},
+    {"POST", "/v1/prevention-follow-ups/batch", PUSH, BODY_BATCH, Q_BATCH,
+     prevention_follow_ups_batch},
+    /* the housing offer */
+    {"POST", "/v1/housing-offers/batch", PUSH, BODY_BATCH, Q_BATCH, housing_offers_batch},
+    {"GET", "/v1/housing-offers", CASE | ROLE_SIAO, BODY_NONE, Q_OFFERS, housing_offers_list},
+    {"POST", "/v1/housing-offers", CASE, BODY_JSON, NULL, housing_offers_create},
+    {"GET", "/v1/housing-offers/{id}", CASE | ROLE_SIAO, BODY_NONE, NULL, housing_offers_get},
+    {"PATCH", "/v1/housing-offers/{id}", CASE, BODY_JSON, NULL, housing_offers_patch},
+    {"POST", "/v1/placements/batch", PUSH, BODY_BATCH, Q_BATCH, placements_batch},
+    {"GET", "/v1/placements", CASE | ROLE_SIAO, BODY_NONE, Q_PLACEMENTS, placements_list},
+    {"POST", "/v1/placements", CASE, BODY_JSON, NULL, placements_create},
+    {"GET", "/v1/placements/{id}", CASE | ROLE_SIAO, BODY_NONE, NULL, placements_get},
+    {"PATCH", "/v1/placements/{id}", CASE, BODY_JSON, NULL, placements_patch},
+    {"GET", "/v1/fluidity-meetings", CASE, BODY_NONE, Q_MEETINGS, fluidity_meetings_list},
+    {"POST", "/v1/fluidity-meetings", CASE, BODY_JSON, NULL, fluidity_meetings_create},
+    {"GET", "/v1/fluidity-meetings/{id}", CASE, BODY_NONE, NULL, fluidity_meetings_get},
+    {"PATCH", "/v1/fluidity-meetings/{id}", CASE, BODY_JSON, NULL, fluidity_meetings_patch},
     {"POST", "/v1/siao-requests/batch", PUSH, BODY_BATCH, Q_BATCH, siao_requests_batch},
     {"GET", "/v1/siao-requests", PUSH, BODY_NONE, Q_SIAO, siao_requests_list},
     {"GET", "/v1/stats/activity", STATS, BODY_NONE, Q_ACTIVITY, stats_activity_get},

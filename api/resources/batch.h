@@ -32,6 +32,9 @@ void resource_batch(lda_req *r, const batch_kind *k);
 
 /* The three kinds of record. */
 extern const batch_kind BATCH_SIAO_REQUESTS, BATCH_HOUSEHOLDS, BATCH_REFERRALS;
+/* Those of eviction prevention and the housing offer (resources/batch_axes.c). */
+extern const batch_kind BATCH_PREVENTION_CASES, BATCH_PREVENTION_ACTIONS,
+    BATCH_PREVENTION_FOLLOW_UPS, BATCH_HOUSING_OFFERS, BATCH_PLACEMENTS;
 
 /*
  * The records of a batch body: a JSON array, or (ndjson) one JSON value per line, blank

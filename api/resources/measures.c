@@ -5,8 +5,10 @@
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
+#include "store/housing.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Birth date (days) of the head of the referral's household: -1 when unknown;
  * LDA_ENOTFOUND when the referral is not in scope. */
@@ -80,6 +82,12 @@ void measures_get(lda_req *r)
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
+static bool housed(const json_t *measure)
+{
+    const char *o = schema_str(measure, "housing_outcome");
+    return o && (!strcmp(o, "accessed") || !strcmp(o, "maintained"));
+}
+
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
     char *scope = resource_scope(r);
@@ -91,7 +99,6 @@ static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *merged,
                   json_t *errors)
 {
-    (void)stored;
     char *scope = resource_scope(r);
     int32_t birth = -1;
     lda_err e =
@@ -106,6 +113,21 @@ static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *me
     json_t *none = JCHECK(json_object());
     measure_validate(none, merged, V_PATCH, &ctx, birth, errors);
     json_decref(none);
+    /* a referral placed in a housing offer keeps counting as housed or maintained */
+    if (housed(stored) && !housed(merged)) {
+        bool needed = false;
+        e = placement_needs_housing(c, schema_str(merged, "referral"), r->params[0], &needed);
+        if (e || needed) {
+            if (e)
+                problem_send_err(r, e, NULL);
+            else
+                problem_send(r, 409,
+                             "The referral has placements in housing offers: its housing outcome "
+                             "stays accessed or maintained on one of its measures.",
+                             NULL);
+            return false;
+        }
+    }
     return true;
 }
 

@@ -107,6 +107,42 @@ void measures_list(lda_req *r);
 void measures_create(lda_req *r);
 void measures_get(lda_req *r);
 void measures_patch(lda_req *r);
+/* prevention.c, prevention_actions.c, prevention_rules.c: eviction prevention */
+void prevention_cases_list(lda_req *r);
+void prevention_cases_create(lda_req *r);
+void prevention_cases_get(lda_req *r);
+void prevention_cases_patch(lda_req *r);
+void prevention_stages_list(lda_req *r);
+void prevention_stages_create(lda_req *r);
+void prevention_actions_list(lda_req *r);
+void prevention_actions_create(lda_req *r);
+void prevention_actions_get(lda_req *r);
+void prevention_actions_patch(lda_req *r);
+void prevention_follow_ups_list(lda_req *r);
+void prevention_follow_ups_create(lda_req *r);
+void prevention_rules_list(lda_req *r);
+void prevention_rules_create(lda_req *r);
+void prevention_rules_get(lda_req *r);
+void prevention_rules_patch(lda_req *r);
+/* housing.c, fluidity.c: the housing offer */
+void housing_offers_list(lda_req *r);
+void housing_offers_create(lda_req *r);
+void housing_offers_get(lda_req *r);
+void housing_offers_patch(lda_req *r);
+void placements_list(lda_req *r);
+void placements_create(lda_req *r);
+void placements_get(lda_req *r);
+void placements_patch(lda_req *r);
+void fluidity_meetings_list(lda_req *r);
+void fluidity_meetings_create(lda_req *r);
+void fluidity_meetings_get(lda_req *r);
+void fluidity_meetings_patch(lda_req *r);
+/* batch_axes.c: their batch push */
+void prevention_cases_batch(lda_req *r);
+void prevention_actions_batch(lda_req *r);
+void prevention_follow_ups_batch(lda_req *r);
+void housing_offers_batch(lda_req *r);
+void placements_batch(lda_req *r);
 /* web.c */
 void docs_get(lda_req *r);
 void observatory_page_get(lda_req *r);

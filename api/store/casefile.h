@@ -39,6 +39,13 @@ lda_err household_update(db_conn *c, const char *id, const char *merged, const c
                          long version, bool identity, store_doc *out, char **existing_id);
 /* Erases identity (names, birth date, external_ref, person_key); idempotent. */
 lda_err household_erase(db_conn *c, const char *id, const char *scope);
+/* The household a new record (a prevention case) gives inline: created, or the person's
+ * active household on that platform when there is one (*created false). `in` is a validated
+ * household; LDA_EUNAVAILABLE when a concurrent erasure raced the insert. */
+lda_err household_attach_inline(db_conn *c, const char *in, const char *person_key,
+                                const char *created_by, char id[37], bool *created);
+/* LDA_OK when household `id` is in `scope` and on `platform`, else LDA_ENOTFOUND. */
+lda_err household_on_platform(db_conn *c, const char *id, const char *scope, const char *platform);
 /* The head's birth date ("YYYY-MM-DD", caller frees; NULL when erased) of a referral's
  * household. */
 lda_err referral_head_birth(db_conn *c, const char *referral_id, const char *scope,

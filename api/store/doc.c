@@ -60,3 +60,17 @@ lda_err store_exec(db_conn *c, db_stmt *s, int n, const char *const *params, int
     PQclear(r);
     return LDA_OK;
 }
+
+lda_err store_begin(db_conn *c) { return db_command(c, "BEGIN"); }
+
+lda_err store_commit(db_conn *c) { return db_command(c, "COMMIT"); }
+
+void store_rollback(db_conn *c) { db_command(c, "ROLLBACK"); }
+
+PGresult *store_exec_locked(db_conn *c, db_stmt *s, int n, const char *const *params, lda_err *err)
+{
+    PGresult *r = db_exec(c, s, n, params, err);
+    if (!r) return NULL;
+    PQclear(r);
+    return db_exec(c, s, n, params, err);
+}

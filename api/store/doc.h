@@ -30,4 +30,17 @@ lda_err store_page(db_conn *c, db_stmt *s, int n, const char *const *params, int
 /* Runs a statement for its effect; *rows = rows affected or returned (may be NULL). */
 lda_err store_exec(db_conn *c, db_stmt *s, int n, const char *const *params, int *rows);
 
+/* Runs a statement that locks rows (FOR UPDATE) and reads others, in an open transaction, as
+ * db_exec does: once for its locks, then again for what it reads. Under READ COMMITTED a
+ * statement that waited for a lock still reads the other rows as of its own start, missing
+ * what the holder of the lock committed (the place it just took); the second run starts after
+ * the locks are held and sees it. */
+PGresult *store_exec_locked(db_conn *c, db_stmt *s, int n, const char *const *params, lda_err *err);
+
+/* A transaction on c, for writes whose rules the domain checks between statements (the rows
+ * read locked). db_release() rolls back a transaction left open. */
+lda_err store_begin(db_conn *c);
+lda_err store_commit(db_conn *c);
+void store_rollback(db_conn *c);
+
 #endif

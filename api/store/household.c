@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define HOUSEHOLD_COLUMNS_FROM_P                                                                   \
     "p->>'platform', p->>'external_ref', p->>'composition', (p->>'adults')::smallint,"             \
@@ -60,8 +61,9 @@ static db_stmt S_UPDATE = {
     " WHERE id = $1::uuid AND row_version = $4::bigint AND erased_at IS NULL"
     " RETURNING lda_household_json(household, $5::bool)::text, row_version",
     0};
-/* Erasure: the head's identity, and the free text and source ids of the household's
- * referrals and of their events (notes can name people). */
+/* Erasure: the head's identity, and the free text and source ids written about the
+ * household: its referrals and their events, its prevention cases, their actions and stage
+ * changes (notes can name people). */
 static db_stmt S_ERASE = {
     "household_erase",
     "WITH h AS (UPDATE household SET head_last_name = NULL, head_first_name = NULL,"
@@ -73,7 +75,14 @@ static db_stmt S_ERASE = {
     "     AND (decision_note IS NOT NULL OR external_id IS NOT NULL) RETURNING id),"
     " e AS (UPDATE referral_event SET note = NULL"
     "   WHERE referral_id IN (SELECT x.id FROM referral x JOIN h ON x.household_id = h.id)"
-    "     AND note IS NOT NULL RETURNING 1)"
+    "     AND note IS NOT NULL RETURNING 1),"
+    " cases AS (UPDATE prevention_case SET external_id = NULL"
+    "   WHERE household_id IN (SELECT id FROM h) AND external_id IS NOT NULL),"
+    " notes AS (UPDATE prevention_action a SET outcome_notes = NULL FROM prevention_case c"
+    "   WHERE c.id = a.case_id AND c.household_id IN (SELECT id FROM h)"
+    "     AND a.outcome_notes IS NOT NULL),"
+    " stage_notes AS (UPDATE prevention_stage_event e SET note = NULL FROM prevention_case c"
+    "   WHERE c.id = e.case_id AND c.household_id IN (SELECT id FROM h) AND e.note IS NOT NULL)"
     " SELECT id, (SELECT count(*) FROM r), (SELECT count(*) FROM e) FROM h",
     0};
 static db_stmt S_HEAD_BIRTH = {
@@ -81,6 +90,23 @@ static db_stmt S_HEAD_BIRTH = {
     "SELECT h.head_birth_date::text FROM referral r JOIN household h ON h.id = r.household_id"
     " WHERE r.id = $1::uuid AND ($2::text[] IS NULL OR r.platform = ANY($2::text[]))",
     0};
+
+static db_stmt S_ATTACH_INLINE = {
+    "household_attach_inline",
+    "WITH ins AS (INSERT INTO household (platform, external_ref, composition, adults, children,"
+    "  head_last_name, head_first_name, head_birth_date, head_sex, resources,"
+    "  housing_situation, vulnerabilities, person_key, created_by)"
+    "  SELECT " HOUSEHOLD_COLUMNS_FROM_P ", $2, $3::uuid FROM (SELECT $1::jsonb p) x"
+    "  ON CONFLICT (platform, person_key) WHERE erased_at IS NULL AND person_key IS NOT NULL"
+    "  DO NOTHING RETURNING id)"
+    " SELECT id::text, true FROM ins UNION ALL"
+    " SELECT id::text, false FROM household WHERE platform = $1::jsonb->>'platform'"
+    "  AND person_key = $2 AND erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM ins)",
+    0};
+static db_stmt S_PLATFORM = {"household_platform",
+                             "SELECT platform FROM household WHERE id = $1::uuid"
+                             " AND ($2::text[] IS NULL OR platform = ANY($2::text[]))",
+                             0};
 
 static lda_err existing(db_conn *c, const char *platform, const char *person_key, char **id)
 {
@@ -185,4 +211,34 @@ lda_err referral_head_birth(db_conn *c, const char *referral_id, const char *sco
     if (!PQgetisnull(r, 0, 0)) *birth_date = xstrdup(PQgetvalue(r, 0, 0));
     PQclear(r);
     return LDA_OK;
+}
+
+lda_err household_attach_inline(db_conn *c, const char *in, const char *person_key,
+                                const char *created_by, char id[37], bool *created)
+{
+    const char *p[] = {in, person_key, created_by};
+    lda_err e;
+    id[0] = '\0';
+    *created = false;
+    PGresult *r = db_exec(c, &S_ATTACH_INLINE, 3, p, &e);
+    if (!r) return e;
+    if (db_value(r)) {
+        snprintf(id, 37, "%s", db_value(r));
+        *created = PQgetvalue(r, 0, 1)[0] == 't';
+    }
+    PQclear(r);
+    /* no row: a concurrent erasure raced the insert; the client retries */
+    return id[0] ? LDA_OK : LDA_EUNAVAILABLE;
+}
+
+lda_err household_on_platform(db_conn *c, const char *id, const char *scope, const char *platform)
+{
+    const char *p[] = {id, scope};
+    lda_err e;
+    PGresult *r = db_exec(c, &S_PLATFORM, 2, p, &e);
+    if (!r) return e;
+    const char *v = db_value(r);
+    bool ok = v && !strcmp(v, platform);
+    PQclear(r);
+    return ok ? LDA_OK : LDA_ENOTFOUND;
 }

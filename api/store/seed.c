@@ -70,27 +70,36 @@ static lda_err person_keys(PGconn *pg, const char *key)
  * every run with the same key. */
 static lda_err record_keys(PGconn *pg, const char *key)
 {
-    static const char *const SQL[] = {
-        /* not an edit of the rows: row_version and updated_at stay as loaded, and the change
-         * feed records no event */
-        "ALTER TABLE referral DISABLE TRIGGER USER",
-        "ALTER TABLE measure DISABLE TRIGGER USER",
-        "UPDATE referral SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || id::text, 'UTF8'),"
-        " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
-        "UPDATE measure SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || id::text, 'UTF8'),"
-        " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
-        "ALTER TABLE referral ENABLE TRIGGER USER",
-        "ALTER TABLE measure ENABLE TRIGGER USER"};
-    for (size_t i = 0; i < sizeof SQL / sizeof SQL[0]; i++) {
+    /* each table with record keys, and what identifies a row of it */
+    static const char *const TABLES[][2] = {
+        {"referral", "id::text"},
+        {"measure", "id::text"},
+        {"prevention_case", "id::text"},
+        {"prevention_action", "id::text"},
+        {"prevention_follow_up", "id::text"},
+        {"housing_offer", "id::text"},
+        {"placement", "id::text"},
+        {"fluidity_meeting", "id::text"},
+        {"fluidity_presentation", "meeting_id::text || ':' || referral_id::text"},
+    };
+    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
+        /* not an edit of the rows: row versions, dates and the change feed stay as loaded,
+         * and the triggers that keep a record key fixed are off for this one update */
+        char off[96], upd[512], on[96];
+        snprintf(off, sizeof off, "ALTER TABLE %s DISABLE TRIGGER USER", TABLES[i][0]);
+        snprintf(upd, sizeof upd,
+                 "UPDATE %s SET rk = ('x' || substr(encode(hmac(convert_to('rk:' || %s, 'UTF8'),"
+                 " convert_to($1, 'UTF8'), 'sha256'), 'hex'), 1, 5))::bit(20)::integer",
+                 TABLES[i][0], TABLES[i][1]);
+        snprintf(on, sizeof on, "ALTER TABLE %s ENABLE TRIGGER USER", TABLES[i][0]);
         const char *p[] = {key};
-        bool with_key = strstr(SQL[i], "$1") != NULL;
-        PGresult *r =
-            PQexecParams(pg, SQL[i], with_key ? 1 : 0, NULL, with_key ? p : NULL, NULL, NULL, 0);
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        lda_err e = run(pg, off);
+        PGresult *r = e ? NULL : PQexecParams(pg, upd, 1, NULL, p, NULL, NULL, 0);
+        bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
-        if (!ok) {
+        if (!ok || run(pg, on)) {
             log_json(LOG_ERROR, "seed: record keys failed",
-                     json_pack("{s:s}", "error", PQerrorMessage(pg)));
+                     json_pack("{s:s, s:s}", "table", TABLES[i][0], "error", PQerrorMessage(pg)));
             return LDA_EDB;
         }
     }
@@ -119,10 +128,11 @@ lda_err seed_demo(PGconn *pg, const char *key, long scale)
     }
     if (e) return e;
     bool tty = isatty(STDERR_FILENO);
-    fprintf(stderr, "seed-demo: referrals, households, partners, measures...\n");
+    fprintf(stderr, "seed-demo: referrals, households, partners, measures, prevention cases, "
+                    "housing offers...\n");
     if ((e = run(pg, "BEGIN"))) return e;
-    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = person_keys(pg, key)) &&
-        !(e = record_keys(pg, key)))
+    if (!(e = run(pg, EMBEDDED_SEED_DEMO)) && !(e = run(pg, EMBEDDED_SEED_AXES)) &&
+        !(e = person_keys(pg, key)) && !(e = record_keys(pg, key)))
         e = run(pg, "COMMIT");
     if (e) {
         run(pg, "ROLLBACK");

@@ -212,3 +212,102 @@ UNION ALL SELECT 'a person with two sexes or two birth cohorts', count(*) FROM (
       OR count(DISTINCT extract(year FROM received_at AT TIME ZONE 'Europe/Paris') - age) > 1) x
 UNION ALL SELECT 'more than 3 needs or a repeated need', count(*) FROM siao_request
   WHERE cardinality(needs) > 3 OR cardinality(needs) <> (SELECT count(DISTINCT x) FROM unnest(needs) x);
+
+-- 8. Eviction prevention and the housing offer (db/seed/axes.sql): the figures, then the rules
+--    of the service on every demo row (each should count 0 violations).
+WITH c AS (
+  SELECT c.*, pf.ami,
+         (SELECT min(a.done_on) FROM prevention_action a WHERE a.case_id = c.id) AS first_on,
+         (SELECT a.kind FROM prevention_action a WHERE a.case_id = c.id ORDER BY a.done_on, a.id LIMIT 1) AS first_kind
+  FROM prevention_case c JOIN platform pf ON pf.code = c.platform),
+fig(ord, figure, value, expected, ok) AS (
+  SELECT 1, 'VEJ cohort: AMI 1 cases whose first action is a VEJ in 2021', count(*)::numeric, '185',
+    count(*) = 185 FROM c WHERE ami = 1 AND first_kind = 'vej' AND extract(year FROM first_on) = 2021
+  UNION ALL SELECT 2, 'AMI 1 cases whose first action is in 2021 (all of them the VEJ cohort)',
+    count(*), '185', count(*) = 185 FROM c WHERE ami = 1 AND extract(year FROM first_on) = 2021
+  UNION ALL SELECT 3, 'VEJ cohort: procedure pending at 12 months, % (mostly)',
+    round(100.0 * count(*) FILTER (WHERE f.situation = 'procedure_pending') / count(*), 1), '> 50',
+    count(*) FILTER (WHERE f.situation = 'procedure_pending') * 2 > count(*)
+    FROM c JOIN prevention_follow_up f ON f.case_id = c.id AND f.at_months = 12 WHERE c.first_kind = 'vej'
+  UNION ALL SELECT 4, 'PEX mobile-team cases from 2022 within the criteria (1 500 - 4 000 euros)',
+    count(*) FILTER (WHERE pex_status = 'within_criteria' AND debt_eur BETWEEN 1500 AND 4000), '140',
+    count(*) FILTER (WHERE pex_status = 'within_criteria' AND debt_eur BETWEEN 1500 AND 4000) = 140
+    FROM c WHERE first_kind = 'pex_mobile_team' AND first_on >= DATE '2022-01-01'
+  UNION ALL SELECT 5, 'placements (referrals housed in social housing, intermediation, SAS, shared flats, boarding houses)',
+    (SELECT count(*) FROM placement), '= those measures',
+    (SELECT count(*) FROM placement) = (SELECT count(*) FROM measure WHERE housing_outcome = 'accessed'
+      AND housing_type IN ('social_housing', 'rental_intermediation', 'sas_housing', 'youth_flatshare', 'boarding_house')))
+SELECT figure, value, expected, CASE WHEN ok THEN 'ok' ELSE 'FAILED' END AS check FROM fig ORDER BY ord;
+
+WITH stage_rank(stage, r) AS (VALUES ('payment_order', 1), ('summons', 2), ('judgment', 3),
+  ('order_to_leave', 4), ('police_assistance_requested', 5), ('police_assistance_granted', 6),
+  ('eviction_carried_out', 7)),
+ev AS (SELECT e.*, rf.r AS rfrom, rt.r AS rto,
+              lag(e.on_date) OVER (PARTITION BY e.case_id ORDER BY e.id) AS prev_on,
+              lag(e.to_stage) OVER (PARTITION BY e.case_id ORDER BY e.id) AS prev_to
+       FROM prevention_stage_event e LEFT JOIN stage_rank rf ON rf.stage = e.from_stage
+       JOIN stage_rank rt ON rt.stage = e.to_stage),
+first_action AS (SELECT case_id, min(done_on) AS first_on FROM prevention_action GROUP BY 1),
+stays AS (SELECT p.*, o.capacity, o.available_from, o.available_to, o.platform AS offer_platform
+          FROM placement p JOIN housing_offer o ON o.id = p.offer_id),
+chk(ord, rule, violations) AS (
+  SELECT 1, 'stage event not after the one before (order, date), or from <> previous to',
+    count(*) FROM ev WHERE (rfrom IS NOT NULL AND rto <= rfrom) OR on_date < prev_on
+      OR from_stage IS DISTINCT FROM prev_to
+  UNION ALL SELECT 2, 'case: stage or stage_dates not those of its events',
+    count(*) FROM prevention_case c WHERE c.stage <> (SELECT e.to_stage FROM prevention_stage_event e
+      WHERE e.case_id = c.id ORDER BY e.id DESC LIMIT 1)
+      OR c.stage_dates <> (SELECT jsonb_object_agg(e.to_stage, to_char(e.on_date, 'YYYY-MM-DD'))
+                           FROM prevention_stage_event e WHERE e.case_id = c.id)
+  UNION ALL SELECT 3, 'PEX eligibility not that of the rule of the AMI in force on debt_on',
+    count(*) FROM prevention_case c JOIN platform pf ON pf.code = c.platform
+      LEFT JOIN prevention_rule r ON r.ami = pf.ami AND c.debt_on >= r.valid_from
+        AND (r.valid_to IS NULL OR c.debt_on <= r.valid_to)
+    WHERE c.pex_status <> CASE WHEN c.debt_eur IS NULL THEN 'debt_unknown' WHEN r.id IS NULL THEN 'no_rule'
+            WHEN c.debt_eur < r.debt_min_eur THEN 'below_criteria'
+            WHEN c.debt_eur > r.debt_max_eur THEN 'above_criteria' ELSE 'within_criteria' END
+       OR c.pex_rule_id IS DISTINCT FROM CASE WHEN c.debt_eur IS NOT NULL THEN r.id END
+  UNION ALL SELECT 4, 'follow-up: due_on not first action + months, or after 2022-12-31',
+    count(*) FROM prevention_follow_up f JOIN first_action a ON a.case_id = f.case_id
+    WHERE f.due_on <> (a.first_on + make_interval(months => f.at_months))::date OR f.due_on > DATE '2022-12-31'
+  UNION ALL SELECT 5, 'follow-up maintained or pending after an eviction carried out by its due date',
+    count(*) FROM prevention_follow_up f JOIN prevention_case c ON c.id = f.case_id
+    WHERE (c.stage_dates ->> 'eviction_carried_out')::date <= f.due_on
+      AND f.situation IN ('maintained', 'procedure_pending')
+  UNION ALL SELECT 6, 'follow-up maintained after the household left (or pending after evicted) earlier',
+    count(*) FROM prevention_follow_up f JOIN prevention_follow_up g ON g.case_id = f.case_id
+      AND g.at_months < f.at_months
+    WHERE (g.situation IN ('evicted', 'rehoused', 'left_without_solution') AND f.situation = 'maintained')
+       OR (g.situation = 'evicted' AND f.situation = 'procedure_pending')
+  UNION ALL SELECT 7, 'action or stage after 2022-12-31, or a date in the future',
+    (SELECT count(*) FROM prevention_action WHERE done_on > DATE '2022-12-31')
+    + (SELECT count(*) FROM prevention_stage_event WHERE on_date > DATE '2022-12-31')
+  UNION ALL SELECT 8, 'placement of a referral without a measure accessed/maintained',
+    count(*) FROM placement p WHERE NOT EXISTS (SELECT 1 FROM measure m WHERE m.referral_id = p.referral_id
+      AND m.housing_outcome IN ('accessed', 'maintained'))
+  UNION ALL SELECT 9, 'placement: another platform than its referral or offer, before received_on, outside availability',
+    count(*) FROM stays s JOIN referral r ON r.id = s.referral_id
+    WHERE s.platform <> r.platform OR s.platform <> s.offer_platform OR s.entered_on < r.received_on
+       OR s.entered_on < s.available_from OR s.entered_on > coalesce(s.available_to, DATE '2999-12-31')
+       OR s.left_on < s.entered_on OR (s.exit_reason IS NULL) <> (s.left_on IS NULL)
+  UNION ALL SELECT 10, 'offer holding more households at once than its capacity',
+    count(*) FROM stays s
+    WHERE (SELECT count(*) FROM stays x WHERE x.offer_id = s.offer_id AND x.entered_on <= s.entered_on
+           AND (x.left_on IS NULL OR x.left_on > s.entered_on)) > s.capacity
+  UNION ALL SELECT 11, 'a household in two places at once',
+    count(*) FROM stays s JOIN stays x ON x.referral_id = s.referral_id AND x.id <> s.id
+      AND x.entered_on <= s.entered_on AND (x.left_on IS NULL OR x.left_on > s.entered_on)
+  UNION ALL SELECT 12, 'fluidity meeting: accepted > made or made > presented; presented referral of another platform or received after',
+    (SELECT count(*) FROM fluidity_meeting m WHERE m.proposals_accepted > m.proposals_made
+       OR m.proposals_made > (SELECT count(*) FROM fluidity_presentation x WHERE x.meeting_id = m.id))
+    + (SELECT count(*) FROM fluidity_presentation x JOIN fluidity_meeting m ON m.id = x.meeting_id
+       JOIN referral r ON r.id = x.referral_id WHERE r.platform <> m.platform OR r.received_on > m.held_on)
+  UNION ALL SELECT 13, 'record key outside [0, 2^20)',
+    (SELECT count(*) FROM prevention_case WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM prevention_action WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM prevention_follow_up WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM housing_offer WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM placement WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM fluidity_meeting WHERE rk NOT BETWEEN 0 AND 1048575)
+    + (SELECT count(*) FROM fluidity_presentation WHERE rk NOT BETWEEN 0 AND 1048575))
+SELECT rule, violations FROM chk ORDER BY ord;

@@ -25,8 +25,8 @@ if (!specPath || !seedsDir || !outDir) {
   process.exit(2);
 }
 
-const TARGETS = ['batch', 'cursor', 'household', 'measure', 'partner', 'problem', 'query',
-  'referral', 'siao_request', 'token', 'transition'];
+const TARGETS = ['batch', 'cursor', 'household', 'housing', 'measure', 'partner', 'prevention',
+  'problem', 'query', 'referral', 'siao_request', 'token', 'transition'];
 const corpus = Object.fromEntries(TARGETS.map((t) => [t, new Map()]));
 const contents = Object.fromEntries(TARGETS.map((t) => [t, new Set()]));
 const add = (target, name, data) => {
@@ -79,11 +79,36 @@ if (YAML) {
     'patch /v1/partners/{id}': 'partner',
     'post /v1/referrals/{id}/transitions': 'transition',
     'post /v1/tokens': 'token',
+    // targets whose input starts with a byte naming the body (fuzz_prevention.c, fuzz_housing.c)
+    'post /v1/prevention-cases': ['prevention', 'c'],
+    'patch /v1/prevention-cases/{id}': ['prevention', 'p'],
+    'post /v1/prevention-cases/{id}/stages': ['prevention', 's'],
+    'post /v1/prevention-cases/{id}/actions': ['prevention', 'a'],
+    'patch /v1/prevention-actions/{id}': ['prevention', 'a'],
+    'post /v1/prevention-cases/{id}/follow-ups': ['prevention', 'f'],
+    'post /v1/prevention-rules': ['prevention', 'r'],
+    'patch /v1/prevention-rules/{id}': ['prevention', 'r'],
+    'post /v1/housing-offers': ['housing', 'o'],
+    'patch /v1/housing-offers/{id}': ['housing', 'o'],
+    'post /v1/placements': ['housing', 'p'],
+    'patch /v1/placements/{id}': ['housing', 'p'],
+    'post /v1/fluidity-meetings': ['housing', 'm'],
+    'patch /v1/fluidity-meetings/{id}': ['housing', 'm'],
   };
   const BATCH_KINDS = {
     '/v1/siao-requests/batch': ['s', 'siao_request'],
     '/v1/households/batch': ['h', 'household'],
     '/v1/referrals/batch': ['r', 'referral'],
+    '/v1/prevention-cases/batch': ['c', ['prevention', 'c']],
+    '/v1/prevention-actions/batch': ['a', ['prevention', 'a']],
+    '/v1/prevention-follow-ups/batch': ['f', ['prevention', 'f']],
+    '/v1/housing-offers/batch': ['o', ['housing', 'o']],
+    '/v1/placements/batch': ['p', ['housing', 'p']],
+  };
+  /** Adds a body to a target: [target, selector byte] targets get the byte first. */
+  const addBody = (target, name, text) => {
+    if (Array.isArray(target)) add(target[0], name, `${target[1]}${text}`);
+    else add(target, name, text);
   };
   const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
   const pathExample = (path, params) =>
@@ -107,7 +132,7 @@ if (YAML) {
         for (const [exName, value] of examplesOf(media)) {
           const name = `${opName}-${exName}`;
           if (target) {
-            add(target, name, JSON.stringify(value));
+            addBody(target, name, JSON.stringify(value));
             if (target === 'referral' && value && typeof value.household === 'object')
               add('household', `${name}-household`, JSON.stringify(value.household));
           }
@@ -118,7 +143,7 @@ if (YAML) {
             add('batch', `${name}-${ndjson ? 'ndjson' : 'json'}`, `${k}${ndjson ? 'n' : 'j'}${text}`);
             add('batch', `${name}-${ndjson ? 'ndjson' : 'json'}-scoped`, `${k}${ndjson ? 'N' : 'J'}${text}`);
             if (Array.isArray(value))
-              value.forEach((rec, i) => add(recordTarget, `${name}-record${i}`, JSON.stringify(rec)));
+              value.forEach((rec, i) => addBody(recordTarget, `${name}-record${i}`, JSON.stringify(rec)));
           }
         }
       }

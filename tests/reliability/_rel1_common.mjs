@@ -231,6 +231,70 @@ export function referralRecord(externalId, householdExternalId, over = {}) {
   return { external_id: externalId, household_external_id: householdExternalId, ...r, ...over };
 }
 
+// Eviction prevention and the housing offer.
+
+export function caseBody(household, platform = 'artois', over = {}) {
+  return {
+    household,
+    platform,
+    landlord_kind: 'social',
+    debt_eur: 2400,
+    debt_on: '2025-01-05',
+    stage: 'payment_order',
+    stage_on: '2025-01-02',
+    ...over,
+  };
+}
+
+export function caseRecord(externalId, householdExternalId, over = {}) {
+  const c = caseBody(undefined, 'artois');
+  delete c.household;
+  return { external_id: externalId, household_external_id: householdExternalId, ...c, stage: 'summons', stage_on: '2025-01-10', ...over };
+}
+
+let ruleYear = 2100;
+/** The AMI 1 rule the migrations create (open-ended): close it before 2100 with
+ * `PATCH /v1/prevention-rules/${SEEDED_AMI1_RULE}` {valid_to: '2099-12-31'} so that ruleBody()
+ * periods are free. */
+export const SEEDED_AMI1_RULE = '5f0c2a1e-7b3d-4e6a-9c2f-1a0b3c4d5e61';
+/** A PEX rule of a year of its own (2101, 2102...): rules of one AMI never overlap. */
+export function ruleBody(over = {}) {
+  const y = (ruleYear += 1);
+  return { ami: 1, valid_from: `${y}-01-01`, valid_to: `${y}-12-31`, debt_min_eur: 1500, debt_max_eur: 4000, note: 'Critères PEX', ...over };
+}
+
+export const offerBody = (over = {}) => ({
+  platform: 'artois',
+  kind: 'sas_flat',
+  landlord_kind: 'social',
+  typology: 't1',
+  capacity: 1,
+  available_from: '2024-01-01',
+  label: 'Logement SAS',
+  ...over,
+});
+
+let stayDay = 0;
+/** A stay of one day of its own (from 2020-01-02 on): placements of one referral in one offer
+ * of capacity 1 never overlap. */
+export function nextStay() {
+  const d = new Date(Date.UTC(2020, 0, 2 + (stayDay += 1)));
+  const e = new Date(d.getTime() + 86_400_000);
+  return { entered_on: d.toISOString().slice(0, 10), left_on: e.toISOString().slice(0, 10) };
+}
+
+export const placementBody = (referral, offer, over = {}) => ({ referral, offer, ...nextStay(), exit_reason: 'permanent_housing', ...over });
+
+export const meetingBody = (presented, over = {}) => ({
+  platform: 'artois',
+  held_on: '2025-03-01',
+  landlords_present: ['Pas-de-Calais Habitat'],
+  households_presented: presented,
+  proposals_made: 1,
+  proposals_accepted: 1,
+  ...over,
+});
+
 // ---------------------------------------------------------------------------------------------
 // The database
 
@@ -247,6 +311,15 @@ const FINGERPRINT_TABLES = [
   'idempotency_key',
   'app_secret',
   'webhook_endpoint',
+  'prevention_rule',
+  'prevention_case',
+  'prevention_stage_event',
+  'prevention_action',
+  'prevention_follow_up',
+  'housing_offer',
+  'placement',
+  'fluidity_meeting',
+  'fluidity_presentation',
 ];
 
 /**

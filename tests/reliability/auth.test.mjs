@@ -81,12 +81,35 @@ async function pushAs(name, P) {
   const s = await call('setup', 'POST', '/v1/siao-requests/batch', { token, body: [C.siaoRecord(`S-${ext}`, { platform: P.code })] });
   assert.equal(s.json?.created, 1, s.text);
   const one = async (sql, v) => (await svc.sql(sql, [v])).rows[0].id;
+  const referral = await one(`SELECT id::text FROM referral WHERE external_id = $1`, `R-${ext}`);
+  // eviction prevention and the housing offer: a case, an offer and a placement of the source
+  await mustCreate(`/v1/referrals/${referral}/measures`, C.measureBody());
+  const pc = await call('setup', 'POST', '/v1/prevention-cases/batch', { token, body: [C.caseRecord(`C-${ext}`, `H-${ext}`, { platform: P.code })] });
+  assert.equal(pc.json?.created, 1, pc.text);
+  const po = await call('setup', 'POST', '/v1/housing-offers/batch', { token, body: [{ external_id: `O-${ext}`, ...C.offerBody({ platform: P.code, capacity: 50 }) }] });
+  assert.equal(po.json?.created, 1, po.text);
+  const pp = await call('setup', 'POST', '/v1/placements/batch', {
+    token,
+    body: [{ external_id: `P-${ext}`, referral_external_id: `R-${ext}`, offer_external_id: `O-${ext}`, entered_on: '2025-02-01' }],
+  });
+  assert.equal(pp.json?.created, 1, pp.text);
   return {
     ext,
     household: await one(`SELECT id::text FROM household WHERE external_ref = $1`, `H-${ext}`),
-    referral: await one(`SELECT id::text FROM referral WHERE external_id = $1`, `R-${ext}`),
+    referral,
     siaoRequest: await one(`SELECT id::text FROM siao_request WHERE external_id = $1`, `S-${ext}`),
+    case: await one(`SELECT id::text FROM prevention_case WHERE external_id = $1`, `C-${ext}`),
+    offer: await one(`SELECT id::text FROM housing_offer WHERE external_id = $1`, `O-${ext}`),
+    placement: await one(`SELECT id::text FROM placement WHERE external_id = $1`, `P-${ext}`),
   };
+}
+
+/** A prevention case of P (created by the admin), with an action long enough ago for its
+ * 6-month follow-up to be due. */
+async function freshCase(P) {
+  const id = (await mustCreate('/v1/prevention-cases', C.caseBody(C.householdBody(P.code), P.code))).id;
+  await mustCreate(`/v1/prevention-cases/${id}/actions`, { kind: 'vej', done_on: '2025-01-15' });
+  return id;
 }
 
 before(async () => {
@@ -120,9 +143,24 @@ before(async () => {
     P.referral = (await mustCreate('/v1/referrals', C.referralBody(P.household, P.code))).id;
     P.measure = (await mustCreate(`/v1/referrals/${P.referral}/measures`, C.measureBody())).id;
   }
+  const closed = await call('setup', 'PATCH', `/v1/prevention-rules/${C.SEEDED_AMI1_RULE}`, { token: tok.admin, body: { valid_to: '2099-12-31' } });
+  assert.equal(closed.status, 200, closed.text);
+  A.rule = (await mustCreate('/v1/prevention-rules', C.ruleBody())).id;
+  for (const P of [A, B]) {
+    P.case = await freshCase(P);
+    P.action = (await mustCreate(`/v1/prevention-cases/${P.case}/actions`, { kind: 'fsl_aid', done_on: '2025-02-01' })).id;
+    P.offer = (await mustCreate('/v1/housing-offers', C.offerBody({ platform: P.code, capacity: 200, available_from: '2020-01-01' }))).id;
+    // a referral housed since 2020, placed one day at a time (C.placementBody)
+    P.placeReferral = (await mustCreate('/v1/referrals', C.referralBody(P.household, P.code, { received_on: '2020-01-02', concertation: null }))).id;
+    await mustCreate(`/v1/referrals/${P.placeReferral}/measures`, C.measureBody());
+    P.placement = (await mustCreate('/v1/placements', C.placementBody(P.placeReferral, P.offer))).id;
+    P.meeting = (await mustCreate('/v1/fluidity-meetings', C.meetingBody([P.referral], { platform: P.code }))).id;
+  }
   A.partnerNoPlatform = (await mustCreate('/v1/partners', C.partnerBody({ platform: null }))).id;
   A.byPartner = (await mustCreate('/v1/referrals', C.referralBody(C.householdBody('artois'), 'artois'), tok.partner)).id;
   B.byPartner = (await mustCreate('/v1/referrals', C.referralBody(C.householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
+  A.caseByPartner = (await mustCreate('/v1/prevention-cases', C.caseBody(C.householdBody('artois'), 'artois'), tok.partner)).id;
+  B.caseByPartner = (await mustCreate('/v1/prevention-cases', C.caseBody(C.householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
   A.pushed = await pushAs('siao', A);
   B.pushed = await pushAs('siaoB', B);
   // a webhook endpoint of artois' admin: no other token reaches it
@@ -163,6 +201,14 @@ function referralFor(P, who) {
   if (roleOf(who) === 'partner') return P.byPartner;
   if (roleOf(who) === 'siao') return P.pushed.referral;
   return P.referral;
+}
+
+/** The prevention case a token may read: partners those they created, siao tokens those their
+ * source pushed. */
+function caseFor(P, who) {
+  if (roleOf(who) === 'partner') return P.caseByPartner;
+  if (roleOf(who) === 'siao') return P.pushed.case;
+  return P.case;
 }
 
 const batch = (path, record) => ({
@@ -233,6 +279,82 @@ const OPS = [
   { key: 'PATCH /v1/measures/{id}', roles: CASE, req: (P) => ({ path: `/v1/measures/${P.measure}`, body: { operator: `Op ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
   { key: 'POST /v1/siao-requests/batch', roles: PUSH, ...batch('/v1/siao-requests/batch', (x, P) => C.siaoRecord(x, { platform: P.code })) },
   { key: 'GET /v1/siao-requests', roles: PUSH, req: () => ({ path: '/v1/siao-requests?limit=500' }), ok: 200, list: (P) => [P.pushed.siaoRequest] },
+  // eviction prevention
+  { key: 'POST /v1/prevention-rules', roles: ADMIN, req: () => ({ path: '/v1/prevention-rules', body: C.ruleBody() }), ok: 201 },
+  { key: 'PATCH /v1/prevention-rules/{id}', roles: ADMIN, req: () => ({ path: `/v1/prevention-rules/${A.rule}`, body: { note: `Note ${C.uniqueLetters()}` } }), ok: 200 },
+  { key: 'POST /v1/prevention-cases/batch', roles: PUSH, ...batch('/v1/prevention-cases/batch', (x, P) => C.caseRecord(x, undefined, { household_external_id: undefined, household: P.household, platform: P.code })) },
+  {
+    key: 'GET /v1/prevention-cases',
+    roles: [...CASE, 'partner', 'siao'],
+    req: () => ({ path: '/v1/prevention-cases?limit=500' }),
+    ok: 200,
+    list: (P) => [P.case, P.caseByPartner, P.pushed.case],
+  },
+  {
+    key: 'POST /v1/prevention-cases',
+    roles: [...CASE, 'partner'],
+    req: (P) => ({ path: '/v1/prevention-cases', body: C.caseBody(C.householdBody(P.code), P.code) }),
+    ok: 201,
+    cross: 403,
+  },
+  { key: 'GET /v1/prevention-cases/{id}', roles: [...CASE, 'partner', 'siao'], req: (P, who) => ({ path: `/v1/prevention-cases/${caseFor(P, who)}` }), ok: 200, cross: 404 },
+  { key: 'PATCH /v1/prevention-cases/{id}', roles: CASE, req: (P) => ({ path: `/v1/prevention-cases/${P.case}`, body: { debt_eur: 2000, debt_on: '2025-01-05' } }), ok: 200, cross: 404 },
+  { key: 'GET /v1/prevention-cases/{id}/stages', roles: CASE, req: (P) => ({ path: `/v1/prevention-cases/${P.case}/stages` }), ok: 200, cross: 404 },
+  {
+    key: 'POST /v1/prevention-cases/{id}/stages',
+    roles: CASE,
+    req: async (P, who, own) => ({ path: `/v1/prevention-cases/${own ? await freshCase(P) : P.case}/stages`, body: { stage: 'judgment', on: '2025-03-01' } }),
+    ok: 200,
+    cross: 404,
+  },
+  { key: 'GET /v1/prevention-cases/{id}/actions', roles: CASE, req: (P) => ({ path: `/v1/prevention-cases/${P.case}/actions` }), ok: 200, cross: 404 },
+  { key: 'POST /v1/prevention-cases/{id}/actions', roles: CASE, req: (P) => ({ path: `/v1/prevention-cases/${P.case}/actions`, body: { kind: 'social_support', done_on: '2025-03-05' } }), ok: 201, cross: 404 },
+  { key: 'GET /v1/prevention-cases/{id}/follow-ups', roles: CASE, req: (P) => ({ path: `/v1/prevention-cases/${P.case}/follow-ups` }), ok: 200, cross: 404 },
+  {
+    key: 'POST /v1/prevention-cases/{id}/follow-ups',
+    roles: CASE,
+    req: async (P, who, own) => ({ path: `/v1/prevention-cases/${own ? await freshCase(P) : P.case}/follow-ups`, body: { at_months: 6, situation: 'procedure_pending' } }),
+    ok: 201,
+    cross: 404,
+  },
+  { key: 'POST /v1/prevention-actions/batch', roles: PUSH, ...batch('/v1/prevention-actions/batch', (x, P) => ({ external_id: x, case: P.case, kind: 'vej', done_on: '2025-03-01' })) },
+  { key: 'GET /v1/prevention-actions/{id}', roles: CASE, req: (P) => ({ path: `/v1/prevention-actions/${P.action}` }), ok: 200, cross: 404 },
+  { key: 'PATCH /v1/prevention-actions/{id}', roles: CASE, req: (P) => ({ path: `/v1/prevention-actions/${P.action}`, body: { outcome_notes: `Notes ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'POST /v1/prevention-follow-ups/batch', roles: PUSH, ...batch('/v1/prevention-follow-ups/batch', (x, P) => ({ case: P.case, at_months: 12, situation: 'procedure_pending' })) },
+  // the housing offer
+  { key: 'POST /v1/housing-offers/batch', roles: PUSH, ...batch('/v1/housing-offers/batch', (x, P) => ({ external_id: x, ...C.offerBody({ platform: P.code }) })) },
+  { key: 'GET /v1/housing-offers', roles: [...CASE, 'siao'], req: () => ({ path: '/v1/housing-offers?limit=500' }), ok: 200, list: (P) => [P.offer, P.pushed.offer] },
+  { key: 'POST /v1/housing-offers', roles: CASE, req: (P) => ({ path: '/v1/housing-offers', body: C.offerBody({ platform: P.code }) }), ok: 201, cross: 403 },
+  {
+    key: 'GET /v1/housing-offers/{id}',
+    roles: [...CASE, 'siao'],
+    req: (P, who) => ({ path: `/v1/housing-offers/${roleOf(who) === 'siao' ? P.pushed.offer : P.offer}` }),
+    ok: 200,
+    cross: 404,
+  },
+  { key: 'PATCH /v1/housing-offers/{id}', roles: CASE, req: (P) => ({ path: `/v1/housing-offers/${P.offer}`, body: { label: `Logement ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'POST /v1/placements/batch', roles: PUSH, ...batch('/v1/placements/batch', (x, P) => ({ external_id: x, ...C.placementBody(P.placeReferral, P.offer) })) },
+  { key: 'GET /v1/placements', roles: [...CASE, 'siao'], req: () => ({ path: '/v1/placements?limit=500' }), ok: 200, list: (P) => [P.placement, P.pushed.placement] },
+  // a referral and an offer of another platform are not found (422 naming them), the platform being theirs
+  { key: 'POST /v1/placements', roles: CASE, req: (P) => ({ path: '/v1/placements', body: C.placementBody(P.placeReferral, P.offer) }), ok: 201, cross: 422 },
+  {
+    key: 'GET /v1/placements/{id}',
+    roles: [...CASE, 'siao'],
+    req: (P, who) => ({ path: `/v1/placements/${roleOf(who) === 'siao' ? P.pushed.placement : P.placement}` }),
+    ok: 200,
+    cross: 404,
+  },
+  { key: 'PATCH /v1/placements/{id}', roles: CASE, req: (P) => ({ path: `/v1/placements/${P.placement}`, body: { exit_reason: 'moved_elsewhere' } }), ok: 200, cross: 404 },
+  { key: 'GET /v1/fluidity-meetings', roles: CASE, req: () => ({ path: '/v1/fluidity-meetings?limit=500' }), ok: 200, list: (P) => [P.meeting] },
+  {
+    key: 'POST /v1/fluidity-meetings',
+    roles: CASE,
+    req: (P) => ({ path: '/v1/fluidity-meetings', body: C.meetingBody([P.referral], { platform: P.code }) }),
+    ok: 201,
+    cross: 403,
+  },
+  { key: 'GET /v1/fluidity-meetings/{id}', roles: CASE, req: (P) => ({ path: `/v1/fluidity-meetings/${P.meeting}` }), ok: 200, cross: 404 },
+  { key: 'PATCH /v1/fluidity-meetings/{id}', roles: CASE, req: (P) => ({ path: `/v1/fluidity-meetings/${P.meeting}`, body: { proposals_made: 2 } }), ok: 200, cross: 404 },
   { key: 'GET /v1/stats/activity', roles: STATS, req: (P) => ({ path: `/v1/stats/activity?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth/series', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth/series?platform=${P.code}` }), ok: 200, cross: 403 },
@@ -334,8 +456,9 @@ test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing
             const visible =
               role === 'admin' ||
               (role === 'coordinator' && ![A.pushed.siaoRequest].includes(id)) ||
-              (role === 'partner' && [A.partner, A.byPartner].includes(id)) ||
-              (role === 'siao' && [A.pushed.household, A.pushed.referral, A.pushed.siaoRequest].includes(id));
+              (role === 'partner' && [A.partner, A.byPartner, A.caseByPartner].includes(id)) ||
+              (role === 'siao' &&
+                [A.pushed.household, A.pushed.referral, A.pushed.siaoRequest, A.pushed.case, A.pushed.offer, A.pushed.placement].includes(id));
             assert.equal(ids.includes(id), visible, `${where}: ${id} ${visible ? 'missing from' : 'shown in'} the list`);
           }
         }
@@ -389,6 +512,17 @@ test('within_a_platform_partners_and_siao_sources_see_only_their_own_and_coordin
     // statistics of a platform outside an analyst's scope
     ['analystB', 'GET', '/v1/stats/activity?platform=artois', undefined, 403],
     ['analystB', 'GET', '/v1/observatory/youth?ami=1', undefined, 403],
+    // prevention cases: another partner token, a same-named source of another platform, a
+    // siao token on the coordinators' cases; offers and placements of another source
+    ['partner2', 'GET', `/v1/prevention-cases/${A.caseByPartner}`, undefined, 404],
+    ['siaoB', 'GET', `/v1/prevention-cases/${A.pushed.case}`, undefined, 404],
+    ['siao', 'GET', `/v1/prevention-cases/${A.case}`, undefined, 404],
+    ['siao', 'GET', `/v1/housing-offers/${A.offer}`, undefined, 404],
+    ['siao', 'GET', `/v1/placements/${A.placement}`, undefined, 404],
+    ['siaoB', 'GET', `/v1/placements/${A.pushed.placement}`, undefined, 404],
+    // a partner reads no stage history, action, offer or placement
+    ['partner', 'GET', `/v1/prevention-cases/${A.caseByPartner}/stages`, undefined, 403],
+    ['partner', 'GET', `/v1/placements/${A.placement}`, undefined, 403],
   ];
   for (const [who, m, p, body, want] of cases) {
     const fp = await C.fingerprint(svc);
@@ -570,6 +704,14 @@ const SERVER_OWNED = {
   token_hash: '0'.repeat(64),
   revoked_at: null,
   role: 'admin',
+  // eviction prevention and the housing offer
+  rk: 5,
+  pex_status: 'within_criteria',
+  pex_eligibility: { status: 'within_criteria' },
+  stage_dates: { payment_order: '2001-01-01' },
+  first_action_on: '2001-01-01',
+  due_on: '2001-01-01',
+  occupied: 0,
 };
 
 /** The members a body may not carry (everything in SERVER_OWNED its input schema lacks). */
@@ -596,6 +738,14 @@ test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', asy
     ['POST /v1/referrals/{id}/transitions', () => ({ path: `/v1/referrals/${A.referral}/transitions`, body: { to: 'reoriented', on: '2025-01-20' } })],
     ['POST /v1/referrals/{id}/measures', () => ({ path: `/v1/referrals/${A.referral}/measures`, body: C.measureBody() })],
     ['PATCH /v1/measures/{id}', () => ({ path: `/v1/measures/${A.measure}`, body: { operator: 'Op' } })],
+    ['POST /v1/prevention-rules', () => ({ path: '/v1/prevention-rules', body: C.ruleBody() })],
+    ['POST /v1/prevention-cases', () => ({ path: '/v1/prevention-cases', body: C.caseBody(A.household) })],
+    ['PATCH /v1/prevention-cases/{id}', () => ({ path: `/v1/prevention-cases/${A.case}`, body: { debt_eur: 2100, debt_on: '2025-01-05' } })],
+    ['POST /v1/prevention-cases/{id}/actions', () => ({ path: `/v1/prevention-cases/${A.case}/actions`, body: { kind: 'other', done_on: '2025-03-10' } })],
+    ['POST /v1/prevention-cases/{id}/follow-ups', () => ({ path: `/v1/prevention-cases/${A.case}/follow-ups`, body: { at_months: 6, situation: 'procedure_pending' } })],
+    ['POST /v1/housing-offers', () => ({ path: '/v1/housing-offers', body: C.offerBody() })],
+    ['POST /v1/placements', () => ({ path: '/v1/placements', body: C.placementBody(A.placeReferral, A.offer) })],
+    ['POST /v1/fluidity-meetings', () => ({ path: '/v1/fluidity-meetings', body: C.meetingBody([A.referral]) })],
   ];
   let n = 0;
   for (const [key, mk] of WRITES) {
@@ -603,7 +753,7 @@ test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', asy
     const forbidden = forbiddenFor(schemaOf(key));
     // platform where it is fixed: a referral's platform after creation; no platform on measures or transitions
     if (!C.deref(schemaOf(key)).properties?.platform) forbidden.push(['platform', 'lens_henin']);
-    for (const who of key.includes('tokens') ? ['admin'] : ['admin', 'coordinator']) {
+    for (const who of key.includes('tokens') || key.includes('prevention-rules') ? ['admin'] : ['admin', 'coordinator']) {
       for (const [member, value] of forbidden) {
         const { path, body } = mk();
         const fp = await C.fingerprint(svc);
@@ -630,6 +780,9 @@ test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', asy
     ['POST /v1/siao-requests/batch', (x) => C.siaoRecord(x)],
     ['POST /v1/households/batch', (x) => C.householdRecord(x)],
     ['POST /v1/referrals/batch', (x) => C.referralRecord(x, `H-${A.pushed.ext}`)],
+    ['POST /v1/prevention-cases/batch', (x) => C.caseRecord(x, `H-${A.pushed.ext}`)],
+    ['POST /v1/housing-offers/batch', (x) => ({ external_id: x, ...C.offerBody() })],
+    ['POST /v1/placements/batch', (x) => ({ external_id: x, ...C.placementBody(A.placeReferral, A.offer) })],
   ];
   for (const [key, rec] of BATCHES) {
     const forbidden = forbiddenFor(schemaOf(key));

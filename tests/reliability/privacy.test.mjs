@@ -34,7 +34,8 @@ const canaries = new Map(); // canary → { cls, where }
 
 // Classes of canary, and who may get each back (2xx answers only):
 //   ID    a household head's names and the household's external_ref: admin, coordinator
-//   NOTE  referral notes, referrer names, transition notes, measure operators: admin, coordinator
+//   NOTE  referral notes, referrer names, transition notes, measure operators, prevention stage
+//         notes and action outcome notes: admin, coordinator
 //   PART  a partner's name: admin, coordinator, partner (it reads the partner list)
 //   SIAO  what a siao token pushed (external ids, person keys): admin, and the siao token
 //         (its batch report and its own list)
@@ -150,6 +151,17 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
     }),
   );
   ids.partnerReferral = pr.id;
+  // eviction prevention: cases (household inline), stage notes and action outcome notes
+  for (const who of ['admin', 'coordinator']) {
+    const k = await ok(who, 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref (case)') })));
+    ids[`case_${who}`] = k.id;
+    await ok(who, 'POST', `/v1/prevention-cases/${k.id}/stages`, { stage: 'summons', on: '2025-02-01', note: canary('NOTE', 'stage note') });
+    const a = await ok(who, 'POST', `/v1/prevention-cases/${k.id}/actions`, { kind: 'vej', done_on: '2025-02-10', outcome_notes: canary('NOTE', 'outcome_notes') });
+    await ok(who, 'PATCH', `/v1/prevention-actions/${a.id}`, { outcome_notes: canary('NOTE', 'outcome_notes (patch)') });
+    ids[`action_${who}`] = a.id;
+  }
+  const pcase = await ok('partner', 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref (partner case)') })));
+  ids.partnerCase = pcase.id;
   // a SIAO system pushes requests, households and referrals
   const sx = (what = 'siao request external_id') => canary('SIAO', what);
   const siaoRecords = [];
@@ -181,6 +193,11 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
       `/v1/referrals/${ids.referral_coordinator}/events`,
       `/v1/referrals/${ids.referral_coordinator}/measures`,
       `/v1/measures/${ids.measure_coordinator}`,
+      '/v1/prevention-cases',
+      `/v1/prevention-cases/${ids.case_coordinator}`,
+      `/v1/prevention-cases/${ids.case_coordinator}/stages`,
+      `/v1/prevention-cases/${ids.case_coordinator}/actions`,
+      `/v1/prevention-actions/${ids.action_coordinator}`,
       '/v1/siao-requests',
       '/v1/tokens',
       '/v1/audit-events?limit=500',
@@ -200,12 +217,15 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
       `/v1/referrals/${ids.referral_admin}/events`,
       `/v1/referrals/${ids.referral_admin}/measures`,
       `/v1/measures/${ids.measure_admin}`,
+      '/v1/prevention-cases',
+      `/v1/prevention-cases/${ids.case_admin}/stages`,
+      `/v1/prevention-cases/${ids.case_admin}/actions`,
       '/v1/stats/activity',
       '/v1/observatory/youth?format=csv',
       '/v1/changes?limit=500',
     ],
     // the change feed carries ids, codes and dates only: never a canary
-    partner: ['/v1/partners', `/v1/partners/${ids.partner}`, '/v1/referrals', `/v1/referrals/${ids.partnerReferral}`, '/v1/changes?limit=500'],
+    partner: ['/v1/partners', `/v1/partners/${ids.partner}`, '/v1/referrals', `/v1/referrals/${ids.partnerReferral}`, '/v1/prevention-cases', `/v1/prevention-cases/${ids.partnerCase}`, '/v1/changes?limit=500'],
     siao: ['/v1/siao-requests', '/v1/households', '/v1/referrals', '/v1/changes?limit=500'],
     analyst: ['/v1/stats/activity', '/v1/observatory/youth', '/v1/observatory/youth/series', '/v1/observatory/youth?format=csv'],
   };
@@ -241,6 +261,10 @@ test('errors_provoked_with_canaries_in_refused_input', async (t) => {
   await expect('coordinator', 'POST', `/v1/referrals/${ids.referral_admin}/measures`, C.measureBody({ operator: bad('operator'), ended_on: '2020-01-01' }), 422);
   await expect('admin', 'POST', '/v1/partners', { name: bad('partner name'), kind: 'nope' }, 422);
   await expect('admin', 'POST', '/v1/tokens', { name: bad('token name'), role: 'root' }, 422);
+  await expect('coordinator', 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: h() }), 'artois', { landlord_kind: 'nope' }), 422);
+  await expect('partner', 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: h() }), 'artois', { stage_on: '2999-01-01' }), 422);
+  await expect('coordinator', 'POST', `/v1/prevention-cases/${ids.case_admin}/stages`, { stage: 'payment_order', on: '2025-03-01', note: bad('stage note') }, 409);
+  await expect('coordinator', 'POST', `/v1/prevention-cases/${ids.case_admin}/actions`, { kind: 'vej', done_on: '2999-01-01', outcome_notes: bad('outcome_notes') }, 422);
   await expect('coordinator', 'PATCH', `/v1/households/${ids.household_admin}`, { head: { last_name: bad('last_name'), birth_date: 'yesterday' } }, 422);
   // conflicts: the same person twice; a transition the state machine refuses
   const dupHead = ids.dupHead;
@@ -331,7 +355,7 @@ function allowedClasses(r) {
   // a batch report (200, or 422 for an atomic batch) lists the pusher's own rejected external ids
   if (p.endsWith('/batch') && [200, 422].includes(r.status) && ['siao', 'admin'].includes(r.who)) return new Set(['SIAO']);
   if (r.status >= 300) return new Set();
-  const caseData = /^\/v1\/(households|referrals|measures)(\/|$)/.test(p) && !/\/(batch)$/.test(p);
+  const caseData = /^\/v1\/(households|referrals|measures|prevention-cases|prevention-actions)(\/|$)/.test(p) && !/\/(batch)$/.test(p);
   switch (r.who) {
     case 'admin':
       if (p.startsWith('/v1/tokens')) return new Set(['TOK']);
