@@ -230,6 +230,7 @@ static const vocab_code WEBHOOK_DELIVERY_STATE[] = {
     {"pending", "En attente ou en cours de nouvel essai"},
     {"delivered", "Livré"},
     {"failed", "Abandonné après échecs répétés"},
+};
 
 /* Eviction prevention (docs/prevention-and-housing.md). */
 static const vocab_code LANDLORD_KIND[] = {
