@@ -164,6 +164,7 @@ const WRITES = {
   'PATCH /v1/webhooks/{id}': {
     path: () => `/v1/webhooks/${ids.webhook}`,
     bases: [() => ({ url: 'https://hooks.example.org/bad-input', event_types: ['measure_ended'], platforms: ['artois'], status: 'active' })],
+  },
   // eviction prevention and the housing offer
   'POST /v1/prevention-rules': { path: () => '/v1/prevention-rules', bases: [() => C.ruleBody()] },
   'PATCH /v1/prevention-rules/{id}': {
