@@ -263,11 +263,13 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
   let svc;
   let token;
   let siao;
+  let admin;
 
   before(async () => {
     svc = await startService({ env: { LDA_RATE_LIMIT_RPS: '0' } });
     token = await svc.createToken('coordinator', { platforms: ['artois'], name: 'abort-coord' });
     siao = await svc.createToken('siao', { platforms: ['artois'], source: 'abort', name: 'abort-siao' });
+    admin = await svc.createToken('admin', { name: 'abort-metrics' });
   });
 
   after(async () => {
@@ -365,7 +367,7 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
     await Promise.all(Array.from({ length: PARALLEL }, goneWorker));
     await sleep(1_000);
     const after = await call(svc.url, 'GET', '/v1/platforms');
-    const metrics = await call(svc.url, 'GET', '/metrics');
+    const metrics = await call(svc.url, 'GET', '/metrics', { token: admin });
     const inflight = Number(metrics.text.match(/^lda_http_requests_in_flight (\d+)/m)?.[1]);
     const leased = Number(metrics.text.match(/^lda_db_pool_connections\{state="in_use"\} (\d+)/m)?.[1]);
     const rss1 = rssKb(pid);

@@ -79,6 +79,7 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
     });
     tok.coord = await svc.createToken('coordinator', { platforms: PLATFORMS, name: 'faults-coord' });
     tok.siao = await svc.createToken('siao', { platforms: PLATFORMS, source: 'faults', name: 'faults-siao' });
+    tok.admin = await svc.createToken('admin', { name: 'faults-metrics' });
   });
 
   after(async () => {
@@ -263,7 +264,7 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
           i % 2 ? call(svc.url, 'GET', '/v1/platforms') : call(svc.url, 'GET', '/v1/referrals?limit=5', { token: tok.coord }),
         ),
       );
-    const connected = async () => Number((await call(svc.url, 'GET', '/metrics')).text.match(/^lda_db_pool_connected (\d+)/m)?.[1]);
+    const connected = async () => Number((await call(svc.url, 'GET', '/metrics', { token: tok.admin })).text.match(/^lda_db_pool_connected (\d+)/m)?.[1]);
     const warm = await burst(16);
     assert.deepEqual(warm.filter((r) => r.status !== 200).map((r) => r.status), []);
     const open = await connected();
