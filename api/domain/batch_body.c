@@ -152,6 +152,31 @@ void batch_body_free(batch_body *b)
     b->count = 0;
 }
 
+/* The deepest nesting of brackets in text (strings skipped), without parsing it: a record
+ * nested deeper than RECORD_MAX_DEPTH is refused before jansson builds a level of it. */
+static int nesting(const char *s, size_t len)
+{
+    int depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"')
+            in_string = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > deepest) deepest = depth;
+        } else if ((c == ']' || c == '}') && depth > 0)
+            depth--;
+    }
+    return deepest;
+}
+
 static bool too_deep(const json_t *v, int depth)
 {
     if (depth > RECORD_MAX_DEPTH) return true;
@@ -172,6 +197,11 @@ batch_record_result batch_body_record(const batch_body *b, size_t i, size_t reco
     const batch_slice *sl = &b->items[i];
     *rec = NULL;
     if (sl->len > record_max) return BATCH_RECORD_TOO_LARGE;
+    if (nesting(b->body + sl->off, sl->len) > RECORD_MAX_DEPTH) {
+        *line = sl->line;
+        *col = sl->col;
+        return BATCH_RECORD_MALFORMED;
+    }
     json_error_t jerr;
     json_t *v =
         json_loadb(b->body + sl->off, sl->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
@@ -205,7 +235,11 @@ void batch_errors_cap(json_t *errors)
     size_t n = json_array_size(errors);
     if (n > BATCH_ERRORS_PER_RECORD) {
         size_t keep = BATCH_ERRORS_PER_RECORD - 1;
-        while (json_array_size(errors) > keep) json_array_remove(errors, keep);
+        json_t *kept = JCHECK(json_array());
+        for (size_t i = 0; i < keep; i++) json_array_append(kept, json_array_get(errors, i));
+        json_array_clear(errors);
+        json_array_extend(errors, kept);
+        json_decref(kept);
         char msg[96];
         snprintf(msg, sizeof msg, "%zu more errors in this record are not listed", n - keep);
         json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message", msg)));

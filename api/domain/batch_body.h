@@ -21,6 +21,12 @@
 #define BATCH_ERRORS_PER_RECORD 20
 /* Characters of an error's field or message kept in a batch report (longer: cut, marked). */
 #define BATCH_ERROR_TEXT_MAX 200
+/* Errors listed in a whole batch report, at most: past them, a rejected record is still
+ * listed (index, external_id), with one error saying its errors are not listed. */
+#define BATCH_REPORT_ERRORS_MAX 20000
+/* Members a record may have: a record with more is rejected with one error, without being
+ * checked member by member (no kind of record has near that many fields). */
+#define BATCH_RECORD_MEMBERS_MAX 64
 
 typedef struct {
     size_t off, len; /* the record's text in the body */

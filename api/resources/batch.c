@@ -57,15 +57,23 @@ bool batch_open(batch_records *b, const char *body, size_t len, bool ndjson, siz
 void batch_close(batch_records *b) { batch_body_free(&b->body); }
 
 /* Appends a rejected record to the report: its index, its external_id when it is one (a
- * string of 1 to 100 characters), its errors bounded by batch_errors_cap. Steals errors. */
-static void reject(json_t *rejected, size_t index, const json_t *rec, json_t *errors)
+ * string of 1 to 100 characters), its errors bounded by batch_errors_cap, or once the
+ * report holds BATCH_REPORT_ERRORS_MAX errors, one error saying so. Steals errors. */
+static void reject(batch_records *b, json_t *rejected, size_t index, const json_t *rec,
+                   json_t *errors)
 {
     const json_t *e = json_object_get(rec, "external_id");
-    const char *ext =
-        json_is_string(e) && json_string_length(e) >= 1 && json_string_length(e) <= 100
-            ? json_string_value(e)
-            : NULL;
+    const char *ext = json_is_string(e) && json_string_length(e) >= 1 &&
+                              json_string_length(e) <= 100
+                          ? json_string_value(e)
+                          : NULL;
     batch_errors_cap(errors);
+    if (b->errors_listed + json_array_size(errors) > BATCH_REPORT_ERRORS_MAX) {
+        json_decref(errors);
+        errors = JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message",
+                                  "not valid; this report lists no more errors"));
+    }
+    b->errors_listed += json_array_size(errors);
     json_array_append_new(rejected, JCHECK(json_pack("{s:I, s:s?, s:o}", "index", (json_int_t)index,
                                                      "external_id", ext, "errors", errors)));
 }
@@ -155,14 +163,13 @@ static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *ch
         if (got == BATCH_RECORD_TOO_LARGE) {
             char msg[96];
             snprintf(msg, sizeof msg, "larger than the %zu bytes a record may take", b->record_max);
-            reject(rejected, i, NULL,
+            reject(b, rejected, i, NULL,
                    JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", msg)));
             continue;
         }
         if (got == BATCH_RECORD_MALFORMED && b->body.ndjson) {
-            reject(
-                rejected, i, NULL,
-                JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", "malformed JSON line")));
+            reject(b, rejected, i, NULL,
+                   JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", "malformed JSON line")));
             continue;
         }
         if (got == BATCH_RECORD_MALFORMED) {
@@ -176,7 +183,13 @@ static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *ch
         if (!json_is_object(rec))
             json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message",
                                                            "must be an object")));
-        else {
+        else if (json_object_size(rec) > BATCH_RECORD_MEMBERS_MAX) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "has %zu members: no record has more than %d",
+                     json_object_size(rec), BATCH_RECORD_MEMBERS_MAX);
+            json_array_append_new(errors,
+                                  JCHECK(json_pack("{s:s, s:s}", "field", "", "message", msg)));
+        } else {
             k->validate(r, rec, &chk->ctx, errors);
             const char *platform = json_string_value(json_object_get(rec, "platform"));
             if (platform && !http_in_scope(r, platform))
@@ -188,7 +201,7 @@ static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *ch
                 json_object_set_new(chk->seen, ext, json_true());
         }
         if (json_array_size(errors)) {
-            reject(rejected, i, rec, errors);
+            reject(b, rejected, i, rec, errors);
             json_decref(rec);
             continue;
         }

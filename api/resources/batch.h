@@ -42,6 +42,7 @@ typedef struct {
     size_t record_max; /* bytes a record may take: the single-record limit */
     bool malformed;    /* a record of a JSON array does not parse: the body is 400 */
     char detail[160];  /* then, where */
+    size_t errors_listed; /* errors in the report so far (BATCH_REPORT_ERRORS_MAX) */
 } batch_records;
 
 /*
