@@ -238,21 +238,18 @@ static addr_budget *addr_of(const unsigned char key[16], long long now)
     return a;
 }
 
-/* True when the address may still look up a token that is not known valid. Under st.lock. */
-static bool addr_has_budget(const unsigned char key[16], long long now)
+/* Takes one look-up from the address's budget; false when it has none. Under st.lock. */
+static bool addr_take(const unsigned char key[16], long long now)
 {
-    if (st.fail_rps <= 0) return true;
     addr_budget *a = addr_of(key, now);
-    double t =
-        a->at_ms ? a->tokens + (double)(now - a->at_ms) / 1000.0 * st.fail_rps : st.fail_burst;
-    return t >= 1.0;
+    return take(&a->tokens, &a->at_ms, st.fail_rps, st.fail_burst, now);
 }
 
-static void addr_charge(const unsigned char key[16], long long now)
+/* Gives a look-up back (the token was valid). Under st.lock. */
+static void addr_refund(const unsigned char key[16], long long now)
 {
-    if (st.fail_rps <= 0) return;
     addr_budget *a = addr_of(key, now);
-    take(&a->tokens, &a->at_ms, st.fail_rps, st.fail_burst, now);
+    if (!memcmp(a->addr, key, 16) && a->tokens + 1.0 <= st.fail_burst) a->tokens += 1.0;
 }
 
 lda_err auth_authenticate(const lda_req *r, lda_principal *who, auth_rate *rate, int *retry_after_s)
@@ -288,8 +285,10 @@ lda_err auth_authenticate(const lda_req *r, lda_principal *who, auth_rate *rate,
         pthread_mutex_unlock(&st.lock);
         return LDA_EUNAUTHORIZED;
     }
-    bool trusted = is_known && now - k->seen_ms < KNOWN_MS;
-    if (!trusted && has_addr && !addr_has_budget(addr, now)) {
+    /* A token not known valid spends one of its address's look-ups before it is looked up
+     * (given back if it turns out valid), so concurrent requests cannot overdraw the budget. */
+    bool charged = !(is_known && now - k->seen_ms < KNOWN_MS) && has_addr && st.fail_rps > 0;
+    if (charged && !addr_take(addr, now)) {
         st.stats.throttled++;
         *retry_after_s = st.fail_rps >= 1 ? 1 : (int)(1.0 / st.fail_rps) + 1;
         pthread_mutex_unlock(&st.lock);
@@ -315,7 +314,6 @@ lda_err auth_authenticate(const lda_req *r, lda_principal *who, auth_rate *rate,
         u->until_ms = now + NEGATIVE_TTL_MS;
         k = &st.known[slot_of(hash, KNOWN_SLOTS)];
         if (k->used && secret_equal(k->hash, hash, 64)) k->used = false; /* deleted row */
-        if (has_addr) addr_charge(addr, now);
         pthread_mutex_unlock(&st.lock);
         return LDA_EUNAUTHORIZED;
     }
@@ -327,6 +325,7 @@ lda_err auth_authenticate(const lda_req *r, lda_principal *who, auth_rate *rate,
     k->row = row;
     err = check_row(&k->row);
     if (!err) k->seen_ms = now;
+    if (!err && charged) addr_refund(addr, now);
     if (!err) err = spend(&k->row, now, rate, retry_after_s);
     if (!err) *who = k->row.who;
     pthread_mutex_unlock(&st.lock);

@@ -13,6 +13,9 @@
 
 #define MAX_STATEMENTS  512
 #define ACQUIRE_WAIT_MS 5000
+/* A statistics request waits at most this long for one of their places: it holds its
+ * worker thread meanwhile, and the other connections of that thread wait behind it. */
+#define STATS_WAIT_MS 1000
 /* A connection idle this long is checked with a round trip (an empty query, answered by
  * the server without planning anything) before it is lent; within this time the check is
  * a poll of its socket, which costs no round trip. */
@@ -315,7 +318,7 @@ static lda_err acquire_from(db_pool *pool, db_conn **out, bool stats, bool no_wa
     *out = NULL;
     pthread_mutex_lock(&pool->lock);
     db_conn *c = NULL;
-    long long deadline = now_ms() + (no_wait ? 0 : ACQUIRE_WAIT_MS);
+    long long deadline = now_ms() + (no_wait ? 0 : stats ? STATS_WAIT_MS : ACQUIRE_WAIT_MS);
     for (;;) {
         bool stats_ok = !stats || pool->stats_in_use < pool->stats_max;
         /* prefer a connected free slot */
