@@ -17,15 +17,15 @@ void healthz_get(lda_req *r)
     http_send_json_text(r, 200, body, sizeof body - 1);
 }
 
-/* Readiness is asked by load balancers, often, without a token: its answer is kept
- * READY_CACHE_MS and worked out by one request at a time, so that polling it costs the pool
- * at most one connection a second. */
+/* Readiness is asked by load balancers, often, without a token: a success is kept
+ * READY_CACHE_MS, so that polling it costs the pool at most one round trip a second. A
+ * failure is not kept: the next request asks again (the pool lets one attempt at a time
+ * reach a database that is down), so readiness comes back as soon as the database does. */
 #define READY_CACHE_MS 1000
 
 static pthread_mutex_t ready_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    bool known, checking;
-    lda_err e;
+    bool ok;
     int version;
     int64_t at_ms;
 } ready;
@@ -40,23 +40,18 @@ static int64_t mono_ms(void)
 static lda_err schema_version_cached(int *version)
 {
     pthread_mutex_lock(&ready_mu);
-    bool fresh = ready.known && mono_ms() - ready.at_ms < READY_CACHE_MS;
-    bool mine = !fresh && !(ready.checking && ready.known);
-    if (mine) ready.checking = true;
-    lda_err e = ready.e;
+    bool fresh = ready.ok && mono_ms() - ready.at_ms < READY_CACHE_MS;
     *version = ready.version;
     pthread_mutex_unlock(&ready_mu);
-    if (!mine) return e;
+    if (fresh) return LDA_OK;
     db_conn *c = NULL;
-    e = db_acquire(&c);
+    lda_err e = db_acquire(&c);
     if (!e) {
         e = schema_version(c, version);
         db_release(c);
     }
     pthread_mutex_lock(&ready_mu);
-    ready.known = true;
-    ready.checking = false;
-    ready.e = e;
+    ready.ok = !e;
     ready.version = *version;
     ready.at_ms = mono_ms();
     pthread_mutex_unlock(&ready_mu);

@@ -24,7 +24,7 @@
 #define CHECK_WAIT_MS 1000
 /* After a result or a statement this large, the connection is closed when it comes back
  * to the pool: libpq keeps its input and output buffers at the largest message they held. */
-#define RECYCLE_BYTES ((size_t)4 << 20)
+#define RECYCLE_BYTES ((size_t)2 << 20)
 /* "database connection failed" is logged at most once per this time (with a count). */
 #define FAIL_LOG_MS 1000
 
