@@ -30,7 +30,8 @@ static struct {
     pthread_cond_t wake;
     event *items;
     size_t count, cap;
-    size_t max; /* LDA_AUDIT_QUEUE_MAX */
+    size_t max;     /* LDA_AUDIT_QUEUE_MAX */
+    size_t writing; /* events taken by the flush being written (still counted) */
     long refused, written, write_failures;
     bool stop;
     bool running;
@@ -83,7 +84,7 @@ bool audit_queue_full(void) { return !audit_room(1); }
 bool audit_room(size_t n)
 {
     pthread_mutex_lock(&q.lock);
-    bool room = q.count + n <= q.max;
+    bool room = q.count + q.writing + n <= q.max;
     pthread_mutex_unlock(&q.lock);
     return room;
 }
@@ -98,7 +99,8 @@ void audit_count_refusal(void)
 void audit_get_stats(audit_stats *out)
 {
     pthread_mutex_lock(&q.lock);
-    *out = (audit_stats){(long)q.count, (long)q.max, q.refused, q.written, q.write_failures};
+    *out = (audit_stats){(long)(q.count + q.writing), (long)q.max, q.refused, q.written,
+                         q.write_failures};
     pthread_mutex_unlock(&q.lock);
 }
 
@@ -148,6 +150,7 @@ lda_err audit_flush(db_conn *c)
     size_t count = q.count;
     q.items = NULL;
     q.count = q.cap = 0;
+    q.writing = count;
     pthread_mutex_unlock(&q.lock);
     if (!count) {
         pthread_mutex_unlock(&q.flushing);
@@ -174,6 +177,7 @@ lda_err audit_flush(db_conn *c)
     PQclear(r);
     for (int k = 0; k < 8; k++) free(cols[k].buf);
     pthread_mutex_lock(&q.lock);
+    q.writing = 0;
     if (err) {
         /* put them back in front, to be retried by the next flush: never dropped */
         q.write_failures++;
