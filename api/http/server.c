@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <ulfius.h>
 #include <unistd.h>
@@ -39,6 +40,12 @@
 /* A chunked body that goes on this far past its route's limit is cut (connection closed)
  * instead of being read to its end for a 413. */
 #define DRAIN_PAST_LIMIT ((size_t)16 << 20)
+/* A request refused from its headers whose Content-Length announces at most this much has
+ * its body read and discarded (never kept) before the answer: closing a connection with
+ * unread data resets it, and an ordinary client still writing its body may then lose the
+ * answer. Beyond, the answer is sent at once and the connection closed: a client that sends
+ * a large body after a refusal is the one that loses, not the service. */
+#define DRAIN_REFUSED_MAX ((size_t)4 << 20)
 
 typedef struct {
     listener_kind kind;
@@ -121,7 +128,8 @@ static bool take_body(exchange *x, const char *data, size_t n)
 {
     lda_req *r = &x->r;
     r->body_seen += n;
-    if (r->status || !r->body_kept) return r->body_seen <= r->body_limit + DRAIN_PAST_LIMIT;
+    if (r->status) return r->body_seen <= DRAIN_REFUSED_MAX;
+    if (!r->body_kept) return r->body_seen <= r->body_limit + DRAIN_PAST_LIMIT;
     if (r->body_over || x->u.binary_body_length + n > r->body_limit) {
         r->body_over = true;
         return r->body_seen <= r->body_limit + DRAIN_PAST_LIMIT;
@@ -176,6 +184,21 @@ static enum MHD_Result answer(exchange *x, struct MHD_Connection *con)
     return ret;
 }
 
+/* A refused request whose body is small enough to be read and discarded before the answer:
+ * a Content-Length of at most DRAIN_REFUSED_MAX (chunked: no), from a client that does not
+ * wait for "100 Continue" before sending it (one that waits gets its answer at once and
+ * never sends the body). */
+static bool drainable(const lda_req *r)
+{
+    const char *expect = http_req_header(r, "Expect");
+    if (expect && !strcasecmp(expect, "100-continue")) return false;
+    const char *cl = http_req_header(r, "Content-Length");
+    if (!cl || http_req_header(r, "Transfer-Encoding")) return false;
+    char *end = NULL;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end && *end == '\0' && end != cl && n <= DRAIN_REFUSED_MAX;
+}
+
 /*
  * libmicrohttpd's access handler: called once when the headers are in (no body read yet),
  * then once per piece of body, then once more when the body is complete.
@@ -190,9 +213,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
     if (!x) return MHD_NO;
     if (!x->begun) {
         begin(x, con, method, version);
-        /* Refused with a body on its way: answer now, and libmicrohttpd closes the
+        /* Refused with a large body on its way: answer now, and libmicrohttpd closes the
          * connection after the answer without reading the body. */
-        if (x->r.status && x->r.body_expected) return answer(x, con);
+        if (x->r.status && x->r.body_expected && !drainable(&x->r)) return answer(x, con);
         return MHD_YES;
     }
     if (x->answered) {
