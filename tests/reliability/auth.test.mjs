@@ -125,6 +125,13 @@ before(async () => {
   B.byPartner = (await mustCreate('/v1/referrals', C.referralBody(C.householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
   A.pushed = await pushAs('siao', A);
   B.pushed = await pushAs('siaoB', B);
+  // a household per platform pushed by the admin as source auth-admin
+  for (const P of [A, B]) {
+    const ext = `ADM-${C.uniqueLetters()}`;
+    const h = await call('setup', 'POST', '/v1/households/batch?source=auth-admin', { token: tok.admin, body: [C.householdRecord(ext, { platform: P.code })] });
+    assert.equal(h.json?.created, 1, h.text);
+    P.adminPushed = (await svc.sql('SELECT id::text FROM household WHERE source = $1 AND external_ref = $2', ['auth-admin', ext])).rows[0].id;
+  }
 });
 
 after(async () => {
@@ -149,7 +156,7 @@ function referralFor(P, who) {
 const batch = (path, record) => ({
   req: (P, who) => ({
     path: `${path}${roleOf(who) === 'admin' ? '?source=auth-admin' : ''}`,
-    body: [record(`X-${C.uniqueLetters()}`, P)],
+    body: [record(`X-${C.uniqueLetters()}`, P, who)],
   }),
   ok: 200,
   batch: true,
@@ -157,6 +164,7 @@ const batch = (path, record) => ({
 
 const OPS = [
   { key: 'GET /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens' }), ok: 200 },
+  { key: 'GET /metrics', roles: ADMIN, req: () => ({ path: '/metrics' }), ok: 200 },
   { key: 'POST /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens', body: { role: 'analyst', name: `m ${C.uniqueLetters()}` } }), ok: 201 },
   { key: 'DELETE /v1/tokens/{id}', roles: ADMIN, req: async () => ({ path: `/v1/tokens/${await freshToken()}` }), ok: 204 },
   { key: 'GET /v1/audit-events', roles: ADMIN, req: () => ({ path: '/v1/audit-events' }), ok: 200 },
@@ -179,7 +187,10 @@ const OPS = [
   {
     key: 'POST /v1/referrals/batch',
     roles: PUSH,
-    ...batch('/v1/referrals/batch', (x, P) => C.referralRecord(x, undefined, { household_external_id: undefined, household: P.household, platform: P.code })),
+    // a referral batch attaches only to a household its own source pushed (here by id)
+    ...batch('/v1/referrals/batch', (x, P, who) =>
+      C.referralRecord(x, undefined, { household_external_id: undefined, household: roleOf(who) === 'admin' ? P.adminPushed : P.pushed.household, platform: P.code }),
+    ),
   },
   {
     key: 'GET /v1/referrals',
