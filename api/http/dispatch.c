@@ -224,7 +224,6 @@ void dispatch_begin(lda_req *r)
     http_set_header(r, "Cache-Control", "no-store");
     http_set_header(r, "X-Content-Type-Options", "nosniff");
     if (atomic_load(&shutting_down)) http_set_header(r, "Connection", "close");
-    metrics_inflight_add(1);
 
     if (r->listener != LISTEN_METRICS && cors(r)) return;
     match_result m = route_match(r->method, r->path, &r->route, r->params, allow, sizeof allow);

@@ -25,7 +25,8 @@ void dispatch_begin(lda_req *r);
 /* Runs the rest (body checks and the handler); always answers. */
 void dispatch_finish(lda_req *r);
 
-/* Logs the request and counts it; `started` is when its first line was read. */
+/* Logs the request and counts it (and no longer in flight: the server counted it in when
+ * its handler or its answer began); `started` is when its first line was read. */
 void dispatch_done(lda_req *r, const struct timespec *started);
 
 /* Frees what the dispatcher allocated in r (path parameters, query, JSON body). */

@@ -62,8 +62,9 @@ typedef struct {
     struct _u_request u;
     struct _u_response res;
     struct timespec started;
-    bool begun, counted, answered;
-    size_t cap; /* allocated bytes of u.binary_body */
+    bool begun, answered;
+    bool counted; /* in lda_http_requests_in_flight */
+    size_t cap;   /* allocated bytes of u.binary_body */
 } exchange;
 
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------ */
@@ -118,7 +119,6 @@ static void begin(exchange *x, struct MHD_Connection *con, const char *method, c
     r->path = x->u.url_path;
     r->url = x->u.http_url;
     r->client = ci ? ci->client_addr : NULL;
-    x->counted = true;
     dispatch_begin(r);
 }
 
@@ -155,9 +155,19 @@ static enum MHD_Result add_headers(struct MHD_Response *m, const struct _u_map *
     return MHD_YES;
 }
 
+/* Counts the request in flight (what a drain on SIGTERM waits for): from its handler, or
+ * its answer, on; an upload still coming in is not counted. */
+static void count_in_flight(exchange *x)
+{
+    if (x->counted) return;
+    x->counted = true;
+    metrics_inflight_add(1);
+}
+
 /* Hands the answer the dispatcher built to libmicrohttpd; then logs and counts it. */
 static enum MHD_Result answer(exchange *x, struct MHD_Connection *con)
 {
+    count_in_flight(x);
     struct _u_response *res = &x->res;
     struct MHD_Response *m;
     if (res->stream_callback) {
@@ -230,6 +240,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
     if (!x->r.status) {
         x->r.raw_body = x->u.binary_body;
         x->r.raw_body_len = x->u.binary_body_length;
+        count_in_flight(x);
         dispatch_finish(&x->r);
         if (!x->r.status) problem_send(&x->r, 500, NULL, NULL);
     }
