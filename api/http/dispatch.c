@@ -71,8 +71,9 @@ static size_t body_limit(const lda_req *r)
     return (size_t)cfg->max_body_bytes;
 }
 
-/* Limits that the headers alone decide, before any byte of the body is read. */
-static bool check_declared_body(lda_req *r)
+/* The body's framing: a Content-Length that is a number, and never with Transfer-Encoding
+ * (the two together are how requests are smuggled past proxies). */
+static bool check_framing(lda_req *r)
 {
     const char *cl = http_req_header(r, "Content-Length");
     const char *te = http_req_header(r, "Transfer-Encoding");
@@ -81,9 +82,22 @@ static bool check_declared_body(lda_req *r)
         problem_send(r, 400, "The Content-Length header is not a number.", NULL);
         return false;
     }
+    if (cl && te) {
+        problem_send(r, 400, "Content-Length and Transfer-Encoding may not come together.", NULL);
+        return false;
+    }
     r->body_expected = declared > 0 || te != NULL;
     r->body_limit = body_limit(r);
     r->body_kept = r->route->body != BODY_NONE && is_write(r);
+    return true;
+}
+
+/* Limits that the headers alone decide, before any byte of the body is read. */
+static bool check_declared_body(lda_req *r)
+{
+    const char *cl = http_req_header(r, "Content-Length");
+    long declared = 0;
+    if (cl) parse_long(cl, 0, LONG_MAX, &declared); /* checked by check_framing */
     if ((unsigned long)declared > r->body_limit) {
         char detail[200];
         snprintf(detail, sizeof detail,
@@ -241,8 +255,9 @@ void dispatch_begin(lda_req *r)
         return;
     }
     r->route_index = (int)(r->route - ROUTES);
-    if (!check_declared_body(r)) return;
+    if (!check_framing(r)) return;
     if (r->route->roles && r->listener != LISTEN_METRICS && !authenticate(r)) return;
+    if (!check_declared_body(r)) return;
     if (!query_parse(r->url, &r->query)) {
         problem_send(r, 400, "The query string is not well encoded.", NULL);
         return;

@@ -3,9 +3,9 @@
  *
  *   dispatch_begin   once the request line and headers are in, before any byte of the body
  *                    is read: request id and default headers → CORS preflight → route (404,
- *                    405) → body limits from the headers (413, 415, 400) → authentication
- *                    (401, 403, 429) → query string (400, 422) → audit queue (503). A request
- *                    refused here never has its body stored: the server answers at once.
+ *                    405) → framing (400) → authentication (401, 403, 429) → body limits from
+ *                    the headers (413, 415) → query string (400, 422) → audit queue (503). A
+ *                    request refused here never has its body kept.
  *   dispatch_finish  once the body is in (kept only up to the route's limit): 413 for what
  *                    went over, the JSON body (400), then the handler.
  *   dispatch_done    after the answer is queued: the log line and the metrics.

@@ -40,11 +40,13 @@
 /* A chunked body that goes on this far past its route's limit is cut (connection closed)
  * instead of being read to its end for a 413. */
 #define DRAIN_PAST_LIMIT ((size_t)16 << 20)
-/* A request refused from its headers whose Content-Length announces at most this much has
- * its body read and discarded (never kept) before the answer: closing a connection with
- * unread data resets it, and an ordinary client still writing its body may then lose the
- * answer. Beyond, the answer is sent at once and the connection closed: a client that sends
- * a large body after a refusal is the one that loses, not the service. */
+/* A request refused from its headers (nothing of its body is ever kept) whose Content-Length
+ * announces at most this much has its body read and discarded before the answer: closing a
+ * connection with unread data resets it, and an ordinary client still writing its body may
+ * then lose the answer. A caller with a valid token (refused for its role or its body's size)
+ * gets this for up to its route's limit plus DRAIN_PAST_LIMIT. Beyond, and for any client
+ * that waits for "100 Continue", the answer is sent at once and the connection closed: a
+ * client without a token that sends a large body is the one that loses, not the service. */
 #define DRAIN_REFUSED_MAX ((size_t)4 << 20)
 
 typedef struct {
@@ -63,8 +65,9 @@ typedef struct {
     struct _u_response res;
     struct timespec started;
     bool begun, answered;
-    bool counted; /* in lda_http_requests_in_flight */
-    size_t cap;   /* allocated bytes of u.binary_body */
+    bool counted;     /* in lda_http_requests_in_flight */
+    size_t drain_max; /* a refused request's body read and discarded up to this */
+    size_t cap;       /* allocated bytes of u.binary_body */
 } exchange;
 
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------ */
@@ -128,7 +131,7 @@ static bool take_body(exchange *x, const char *data, size_t n)
 {
     lda_req *r = &x->r;
     r->body_seen += n;
-    if (r->status) return r->body_seen <= DRAIN_REFUSED_MAX;
+    if (r->status) return r->body_seen <= x->drain_max;
     if (!r->body_kept) return r->body_seen <= r->body_limit + DRAIN_PAST_LIMIT;
     if (r->body_over || x->u.binary_body_length + n > r->body_limit) {
         r->body_over = true;
@@ -194,19 +197,26 @@ static enum MHD_Result answer(exchange *x, struct MHD_Connection *con)
     return ret;
 }
 
-/* A refused request whose body is small enough to be read and discarded before the answer:
- * a Content-Length of at most DRAIN_REFUSED_MAX (chunked: no), from a client that does not
- * wait for "100 Continue" before sending it (one that waits gets its answer at once and
- * never sends the body). */
-static bool drainable(const lda_req *r)
+/* How much of a refused request's body is read and discarded before the answer (0: answer
+ * at once): see DRAIN_REFUSED_MAX. */
+static size_t drain_max(const lda_req *r)
 {
     const char *expect = http_req_header(r, "Expect");
-    if (expect && !strcasecmp(expect, "100-continue")) return false;
+    if (expect && !strcasecmp(expect, "100-continue")) return 0;
+    if (!r->who) return DRAIN_REFUSED_MAX;
+    size_t mine = r->body_limit + DRAIN_PAST_LIMIT;
+    return mine > DRAIN_REFUSED_MAX ? mine : DRAIN_REFUSED_MAX;
+}
+
+/* True when a refused request's whole body may be read before the answer. */
+static bool drainable(const exchange *x)
+{
+    const lda_req *r = &x->r;
     const char *cl = http_req_header(r, "Content-Length");
     if (!cl || http_req_header(r, "Transfer-Encoding")) return false;
     char *end = NULL;
     unsigned long long n = strtoull(cl, &end, 10);
-    return end && *end == '\0' && end != cl && n <= DRAIN_REFUSED_MAX;
+    return end && *end == '\0' && end != cl && n <= x->drain_max;
 }
 
 /*
@@ -225,7 +235,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
         begin(x, con, method, version);
         /* Refused with a large body on its way: answer now, and libmicrohttpd closes the
          * connection after the answer without reading the body. */
-        if (x->r.status && x->r.body_expected && !drainable(&x->r)) return answer(x, con);
+        x->drain_max = drain_max(&x->r);
+        if (x->r.status && x->r.body_expected && !drainable(x)) return answer(x, con);
         return MHD_YES;
     }
     if (x->answered) {
