@@ -44,7 +44,8 @@
  * announces at most this much has its body read and discarded before the answer: closing a
  * connection with unread data resets it, and an ordinary client still writing its body may
  * then lose the answer. A caller with a valid token (refused for its role or its body's size)
- * gets this for up to its route's limit plus DRAIN_PAST_LIMIT. Beyond, and for any client
+ * gets this for up to the largest body any route takes plus DRAIN_PAST_LIMIT. Beyond, and for
+ * any client
  * that waits for "100 Continue", the answer is sent at once and the connection closed: a
  * client without a token that sends a large body is the one that loses, not the service. */
 #define DRAIN_REFUSED_MAX ((size_t)4 << 20)
@@ -204,8 +205,10 @@ static size_t drain_max(const lda_req *r)
     const char *expect = http_req_header(r, "Expect");
     if (expect && !strcasecmp(expect, "100-continue")) return 0;
     if (!r->who) return DRAIN_REFUSED_MAX;
-    size_t mine = r->body_limit + DRAIN_PAST_LIMIT;
-    return mine > DRAIN_REFUSED_MAX ? mine : DRAIN_REFUSED_MAX;
+    size_t largest =
+        (size_t)(r->cfg->max_batch_bytes > r->cfg->max_body_bytes ? r->cfg->max_batch_bytes
+                                                                  : r->cfg->max_body_bytes);
+    return largest + DRAIN_PAST_LIMIT;
 }
 
 /* True when a refused request's whole body may be read before the answer. */

@@ -772,8 +772,8 @@ test('bodies_over_the_limit_are_413_with_content_length_and_chunked_and_never_re
     n += 1;
   }
   // Far over the limit: refused from its Content-Length, before any byte of the body is
-  // read or kept (a valid token's body is read and discarded up to its limit + 16 MiB so that
-  // a client still writing gets the answer; beyond, the answer comes at once and the
+  // read or kept (a valid token's body is read and discarded, up to the largest limit + 16 MiB,
+  // so that a client still writing gets the answer; beyond, the answer comes at once and the
   // connection is closed). Memory does not grow with the body.
   const rssBefore = rss(svc.child.pid);
   const big = `{"name":"x",${' '.repeat(MAX_BATCH + (8 << 20))}"kind":"ccas"}`;
