@@ -45,9 +45,9 @@
  * connection with unread data resets it, and an ordinary client still writing its body may
  * then lose the answer. A caller with a valid token (refused for its role or its body's size)
  * gets this for up to the largest body any route takes plus DRAIN_PAST_LIMIT. Beyond, and for
- * any client
- * that waits for "100 Continue", the answer is sent at once and the connection closed: a
- * client without a token that sends a large body is the one that loses, not the service. */
+ * any client that waits for "100 Continue", the answer is sent at once and the connection
+ * closed: a client that sends a large body after that is the one that loses, not the
+ * service. */
 #define DRAIN_REFUSED_MAX ((size_t)4 << 20)
 
 typedef struct {

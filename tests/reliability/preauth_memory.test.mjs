@@ -113,18 +113,21 @@ describe('memory before authentication', () => {
   });
 
   test('refusals come before the body: 401, 403 and 413 to requests that sent none of their body', async (t) => {
-    // Answered from the headers, the body never sent: a body announced over 4 MiB, or any
-    // body of a client that waits for "100 Continue" (curl does, for large bodies). A client
-    // that announces at most 4 MiB and sends it without waiting has it read and discarded
-    // first (a connection closed with unread data is reset, and the answer could be lost).
+    // Answered from the headers, the body never sent: a body announced over 4 MiB without a
+    // valid token (48 MiB with one), or any body of a client that waits for "100 Continue"
+    // (curl does, for large bodies). Below that, a client that sends its body without waiting
+    // has it read and discarded first (a connection closed with unread data is reset, and the
+    // answer could be lost).
     const cases = [
       { what: 'no token, 32 MiB to a batch route', path: '/v1/siao-requests/batch', headers: {}, expect: 401 },
       { what: 'no token, 5 MiB to a single-record route', path: '/v1/referrals', headers: {}, expect: 413, size: 5 << 20 },
       { what: 'no token, 4 KiB with Expect: 100-continue', path: '/v1/partners', headers: { Expect: '100-continue' }, expect: 401, size: 4096 },
       { what: 'a malformed token, Expect: 100-continue', path: '/v1/referrals', headers: { Authorization: 'Bearer nope', Expect: '100-continue' }, expect: 401, size: 4096 },
-      { what: 'an analyst, 32 MiB to a batch route', path: '/v1/siao-requests/batch', headers: { Authorization: `Bearer ${tok.analyst}` }, expect: 403 },
+      { what: 'an analyst, 64 MiB to a batch route', path: '/v1/siao-requests/batch', headers: { Authorization: `Bearer ${tok.analyst}` }, expect: 403, size: 64 << 20 },
+      { what: 'an analyst, 4 KiB with Expect: 100-continue', path: '/v1/siao-requests/batch', headers: { Authorization: `Bearer ${tok.analyst}`, Expect: '100-continue' }, expect: 403, size: 4096 },
       { what: 'an admin, 1 MiB + 1 with Expect: 100-continue', path: '/v1/partners', headers: { Authorization: `Bearer ${tok.admin}`, Expect: '100-continue' }, expect: 413, size: (1 << 20) + 1 },
-      { what: 'a siao token, 32 MiB + 1 to a batch route', path: '/v1/siao-requests/batch?source=x', headers: { Authorization: `Bearer ${tok.siao}` }, expect: 413, size: (32 << 20) + 1 },
+      { what: 'a siao token, 64 MiB to a batch route', path: '/v1/siao-requests/batch?source=x', headers: { Authorization: `Bearer ${tok.siao}` }, expect: 413, size: 64 << 20 },
+      { what: 'a siao token, 32 MiB + 1 with Expect: 100-continue', path: '/v1/siao-requests/batch?source=x', headers: { Authorization: `Bearer ${tok.siao}`, Expect: '100-continue' }, expect: 413, size: (32 << 20) + 1 },
       { what: 'a GET announcing 8 MiB', method: 'GET', path: '/v1/platforms', headers: {}, expect: 413, size: 8 << 20 },
     ];
     const lines = [];
