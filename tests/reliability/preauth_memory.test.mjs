@@ -120,7 +120,7 @@ describe('memory before authentication', () => {
     // answer could be lost).
     const cases = [
       { what: 'no token, 32 MiB to a batch route', path: '/v1/siao-requests/batch', headers: {}, expect: 401 },
-      { what: 'no token, 5 MiB to a single-record route', path: '/v1/referrals', headers: {}, expect: 413, size: 5 << 20 },
+      { what: 'no token, 5 MiB to a single-record route', path: '/v1/referrals', headers: {}, expect: 401, size: 5 << 20 },
       { what: 'no token, 4 KiB with Expect: 100-continue', path: '/v1/partners', headers: { Expect: '100-continue' }, expect: 401, size: 4096 },
       { what: 'a malformed token, Expect: 100-continue', path: '/v1/referrals', headers: { Authorization: 'Bearer nope', Expect: '100-continue' }, expect: 401, size: 4096 },
       { what: 'an analyst, 64 MiB to a batch route', path: '/v1/siao-requests/batch', headers: { Authorization: `Bearer ${tok.analyst}` }, expect: 403, size: 64 << 20 },
