@@ -63,10 +63,10 @@ static void reject(batch_records *b, json_t *rejected, size_t index, const json_
                    json_t *errors)
 {
     const json_t *e = json_object_get(rec, "external_id");
-    const char *ext = json_is_string(e) && json_string_length(e) >= 1 &&
-                              json_string_length(e) <= 100
-                          ? json_string_value(e)
-                          : NULL;
+    const char *ext =
+        json_is_string(e) && json_string_length(e) >= 1 && json_string_length(e) <= 100
+            ? json_string_value(e)
+            : NULL;
     batch_errors_cap(errors);
     if (b->errors_listed + json_array_size(errors) > BATCH_REPORT_ERRORS_MAX) {
         json_decref(errors);
@@ -168,8 +168,9 @@ static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *ch
             continue;
         }
         if (got == BATCH_RECORD_MALFORMED && b->body.ndjson) {
-            reject(b, rejected, i, NULL,
-                   JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", "malformed JSON line")));
+            reject(
+                b, rejected, i, NULL,
+                JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", "malformed JSON line")));
             continue;
         }
         if (got == BATCH_RECORD_MALFORMED) {

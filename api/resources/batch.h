@@ -39,9 +39,9 @@ extern const batch_kind BATCH_SIAO_REQUESTS, BATCH_HOUSEHOLDS, BATCH_REFERRALS;
  * parsed when it is validated, and freed as soon as it is rejected or written. */
 typedef struct {
     batch_body body;
-    size_t record_max; /* bytes a record may take: the single-record limit */
-    bool malformed;    /* a record of a JSON array does not parse: the body is 400 */
-    char detail[160];  /* then, where */
+    size_t record_max;    /* bytes a record may take: the single-record limit */
+    bool malformed;       /* a record of a JSON array does not parse: the body is 400 */
+    char detail[160];     /* then, where */
     size_t errors_listed; /* errors in the report so far (BATCH_REPORT_ERRORS_MAX) */
 } batch_records;
 
