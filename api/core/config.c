@@ -172,14 +172,16 @@ static bool cors_origins_valid(const char *list, char *msg, size_t msglen)
         size_t l = len;
         while (l && p[l - 1] == ' ') l--;
         if (!l) break;
-        bool scheme = (l > 7 && !strncmp(p, "http://", 7)) || (l > 8 && !strncmp(p, "https://", 8));
-        bool clean = true;
+        /* the scheme's length (0: none), then nothing but a host and a port after it */
+        size_t scheme = l > 7 && !strncmp(p, "http://", 7)    ? 7
+                        : l > 8 && !strncmp(p, "https://", 8) ? 8
+                                                              : 0;
+        bool clean = scheme > 0;
         for (size_t i = 0; i < l; i++)
             if (p[i] == '*' || p[i] == ' ' || (unsigned char)p[i] < 0x21 ||
                 (unsigned char)p[i] > 0x7e)
                 clean = false;
-        const char *host = p + (p[4] == 's' ? 8 : 7);
-        if (!scheme || !clean || memchr(host, '/', l - (size_t)(host - p))) {
+        if (!clean || memchr(p + scheme, '/', l - scheme)) {
             snprintf(
                 msg, msglen,
                 "LDA_CORS_ORIGINS: each origin must be scheme://host[:port] (\"*\" is refused)");
