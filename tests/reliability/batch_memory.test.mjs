@@ -26,7 +26,7 @@ import { memKb, rssSampler, mib, realClient, describeClient } from './_rel3_lib.
 // at the peak of each body below (13 MiB at rest). On the sanitizer build (quarantine cut to
 // 16 MiB below, allocations padded with redzones) only the growth is bounded.
 const RSS_BOUND_MIB = 128;
-const GROWTH_BOUND_MIB = SANITIZED ? 512 : 100;
+const GROWTH_BOUND_MIB = SANITIZED ? 256 : 100;
 const MAX = 32 << 20;
 
 /** Pads `parts` (strings joined by `sep`) towards `size` bytes by repeating `unit`. */
