@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "resources/resource.h"
 #include "core/parse.h"
 #include "domain/household.h"
 #include "domain/token.h"
@@ -185,7 +186,8 @@ static int token_create_cli(int argc, char **argv)
     db_conn *c = NULL;
     char *json = NULL;
     lda_err e = db_acquire(&c);
-    if (!e) e = token_create(c, in, &json);
+    static const token_actor CLI = {NULL, NULL, "cli"};
+    if (!e) e = token_create(c, in, &CLI, &json);
     db_release(c);
     json_decref(in);
     if (e) {
@@ -252,7 +254,8 @@ static int cmd_token(const lda_config *cfg, int argc, char **argv)
     else if (!strcmp(argv[0], "revoke")) {
         db_conn *c = NULL;
         lda_err e = db_acquire(&c);
-        if (!e) e = token_revoke(c, argv[1]);
+        static const token_actor CLI = {NULL, NULL, "cli"};
+        if (!e) e = token_revoke(c, argv[1], &CLI);
         db_release(c);
         if (e == LDA_ENOTFOUND)
             fprintf(stderr, "token revoke: no token %s\n", argv[1]);
@@ -431,7 +434,8 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     db_pool_start(cfg);
     auth_init(cfg);
-    audit_start(cfg->database_url);
+    audit_start(cfg->audit_queue_max);
+    reference_load(cfg);
     load_webhook_key(cfg);
     longpoll_init(cfg->changes_max_waiters, "/v1/changes", 250);
     change_clock_start(cfg, on_changes);

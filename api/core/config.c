@@ -14,6 +14,14 @@
 
 typedef enum { K_STRING, K_LONG, K_BOOL, K_LOGLEVEL, K_LISTEN } kind;
 
+/* Where a K_LISTEN setting keeps its parsed address, by the offset of its text. */
+static struct sockaddr_in *listen_addr_of(lda_config *c, size_t offset)
+{
+    if (offset == offsetof(lda_config, batch_listen)) return &c->batch_listen_addr;
+    if (offset == offsetof(lda_config, metrics_listen)) return &c->metrics_listen_addr;
+    return &c->listen_addr;
+}
+
 typedef struct {
     const char *env;
     kind kind;
@@ -31,6 +39,12 @@ static const setting SETTINGS[] = {
     {"LDA_DATABASE_URL_READ", K_STRING, OFF(database_url_read), NULL, 0, 0,
      "libpq URL of a read replica (optional)"},
     {"LDA_LISTEN", K_LISTEN, OFF(listen), "127.0.0.1:8080", 0, 0, "address:port to listen on"},
+    {"LDA_BATCH_LISTEN", K_LISTEN, OFF(batch_listen), NULL, 0, 0,
+     "address:port of a second listener for the SIAO systems, the only one where batch routes"
+     " take LDA_MAX_BATCH_BYTES (unset: batch routes take it on LDA_LISTEN)"},
+    {"LDA_METRICS_LISTEN", K_LISTEN, OFF(metrics_listen), NULL, 0, 0,
+     "address:port serving /metrics without a token, for the monitoring network (unset:"
+     " /metrics needs an admin token)"},
     {"LDA_THREADS", K_LONG, OFF(threads), "8", 1, 256, "HTTP worker threads"},
     {"LDA_DB_POOL", K_LONG, OFF(db_pool), "8", 1, 256, "PostgreSQL connections"},
     {"LDA_LOG_LEVEL", K_LOGLEVEL, OFF(log_level), "info", 0, 0, "debug, info, warn or error"},
@@ -44,7 +58,7 @@ static const setting SETTINGS[] = {
     {"LDA_DEV_DATABASE_KEY", K_BOOL, OFF(dev_database_key), "false", 0, 0,
      "development only: without LDA_PSEUDONYM_KEY, use a random key kept in the database"},
     {"LDA_CORS_ORIGINS", K_STRING, OFF(cors_origins), NULL, 0, 0,
-     "comma-separated origins allowed by CORS"},
+     "comma-separated origins allowed by CORS (each scheme://host[:port]; * is refused)"},
     {"LDA_MAX_BODY_BYTES", K_LONG, OFF(max_body_bytes), "1048576", 1024, 67108864,
      "largest body of a single-record route"},
     {"LDA_MAX_BATCH_BYTES", K_LONG, OFF(max_batch_bytes), "33554432", 1024, 1073741824,
@@ -63,6 +77,16 @@ static const setting SETTINGS[] = {
      "requests per second allowed per token (0: no limit)"},
     {"LDA_RATE_LIMIT_BURST", K_LONG, OFF(rate_limit_burst), "400", 1, 10000000,
      "burst allowed above the per-token rate"},
+    {"LDA_AUTH_FAIL_RPS", K_LONG, OFF(auth_fail_rps), "10", 0, 100000,
+     "look-ups of unknown tokens per second per client address (0: no limit)"},
+    {"LDA_AUTH_FAIL_BURST", K_LONG, OFF(auth_fail_burst), "100", 1, 1000000,
+     "burst of look-ups of unknown tokens allowed per client address"},
+    {"LDA_STATS_CONCURRENCY", K_LONG, OFF(stats_concurrency), "0", 0, 256,
+     "statistics requests served at once (0: half of LDA_DB_POOL, at least 1)"},
+    {"LDA_AUDIT_QUEUE_MAX", K_LONG, OFF(audit_queue_max), "100000", 100, 10000000,
+     "audit events waiting to be written before writes answer 503"},
+    {"LDA_PUBLISH_COORDINATOR_EMAIL", K_BOOL, OFF(publish_coordinator_email), "false", 0, 0,
+     "show the coordinators' e-mail addresses on the public platform routes"},
     {"LDA_SHUTDOWN_GRACE_S", K_LONG, OFF(shutdown_grace_s), "20", 1, 600,
      "how long SIGTERM waits for requests in flight"},
     {"LDA_WEB_DIR", K_STRING, OFF(web_dir), NULL, 0, 4096,
@@ -150,7 +174,7 @@ static bool apply(lda_config *c, const setting *s, const char *v, char *msg, siz
         return false;
     }
     case K_LISTEN:
-        if (!parse_listen(v, &c->listen_addr)) {
+        if (!parse_listen(v, listen_addr_of(c, s->offset))) {
             snprintf(msg, msglen, "%s: expected an IPv4 address and port, e.g. 127.0.0.1:8080",
                      s->env);
             return false;
@@ -159,6 +183,37 @@ static bool apply(lda_config *c, const setting *s, const char *v, char *msg, siz
         return true;
     }
     return false;
+}
+
+/* Each origin of LDA_CORS_ORIGINS is scheme://host[:port]: "*" (any site could then read
+ * answers with a token its page holds) and anything else are refused at start-up. */
+static bool cors_origins_valid(const char *list, char *msg, size_t msglen)
+{
+    if (!list) return true;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t len = strcspn(p, ",");
+        size_t l = len;
+        while (l && p[l - 1] == ' ') l--;
+        if (!l) break;
+        /* the scheme's length (0: none), then nothing but a host and a port after it */
+        size_t scheme = l > 7 && !strncmp(p, "http://", 7)    ? 7
+                        : l > 8 && !strncmp(p, "https://", 8) ? 8
+                                                              : 0;
+        bool clean = scheme > 0;
+        for (size_t i = 0; i < l; i++)
+            if (p[i] == '*' || p[i] == ' ' || (unsigned char)p[i] < 0x21 ||
+                (unsigned char)p[i] > 0x7e)
+                clean = false;
+        if (!clean || memchr(p + scheme, '/', l - scheme)) {
+            snprintf(
+                msg, msglen,
+                "LDA_CORS_ORIGINS: each origin must be scheme://host[:port] (\"*\" is refused)");
+            return false;
+        }
+        p += len;
+    }
+    return true;
 }
 
 bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *msg, size_t msglen)
@@ -175,6 +230,12 @@ bool config_load(lda_config *out, const char *(*getenv_fn)(const char *), char *
         }
     }
     if (out->rate_limit_burst < out->rate_limit_rps) out->rate_limit_burst = out->rate_limit_rps;
+    if (out->auth_fail_burst < out->auth_fail_rps) out->auth_fail_burst = out->auth_fail_rps;
+    if (!out->stats_concurrency) out->stats_concurrency = out->db_pool / 2 ? out->db_pool / 2 : 1;
+    if (!cors_origins_valid(out->cors_origins, msg, msglen)) {
+        config_free(out);
+        return false;
+    }
     return true;
 }
 

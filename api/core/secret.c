@@ -67,11 +67,37 @@ void secret_token_new(char out[SECRET_TOKEN_LEN])
     OPENSSL_cleanse(raw, sizeof raw);
 }
 
+bool secret_token_well_formed(const char *s, size_t n)
+{
+    if (n != SECRET_TOKEN_LEN - 2 || strncmp(s, "lda_", 4)) return false;
+    for (size_t i = 4; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
 void secret_sha256_hex(const char *s, size_t len, char out[SECRET_HASH_HEX])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
     if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1) lda_oom();
+    to_hex(md, 32, out);
+}
+
+void secret_sha256_parts_hex(const void *const *parts, const size_t *lens, size_t n,
+                             char out[SECRET_HASH_HEX])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) lda_oom();
+    for (size_t i = 0; i < n; i++)
+        if (lens[i] && EVP_DigestUpdate(ctx, parts[i], lens[i]) != 1) lda_oom();
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) lda_oom();
+    EVP_MD_CTX_free(ctx);
     to_hex(md, 32, out);
 }
 

@@ -16,8 +16,15 @@
 /* A new bearer token from the OS's secure random source. */
 void secret_token_new(char out[SECRET_TOKEN_LEN]);
 
+/* True when s[0..n) has the form secret_token_new() issues: "lda_" and 43 base64url
+ * characters. Anything else cannot be a token, and is refused without a look-up. */
+bool secret_token_well_formed(const char *s, size_t n);
+
 /* SHA-256 of `s` as lower-case hex. */
 void secret_sha256_hex(const char *s, size_t len, char out[SECRET_HASH_HEX]);
+/* SHA-256 of the n parts one after the other, without joining them. */
+void secret_sha256_parts_hex(const void *const *parts, const size_t *lens, size_t n,
+                             char out[SECRET_HASH_HEX]);
 
 /* HMAC-SHA-256 of msg under key, as lower-case hex. */
 void secret_hmac_hex(const char *key, size_t keylen, const char *msg, size_t msglen,

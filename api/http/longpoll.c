@@ -55,38 +55,29 @@ long long longpoll_now_ms(void)
 
 /* ---- the connection of a request --------------------------------------------------- */
 
-void *longpoll_uri_log(void *cls, const char *uri, struct MHD_Connection *con)
+void longpoll_track(const struct _u_request *req, struct MHD_Connection *con, const char *path)
 {
-    struct connection_info_struct *info = ulfius_uri_logger(cls, uri);
-    if (info && info->request && lp.prefix[0] && uri &&
-        !strncmp(uri, lp.prefix, strlen(lp.prefix))) {
-        conn_entry *e = xmalloc(sizeof *e);
-        e->req = info->request;
-        e->conn = con;
-        pthread_mutex_lock(&lp.lock);
-        e->next = lp.conns;
-        lp.conns = e;
-        pthread_mutex_unlock(&lp.lock);
-    }
-    return info;
+    if (!lp.prefix[0] || !path || strncmp(path, lp.prefix, strlen(lp.prefix))) return;
+    conn_entry *e = xmalloc(sizeof *e);
+    e->req = req;
+    e->conn = con;
+    pthread_mutex_lock(&lp.lock);
+    e->next = lp.conns;
+    lp.conns = e;
+    pthread_mutex_unlock(&lp.lock);
 }
 
-void longpoll_completed(void *cls, struct MHD_Connection *con, void **con_cls,
-                        enum MHD_RequestTerminationCode toe)
+void longpoll_untrack(const struct _u_request *req)
 {
-    struct connection_info_struct *info = con_cls ? *con_cls : NULL;
-    if (info && info->request) {
-        pthread_mutex_lock(&lp.lock);
-        for (conn_entry **p = &lp.conns; *p; p = &(*p)->next)
-            if ((*p)->req == info->request) {
-                conn_entry *e = *p;
-                *p = e->next;
-                free(e);
-                break;
-            }
-        pthread_mutex_unlock(&lp.lock);
-    }
-    mhd_request_completed(cls, con, con_cls, toe);
+    pthread_mutex_lock(&lp.lock);
+    for (conn_entry **p = &lp.conns; *p; p = &(*p)->next)
+        if ((*p)->req == req) {
+            conn_entry *e = *p;
+            *p = e->next;
+            free(e);
+            break;
+        }
+    pthread_mutex_unlock(&lp.lock);
 }
 
 /* ---- waiting ------------------------------------------------------------------------ */

@@ -10,10 +10,10 @@
  * resumes it; the content reader then runs the waiter's poll function again on the worker
  * thread, which either produces the body or lets it wait on.
  *
- * ulfius does not hand the libmicrohttpd connection to its callbacks: the server registers
- * longpoll_uri_log and longpoll_completed as libmicrohttpd's URI-log and request-completed
- * callbacks (they call ulfius's own), which remember the connection of each request whose
- * path starts with a prefix given to longpoll_init. Waiters are bounded (longpoll_init);
+ * A handler gets ulfius's request, not libmicrohttpd's connection: the server tells this
+ * module the connection of each request whose path starts with the prefix given to
+ * longpoll_init (longpoll_track), and forgets it when the request is done (longpoll_untrack).
+ * Waiters are bounded (longpoll_init);
  * a suspended connection still counts against the connection limits and is not timed out
  * by libmicrohttpd (the waiter's deadline bounds it instead).
  */
@@ -39,11 +39,10 @@ typedef bool (*longpoll_fn)(void *ctx, bool final, char **body, size_t *len);
  * every `min_interval_ms`. */
 void longpoll_init(long max_waiters, const char *path_prefix, long min_interval_ms);
 
-/* libmicrohttpd callbacks (MHD_OPTION_URI_LOG_CALLBACK, MHD_OPTION_NOTIFY_COMPLETED) that
- * wrap ulfius's. */
-void *longpoll_uri_log(void *cls, const char *uri, struct MHD_Connection *con);
-void longpoll_completed(void *cls, struct MHD_Connection *con, void **con_cls,
-                        enum MHD_RequestTerminationCode toe);
+struct _u_request;
+/* The server: req's connection is con (kept when path has the prefix); req is done. */
+void longpoll_track(const struct _u_request *req, struct MHD_Connection *con, const char *path);
+void longpoll_untrack(const struct _u_request *req);
 
 /*
  * Makes r's answer a waiting one: 200 with `content_type`, its body from `fn(ctx, ...)`

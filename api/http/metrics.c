@@ -1,6 +1,8 @@
 #include "http/metrics.h"
 #include "core/mem.h"
+#include "http/auth.h"
 #include "http/route.h"
+#include "store/audit.h"
 #include "store/db.h"
 #include "http/longpoll.h"
 #include "store/change.h"
@@ -176,6 +178,55 @@ char *metrics_render(size_t *len)
         "# TYPE lda_changes_horizon gauge\n"
         "lda_changes_horizon %lld\n",
         longpoll_waiting(), change_horizon());
+    put(&s,
+        "# HELP lda_db_checks_total Pooled connections checked with a round trip after idling.\n"
+        "# TYPE lda_db_checks_total counter\n"
+        "lda_db_checks_total %ld\n"
+        "# HELP lda_db_recycled_total Connections closed after a very large result (memory).\n"
+        "# TYPE lda_db_recycled_total counter\n"
+        "lda_db_recycled_total %ld\n"
+        "# HELP lda_stats_in_flight Statistics requests holding a connection.\n"
+        "# TYPE lda_stats_in_flight gauge\n"
+        "lda_stats_in_flight %d\n"
+        "# HELP lda_stats_refused_total Statistics requests refused (503) at their concurrency "
+        "limit.\n"
+        "# TYPE lda_stats_refused_total counter\n"
+        "lda_stats_refused_total %ld\n",
+        ps.checks, ps.recycled, ps.stats_in_flight, ps.stats_refused);
+    auth_stats as;
+    auth_get_stats(&as);
+    put(&s,
+        "# HELP lda_auth_total Authentications by outcome: malformed (refused without a look-up),"
+        " lookup (database look-ups), unknown (look-ups that found nothing), negative_cache"
+        " (unknown tokens answered from memory), throttled (client address over its budget of"
+        " unknown tokens), rate_limited (token over its rate).\n"
+        "# TYPE lda_auth_total counter\n"
+        "lda_auth_total{outcome=\"malformed\"} %ld\n"
+        "lda_auth_total{outcome=\"lookup\"} %ld\n"
+        "lda_auth_total{outcome=\"unknown\"} %ld\n"
+        "lda_auth_total{outcome=\"negative_cache\"} %ld\n"
+        "lda_auth_total{outcome=\"throttled\"} %ld\n"
+        "lda_auth_total{outcome=\"rate_limited\"} %ld\n",
+        as.malformed, as.lookups, as.unknown, as.negative, as.throttled, as.rate_limited);
+    audit_stats au;
+    audit_get_stats(&au);
+    put(&s,
+        "# HELP lda_audit_queue_events Audit events waiting to be written.\n"
+        "# TYPE lda_audit_queue_events gauge\n"
+        "lda_audit_queue_events %ld\n"
+        "# HELP lda_audit_queue_max Audit events that may wait before requests answer 503.\n"
+        "# TYPE lda_audit_queue_max gauge\n"
+        "lda_audit_queue_max %ld\n"
+        "# HELP lda_audit_refused_total Requests answered 503 because the audit queue was full.\n"
+        "# TYPE lda_audit_refused_total counter\n"
+        "lda_audit_refused_total %ld\n"
+        "# HELP lda_audit_written_total Audit events written.\n"
+        "# TYPE lda_audit_written_total counter\n"
+        "lda_audit_written_total %ld\n"
+        "# HELP lda_audit_write_failures_total Failed writes of the audit queue (retried).\n"
+        "# TYPE lda_audit_write_failures_total counter\n"
+        "lda_audit_write_failures_total %ld\n",
+        au.queued, au.queue_max, au.refused, au.written, au.write_failures);
     *len = s.len;
     return s.buf;
 }

@@ -21,6 +21,10 @@
 struct _u_request;
 struct _u_response;
 struct lda_route;
+struct sockaddr;
+
+/* The listener a request came in on (LDA_LISTEN, LDA_BATCH_LISTEN, LDA_METRICS_LISTEN). */
+typedef enum { LISTEN_MAIN = 0, LISTEN_BATCH, LISTEN_METRICS } listener_kind;
 
 /* Roles (SPEC §4) as bits, so a route can allow several. */
 typedef enum {
@@ -52,6 +56,7 @@ typedef struct lda_req {
     char request_id[129];
     const char *method;
     const char *path;
+    const char *url; /* the request target as sent: path and query string */
     char *params[4]; /* path parameters, in pattern order */
     qlist query;
     json_t *body;         /* parsed JSON body (routes that take one), owned here */
@@ -59,6 +64,16 @@ typedef struct lda_req {
     size_t raw_body_len;
     const lda_principal *who; /* NULL on public routes */
     int status;               /* the status answered */
+    /* Set by the dispatcher before the body is read (http/dispatch.c): */
+    listener_kind listener;
+    const struct sockaddr *client; /* the peer's address (owned by libmicrohttpd) */
+    int route_index;               /* index in ROUTES, -1 when none matched */
+    size_t body_limit;             /* bytes of body this route accepts */
+    bool body_expected;            /* the request announces a body (Content-Length > 0, chunked) */
+    bool body_kept;                /* the route reads its body (else it is discarded) */
+    bool body_over;                /* more than body_limit bytes came (413) */
+    size_t body_seen;              /* body bytes received, kept or not */
+    lda_principal principal;       /* storage of *who */
 } lda_req;
 
 /* A header of the request, or NULL. Case-insensitive. */

@@ -129,7 +129,7 @@ static const qparam Q_AUDIT[] = {Q_PAGE(QC_INT_INT),
 const lda_route ROUTES[] = {
     {"GET", "/healthz", 0, BODY_NONE, NULL, healthz_get},
     {"GET", "/readyz", 0, BODY_NONE, NULL, readyz_get},
-    {"GET", "/metrics", 0, BODY_NONE, NULL, metrics_get},
+    {"GET", "/metrics", ROLE_ADMIN, BODY_NONE, NULL, metrics_get}, /* open on LDA_METRICS_LISTEN */
     {"GET", "/openapi.yaml", 0, BODY_NONE, NULL, openapi_get},
     {"GET", "/docs", 0, BODY_NONE, NULL, docs_get},
     {"GET", "/observatory", 0, BODY_NONE, NULL, observatory_page_get},

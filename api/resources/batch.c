@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "core/parse.h"
 #include "core/secret.h"
+#include "domain/batch_body.h"
 #include "domain/household.h"
 #include "domain/referral.h"
 #include "domain/siao.h"
@@ -27,61 +28,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Stands for an NDJSON line that is not JSON (already in `rejected`): a string holding a NUL
- * byte, which the parser never produces (JSON_ALLOW_NUL is not given), so that no record
- * pushed can pass for it. */
-static json_t *malformed_line(void) { return JCHECK(json_stringn("", 1)); }
-
-static bool is_malformed_line(const json_t *rec)
+bool batch_open(batch_records *b, const char *body, size_t len, bool ndjson, size_t record_max,
+                int *status, char *detail, size_t detail_size)
 {
-    return json_is_string(rec) && json_string_length(rec) == 1 && !*json_string_value(rec);
+    memset(b, 0, sizeof *b);
+    b->record_max = record_max;
+    switch (batch_body_scan(body, len, ndjson, BATCH_MAX_RECORDS, &b->body)) {
+    case BATCH_BODY_OK:
+        return true;
+    case BATCH_BODY_TOO_MANY:
+        *status = 413;
+        snprintf(detail, detail_size, "A batch holds at most %d records; this one has more.",
+                 BATCH_MAX_RECORDS);
+        return false;
+    case BATCH_BODY_NOT_ARRAY:
+        *status = 400;
+        snprintf(detail, detail_size, "A batch is a JSON array of records (or NDJSON).");
+        return false;
+    case BATCH_BODY_MALFORMED:
+        break;
+    }
+    *status = 400;
+    snprintf(detail, detail_size, "Malformed JSON at line %d, column %d.", b->body.err_line,
+             b->body.err_col);
+    return false;
 }
 
-json_t *batch_parse(const char *body, size_t len, bool ndjson, json_t *rejected, char *detail,
-                    size_t detail_size)
-{
-    if (!ndjson) {
-        json_error_t jerr;
-        json_t *a = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!a) {
-            snprintf(detail, detail_size, "Malformed JSON at line %d, column %d.", jerr.line,
-                     jerr.column);
-            return NULL;
-        }
-        if (!json_is_array(a)) {
-            json_decref(a);
-            snprintf(detail, detail_size, "A batch is a JSON array of records (or NDJSON).");
-            return NULL;
-        }
-        return a;
-    }
-    json_t *a = JCHECK(json_array());
-    const char *p = body, *end = p + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = nl ? nl : end;
-        size_t n = (size_t)(stop - p);
-        while (n && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
-        if (n) {
-            json_t *rec = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
-            if (!rec) {
-                json_array_append_new(
-                    rejected,
-                    JCHECK(json_pack("{s:I, s:n, s:[{s:s, s:s}]}", "index",
-                                     (json_int_t)json_array_size(a), "external_id", "errors",
-                                     "field", "", "message", "malformed JSON line")));
-                rec = malformed_line();
-            }
-            json_array_append_new(a, rec);
-        }
-        p = stop + 1;
-    }
-    return a;
-}
+void batch_close(batch_records *b) { batch_body_free(&b->body); }
 
-static void reject(json_t *rejected, size_t index, const json_t *rec, json_t *errors)
+/* Appends a rejected record to the report: its index, its external_id when it is one (a
+ * string of 1 to 100 characters), its errors bounded by batch_errors_cap, or once the
+ * report holds BATCH_REPORT_ERRORS_MAX errors, one error saying so. Steals errors. */
+static void reject(batch_records *b, json_t *rejected, size_t index, const json_t *rec,
+                   json_t *errors)
 {
-    const char *ext = json_string_value(json_object_get(rec, "external_id"));
+    const json_t *e = json_object_get(rec, "external_id");
+    const char *ext =
+        json_is_string(e) && json_string_length(e) >= 1 && json_string_length(e) <= 100
+            ? json_string_value(e)
+            : NULL;
+    batch_errors_cap(errors);
+    if (b->errors_listed + json_array_size(errors) > BATCH_REPORT_ERRORS_MAX) {
+        json_decref(errors);
+        errors = JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message",
+                                  "not valid; this report lists no more errors"));
+    }
+    b->errors_listed += json_array_size(errors);
     json_array_append_new(rejected, JCHECK(json_pack("{s:I, s:s?, s:o}", "index", (json_int_t)index,
                                                      "external_id", ext, "errors", errors)));
 }
@@ -102,209 +94,6 @@ static void sort_rejected(json_t *rejected)
     json_array_clear(rejected);
     for (size_t i = 0; i < n; i++) json_array_append_new(rejected, items[i]);
     free(items);
-}
-
-/* ---- content hash ------------------------------------------------------------------ */
-
-/* The canonical text of a record is what jansson's json_dumps(JSON_COMPACT | JSON_SORT_KEYS)
- * prints for the record once normalised (see content_hash); db/seed/siao.sql builds the same
- * text in SQL. It is written here straight into a buffer, without copying the record. */
-typedef struct {
-    char *buf; /* starts on the caller's stack (heap false) */
-    size_t len, cap;
-    bool heap;
-} canon_buf;
-
-static void canon_put(canon_buf *b, const char *s, size_t n)
-{
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2 + 256;
-        char *grown = b->heap ? xrealloc(b->buf, b->cap) : xmalloc(b->cap);
-        if (!b->heap) memcpy(grown, b->buf, b->len);
-        b->buf = grown;
-        b->heap = true;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-}
-
-/* A string as jansson escapes it (valid UTF-8 in, no JSON_ESCAPE_SLASH / JSON_ENSURE_ASCII). */
-static void canon_string(canon_buf *b, const char *s, size_t n)
-{
-    canon_put(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-        canon_put(b, s + run, i - run);
-        run = i + 1;
-        char esc[8];
-        const char *text = esc;
-        size_t len = 2;
-        switch (ch) {
-        case '"':
-            text = "\\\"";
-            break;
-        case '\\':
-            text = "\\\\";
-            break;
-        case '\b':
-            text = "\\b";
-            break;
-        case '\f':
-            text = "\\f";
-            break;
-        case '\n':
-            text = "\\n";
-            break;
-        case '\r':
-            text = "\\r";
-            break;
-        case '\t':
-            text = "\\t";
-            break;
-        default:
-            len = (size_t)snprintf(esc, sizeof esc, "\\u%04X", ch);
-        }
-        canon_put(b, text, len);
-    }
-    canon_put(b, s + run, n - run);
-    canon_put(b, "\"", 1);
-}
-
-static void canon_integer(canon_buf *b, long long v)
-{
-    char num[24];
-    canon_put(b, num, (size_t)snprintf(num, sizeof num, "%lld", v));
-}
-
-typedef struct {
-    const char *key;
-    size_t len;
-    const json_t *value;
-} canon_member;
-
-static int by_key(const void *a, const void *b)
-{
-    const canon_member *x = a, *y = b;
-    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
-}
-
-/* Any value as json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) prints it. */
-static void canon_value(canon_buf *b, const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        canon_string(b, json_string_value(v), json_string_length(v));
-        return;
-    case JSON_INTEGER:
-        canon_integer(b, (long long)json_integer_value(v));
-        return;
-    case JSON_TRUE:
-        canon_put(b, "true", 4);
-        return;
-    case JSON_FALSE:
-        canon_put(b, "false", 5);
-        return;
-    case JSON_NULL:
-        canon_put(b, "null", 4);
-        return;
-    case JSON_ARRAY: {
-        canon_put(b, "[", 1);
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i) canon_put(b, ",", 1);
-            canon_value(b, json_array_get(v, i));
-        }
-        canon_put(b, "]", 1);
-        return;
-    }
-    case JSON_OBJECT: {
-        size_t n = json_object_size(v), i = 0;
-        canon_member *m = xmalloc((n + 1) * sizeof *m);
-        for (void *it = json_object_iter((json_t *)v); it;
-             it = json_object_iter_next((json_t *)v, it), i++)
-            m[i] = (canon_member){json_object_iter_key(it), json_object_iter_key_len(it),
-                                  json_object_iter_value(it)};
-        qsort(m, n, sizeof *m, by_key);
-        canon_put(b, "{", 1);
-        for (i = 0; i < n; i++) {
-            if (i) canon_put(b, ",", 1);
-            canon_string(b, m[i].key, m[i].len);
-            canon_put(b, ":", 1);
-            canon_value(b, m[i].value);
-        }
-        canon_put(b, "}", 1);
-        free(m);
-        return;
-    }
-    default: { /* a real: validated records hold none, but print it as jansson would */
-        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!text) lda_oom();
-        canon_put(b, text, strlen(text));
-        free(text);
-    }
-    }
-}
-
-/* SHA-256 of a record as it will be stored, so that equal records hash equal however they
- * were written: null, absent and empty sets all mean "not collected"; sets are sorted;
- * timestamps are the instant they stand for, whatever the offset. The text hashed is the
- * record's canonical form: its members sorted by key, without the null ones and the empty
- * arrays, top-level strings that are timestamps as epoch microseconds, top-level arrays of
- * strings sorted (strcmp); nested values as they are. */
-static void content_hash(const json_t *rec, char out[SECRET_HASH_HEX])
-{
-    size_t n = json_object_size(rec), kept = 0;
-    canon_member stack[32], *m = n <= 32 ? stack : xmalloc(n * sizeof *m);
-    for (void *it = json_object_iter((json_t *)rec); it;
-         it = json_object_iter_next((json_t *)rec, it)) {
-        const json_t *v = json_object_iter_value(it);
-        if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) continue;
-        m[kept++] = (canon_member){json_object_iter_key(it), json_object_iter_key_len(it), v};
-    }
-    qsort(m, kept, sizeof *m, by_key);
-    char text_stack[1024];
-    canon_buf b = {text_stack, 0, sizeof text_stack, false};
-    canon_put(&b, "{", 1);
-    for (size_t i = 0; i < kept; i++) {
-        const json_t *v = m[i].value;
-        int64_t us;
-        if (i) canon_put(&b, ",", 1);
-        canon_string(&b, m[i].key, m[i].len);
-        canon_put(&b, ":", 1);
-        if (json_is_string(v) && parse_timestamp(json_string_value(v), &us))
-            canon_integer(&b, (long long)us);
-        else if (json_is_array(v)) {
-            size_t len = json_array_size(v), k;
-            for (k = 0; k < len && json_is_string(json_array_get(v, k)); k++) {
-            }
-            if (k < len) {
-                canon_value(&b, v);
-                continue;
-            }
-            const json_t *small[16], **items = len <= 16 ? small : xmalloc(len * sizeof *items);
-            for (k = 0; k < len; k++) items[k] = json_array_get(v, k);
-            qsort(items, len, sizeof *items, by_string);
-            canon_put(&b, "[", 1);
-            for (k = 0; k < len; k++) {
-                if (k) canon_put(&b, ",", 1);
-                canon_value(&b, items[k]);
-            }
-            canon_put(&b, "]", 1);
-            if (items != small) free(items);
-        } else
-            canon_value(&b, v);
-    }
-    canon_put(&b, "}", 1);
-    secret_sha256_hex(b.buf, b.len, out);
-    if (b.heap) free(b.buf);
-    if (m != stack) free(m);
 }
 
 /* 422 for an atomic batch with rejected records: every error with its record's index in
@@ -359,20 +148,49 @@ typedef struct {
     json_t *seen; /* the external_ids of the valid records so far */
 } batch_checker;
 
-/* Validates records [from, to): appends the invalid ones to `rejected` (unsorted) and
- * returns a new array of the valid ones, completed in place. */
-static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *chk, json_t *records,
+/* Validates records [from, to), parsing each in turn: appends the invalid ones to
+ * `rejected` (unsorted) and frees them; returns a new array of the valid ones, completed in
+ * place. NULL (b->malformed and b->detail set) when a record of a JSON array does not parse:
+ * the whole body is then malformed. */
+static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *chk, batch_records *b,
                               size_t from, size_t to, json_t *rejected)
 {
     json_t *valid = JCHECK(json_array());
     for (size_t i = from; i < to; i++) {
-        json_t *rec = json_array_get(records, i);
-        if (is_malformed_line(rec)) continue; /* already rejected */
+        json_t *rec = NULL;
+        int line = 0, col = 0;
+        batch_record_result got = batch_body_record(&b->body, i, b->record_max, &rec, &line, &col);
+        if (got == BATCH_RECORD_TOO_LARGE) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "larger than the %zu bytes a record may take", b->record_max);
+            reject(b, rejected, i, NULL,
+                   JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", msg)));
+            continue;
+        }
+        if (got == BATCH_RECORD_MALFORMED && b->body.ndjson) {
+            reject(
+                b, rejected, i, NULL,
+                JCHECK(json_pack("[{s:s, s:s}]", "field", "", "message", "malformed JSON line")));
+            continue;
+        }
+        if (got == BATCH_RECORD_MALFORMED) {
+            b->malformed = true;
+            snprintf(b->detail, sizeof b->detail, "Malformed JSON at line %d, column %d.", line,
+                     col);
+            json_decref(valid);
+            return NULL;
+        }
         json_t *errors = JCHECK(json_array());
         if (!json_is_object(rec))
             json_array_append_new(errors, JCHECK(json_pack("{s:s, s:s}", "field", "", "message",
                                                            "must be an object")));
-        else {
+        else if (json_object_size(rec) > BATCH_RECORD_MEMBERS_MAX) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "has %zu members: no record has more than %d",
+                     json_object_size(rec), BATCH_RECORD_MEMBERS_MAX);
+            json_array_append_new(errors,
+                                  JCHECK(json_pack("{s:s, s:s}", "field", "", "message", msg)));
+        } else {
             k->validate(r, rec, &chk->ctx, errors);
             const char *platform = json_string_value(json_object_get(rec, "platform"));
             if (platform && !http_in_scope(r, platform))
@@ -384,25 +202,26 @@ static json_t *validate_range(lda_req *r, const batch_kind *k, batch_checker *ch
                 json_object_set_new(chk->seen, ext, json_true());
         }
         if (json_array_size(errors)) {
-            reject(rejected, i, rec, errors);
+            reject(b, rejected, i, rec, errors);
+            json_decref(rec);
             continue;
         }
         json_decref(errors);
         char hash[SECRET_HASH_HEX];
-        content_hash(rec, hash);
+        batch_content_hash(rec, hash);
         /* the parsed record is ours: completed in place, not copied */
         if (k->prepare) k->prepare(rec);
         json_object_set_new(rec, "idx", json_integer((json_int_t)i));
         json_object_set_new(rec, "content_hash", JCHECK(json_string(hash)));
-        json_array_append(valid, rec);
+        json_array_append_new(valid, rec);
     }
     return valid;
 }
 
-json_t *batch_validate(lda_req *r, const batch_kind *k, json_t *records, json_t *rejected)
+json_t *batch_validate(lda_req *r, const batch_kind *k, batch_records *b, json_t *rejected)
 {
     batch_checker chk = {{today_paris()}, JCHECK(json_object())};
-    json_t *valid = validate_range(r, k, &chk, records, 0, json_array_size(records), rejected);
+    json_t *valid = validate_range(r, k, &chk, b, 0, b->body.count, rejected);
     json_decref(chk.seen);
     sort_rejected(rejected);
     return valid;
@@ -418,34 +237,34 @@ static json_t *slice(const json_t *valid, size_t from, size_t to)
 
 /*
  * Writes the batch in the open transaction, k->chunk records per statement: while
- * PostgreSQL writes one chunk, the next is validated (when `valid` is NULL) and prepared,
- * and the records of the previous one are released. `valid`: the records batch_validate
- * already kept (atomic batches); NULL: validate `records` here.
+ * PostgreSQL writes one chunk, the next is parsed, validated (when `valid` is NULL) and
+ * prepared. `valid`: the records batch_validate already kept (atomic batches); NULL: parse
+ * and validate the records of b here. LDA_EBADREQUEST when a record of a JSON array turns
+ * out not to parse (b->detail): the caller rolls back and answers 400.
  */
 static lda_err write_chunks(lda_req *r, const batch_kind *k, db_conn *c, const char *source,
-                            json_t *records, json_t *valid, json_t *rejected, batch_counts *counts)
+                            batch_records *b, json_t *valid, json_t *rejected, batch_counts *counts)
 {
-    size_t n = json_array_size(valid ? valid : records);
-    size_t step = k->chunk ? k->chunk : n, sent_from = 0, sent_to = 0;
+    size_t n = valid ? json_array_size(valid) : b->body.count;
+    size_t step = k->chunk ? k->chunk : n;
     batch_checker chk = {{today_paris()}, valid ? NULL : JCHECK(json_object())};
     batch_pending pending = {0};
     json_t *sent = NULL; /* the chunk PostgreSQL is writing */
     lda_err e = LDA_OK;
     for (size_t from = 0; from < n && !e; from += step) {
         size_t to = from + step < n ? from + step : n;
-        json_t *chunk = valid ? slice(valid, from, to)
-                              : validate_range(r, k, &chk, records, from, to, rejected);
+        json_t *chunk =
+            valid ? slice(valid, from, to) : validate_range(r, k, &chk, b, from, to, rejected);
         e = batch_wait(c, &pending, rejected, counts);
-        json_decref(sent);
+        json_decref(sent); /* that chunk is written: its records are no longer needed */
         sent = NULL;
-        if (!valid) /* that chunk is written: its records are no longer needed */
-            for (size_t i = sent_from; i < sent_to; i++)
-                json_array_set_new(records, i, json_null());
+        if (!chunk) {
+            e = LDA_EBADREQUEST;
+            break;
+        }
         if (!e && json_array_size(chunk)) {
             e = k->send(r, c, source, chunk, &pending);
             sent = chunk;
-            sent_from = from;
-            sent_to = to;
         } else
             json_decref(chunk);
     }
@@ -453,6 +272,20 @@ static lda_err write_chunks(lda_req *r, const batch_kind *k, db_conn *c, const c
     json_decref(sent);
     json_decref(chk.seen);
     return e ? e : last;
+}
+
+/* SHA-256 of what makes two batch requests the same one (route, source, atomic,
+ * Content-Type, body byte for byte), without copying the body. */
+static void request_hash(const lda_req *r, const char *source, bool atomic,
+                         char out[SECRET_HASH_HEX])
+{
+    const char *ct = http_req_header(r, "Content-Type");
+    char *material =
+        xasprintf("%s\x1f%s\x1f%d\x1f%s\x1f", r->route->pattern, source, atomic, ct ? ct : "");
+    const void *parts[] = {material, r->raw_body ? r->raw_body : ""};
+    const size_t lens[] = {strlen(material), r->raw_body_len};
+    secret_sha256_parts_hex(parts, lens, 2, out);
+    free(material);
 }
 
 void resource_batch(lda_req *r, const batch_kind *k)
@@ -463,29 +296,33 @@ void resource_batch(lda_req *r, const batch_kind *k)
     const char *ct = http_req_header(r, "Content-Type");
     bool ndjson = ct && !strncasecmp(ct, "application/x-ndjson", 20);
     char detail[160];
-    json_t *rejected = JCHECK(json_array());
-    json_t *records = batch_parse(r->raw_body ? r->raw_body : "", r->raw_body_len, ndjson, rejected,
-                                  detail, sizeof detail);
-    if (!records) {
-        problem_send(r, 400, detail, NULL);
-        json_decref(rejected);
+    int status = 400;
+    batch_records b;
+    /* counted before anything is parsed: a body of more records than a batch holds costs
+     * nothing more than its scan */
+    if (!batch_open(&b, r->raw_body, r->raw_body_len, ndjson, (size_t)r->cfg->max_body_bytes,
+                    &status, detail, sizeof detail)) {
+        problem_send(r, status, detail, NULL);
         return;
     }
-    size_t n = json_array_size(records);
-    if (n > BATCH_MAX_RECORDS) {
-        snprintf(detail, sizeof detail, "A batch holds at most %d records; this one has %zu.",
-                 BATCH_MAX_RECORDS, n);
-        problem_send(r, 413, detail, NULL);
-        goto done_early;
-    }
+    json_t *rejected = JCHECK(json_array());
+    json_t *valid = NULL;
+    db_conn *c = NULL;
+    char *body = NULL;
+    batch_counts counts = {0, 0, 0, JCHECK(json_array())};
 
     /* atomic: nothing is written unless every record is valid, so all are validated first;
      * otherwise each chunk is validated while PostgreSQL writes the previous one */
-    json_t *valid = atomic ? batch_validate(r, k, records, rejected) : NULL;
-    if (atomic && json_array_size(rejected)) {
-        send_atomic_failure(r, rejected);
-        json_decref(valid);
-        goto done_early;
+    if (atomic) {
+        valid = batch_validate(r, k, &b, rejected);
+        if (!valid) {
+            problem_send(r, 400, b.detail, NULL);
+            goto done;
+        }
+        if (json_array_size(rejected)) {
+            send_atomic_failure(r, rejected);
+            goto done;
+        }
     }
 
     /* write, with the idempotency key in the same transaction */
@@ -494,61 +331,49 @@ void resource_batch(lda_req *r, const batch_kind *k)
         json_t *errors = JCHECK(json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
                                           "must be 1 to 200 characters"));
         problem_send(r, 422, "The Idempotency-Key header is not valid.", errors);
-        json_decref(valid);
-        goto done_early;
+        goto done;
     }
-    db_conn *c = resource_db(r);
-    if (!c) {
-        json_decref(valid);
-        goto done_early;
-    }
+    c = resource_db(r);
+    if (!c) goto done;
     lda_err e = db_command(c, "BEGIN");
-    char request_hash[SECRET_HASH_HEX];
-    char *replay = NULL, *body = NULL;
-    int replay_status = 0;
     if (!e && idem) {
-        char *material =
-            xasprintf("%s\x1f%s\x1f%d\x1f%s\x1f", r->route->pattern, source, atomic,
-                      http_req_header(r, "Content-Type") ? http_req_header(r, "Content-Type") : "");
-        size_t ml = strlen(material);
-        char *all = xmalloc(ml + r->raw_body_len + 1);
-        memcpy(all, material, ml);
-        if (r->raw_body_len) memcpy(all + ml, r->raw_body, r->raw_body_len);
-        secret_sha256_hex(all, ml + r->raw_body_len, request_hash);
-        free(all);
-        free(material);
+        char hash[SECRET_HASH_HEX], *replay = NULL;
+        int replay_status = 0;
+        request_hash(r, source, atomic, hash);
         idem_state st;
-        e = idem_claim(c, r->who->token_id, idem, r->route->pattern, request_hash, &st,
-                       &replay_status, &replay);
+        e = idem_claim(c, r->who->token_id, idem, r->route->pattern, hash, &st, &replay_status,
+                       &replay);
         if (!e && st == IDEM_MISMATCH) {
-            db_command(c, "ROLLBACK");
-            db_release(c);
             problem_send(r, 422, "This Idempotency-Key was used with another request body.", NULL);
-            json_decref(valid);
-            goto done_early;
+            goto done;
         }
         if (!e && st == IDEM_REPLAY) {
-            db_command(c, "ROLLBACK");
-            db_release(c);
             http_set_header(r, "Idempotent-Replayed", "true");
             http_send_json_text(r, replay_status, replay, strlen(replay));
             free(replay);
-            json_decref(valid);
-            goto done_early;
+            goto done;
         }
     }
-    batch_counts counts = {0, 0, 0};
     if (!e) {
-        e = write_chunks(r, k, c, source, records, valid, rejected, &counts);
+        e = write_chunks(r, k, c, source, &b, valid, rejected, &counts);
         sort_rejected(rejected);
+    }
+    if (e == LDA_EBADREQUEST) {
+        problem_send(r, 400, b.detail, NULL);
+        goto done;
     }
     if (!e && atomic && json_array_size(rejected)) {
         /* rejections found while writing (clashes, foreign rows): all or nothing */
-        db_command(c, "ROLLBACK");
-        db_release(c);
-        json_decref(valid);
         send_atomic_failure(r, rejected);
-        goto done_early;
+        goto done;
+    }
+    /* every record written gets its audit event: refuse (nothing is committed) rather than
+     * commit records whose events could not be queued */
+    size_t touched = json_array_size(counts.touched);
+    if (!e && !audit_room(touched + 1)) {
+        audit_count_refusal();
+        problem_send(r, 503, "The audit log is behind; retry shortly.", NULL);
+        goto done;
     }
     if (!e) {
         json_t *answer =
@@ -561,19 +386,22 @@ void resource_batch(lda_req *r, const batch_kind *k)
         if (idem) e = idem_complete(c, r->who->token_id, idem, 200, body);
     }
     if (!e) e = db_command(c, "COMMIT");
-    if (e) db_command(c, "ROLLBACK");
-    db_release(c);
-    json_decref(valid);
-    if (e)
+    if (e) {
         problem_send_err(r, e, NULL);
-    else {
-        audit_record(r, "batch", k->audit_type, NULL, 200);
-        http_send_json_text(r, 200, body, strlen(body));
+        goto done;
     }
+    audit_record(r, "batch", k->audit_type, NULL, 200);
+    for (size_t i = 0; i < touched; i++)
+        audit_record(r, "batch", k->audit_type,
+                     json_string_value(json_array_get(counts.touched, i)), 200);
+    http_send_json_text(r, 200, body, strlen(body));
+done:
+    if (c) db_release(c); /* rolls back what was not committed */
     free(body);
-done_early:
-    json_decref(records);
+    json_decref(counts.touched);
+    json_decref(valid);
     json_decref(rejected);
+    batch_close(&b);
 }
 
 /* ---- the three kinds ------------------------------------------------------------------ */

@@ -5,8 +5,11 @@
 #include "store/migrate.h"
 #include "store/platform.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 void healthz_get(lda_req *r)
 {
@@ -14,13 +17,51 @@ void healthz_get(lda_req *r)
     http_send_json_text(r, 200, body, sizeof body - 1);
 }
 
+/* Readiness is asked by load balancers, often, without a token: a success is kept
+ * READY_CACHE_MS, so that polling it costs the pool at most one round trip a second. A
+ * failure is not kept: the next request asks again (the pool lets one attempt at a time
+ * reach a database that is down), so readiness comes back as soon as the database does. */
+#define READY_CACHE_MS 1000
+
+static pthread_mutex_t ready_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    bool ok;
+    int version;
+    int64_t at_ms;
+} ready;
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static lda_err schema_version_cached(int *version)
+{
+    pthread_mutex_lock(&ready_mu);
+    bool fresh = ready.ok && mono_ms() - ready.at_ms < READY_CACHE_MS;
+    *version = ready.version;
+    pthread_mutex_unlock(&ready_mu);
+    if (fresh) return LDA_OK;
+    db_conn *c = NULL;
+    lda_err e = db_acquire(&c);
+    if (!e) {
+        e = schema_version(c, version);
+        db_release(c);
+    }
+    pthread_mutex_lock(&ready_mu);
+    ready.ok = !e;
+    ready.version = *version;
+    ready.at_ms = mono_ms();
+    pthread_mutex_unlock(&ready_mu);
+    return e;
+}
+
 void readyz_get(lda_req *r)
 {
-    db_conn *c = resource_db(r);
-    if (!c) return;
     int version = 0;
-    lda_err e = schema_version(c, &version);
-    db_release(c);
+    lda_err e = schema_version_cached(&version);
     if (e) {
         problem_send(r, 503, "The database is not reachable.", NULL);
         return;

@@ -103,13 +103,28 @@ static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *merged,
                   json_t *errors)
 {
-    (void)c;
     if (!json_is_null(json_object_get(stored, "erased_at"))) {
         problem_send(r, 409, "This household's identity was erased: it can no longer change.",
                      NULL);
         return false;
     }
     if (!platform_writable(r, merged)) return false;
+    /* A referral stays on the platform it was sent to: its household stays with it. */
+    const char *to = schema_str(merged, "platform");
+    if (to && strcmp(to, schema_str(stored, "platform") ? schema_str(stored, "platform") : "")) {
+        bool elsewhere = false;
+        lda_err e = referral_elsewhere(c, r->params[0], to, &elsewhere);
+        if (e) {
+            problem_send_err(r, e, NULL);
+            return false;
+        }
+        if (elsewhere) {
+            problem_send(r, 409,
+                         "This household has referrals on its platform: it cannot move to another.",
+                         NULL);
+            return false;
+        }
+    }
     const json_t *adults = json_object_get(merged, "adults");
     if (json_integer_value(adults) < 1)
         schema_error(errors, "", "adults", "must be at least 1 (the head of household)");

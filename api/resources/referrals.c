@@ -7,6 +7,7 @@
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
+#include "store/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,29 @@ void referrals_create(lda_req *r)
         return;
     }
     char *scope = resource_scope(r), *in = json_dumps(r->body, JSON_COMPACT);
+    /* A partner token refers as one organisation: the first registered partner it names
+     * (then bound to the token); naming another is refused. */
+    const char *named = schema_str(r->body, "partner");
+    if (r->who->role == ROLE_PARTNER && named) {
+        char *bound = NULL;
+        lda_err be = token_bind_partner(c, r->who->token_id, named, scope, &bound);
+        bool other = !be && bound && strcmp(bound, named);
+        free(bound);
+        if (be || other) {
+            db_release(c);
+            free(household_in);
+            free(scope);
+            free(in);
+            if (be)
+                problem_send_err(r, be, NULL);
+            else
+                problem_send(r, 403,
+                             "A partner token refers as the organisation it stands for: the "
+                             "first registered partner it named.",
+                             NULL);
+            return;
+        }
+    }
     referral_view v = view_of(r, scope);
     store_doc d = {0};
     const char *bad = NULL;

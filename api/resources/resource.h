@@ -75,6 +75,9 @@ void readyz_get(lda_req *r);
 void metrics_get(lda_req *r);
 void openapi_get(lda_req *r);
 /* reference.c */
+/* Loads the reference data into memory (start-up; a failure is retried by the first
+ * request). */
+void reference_load(const lda_config *cfg);
 void platforms_list(lda_req *r);
 void platforms_get(lda_req *r);
 void funding_list(lda_req *r);

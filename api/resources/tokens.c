@@ -31,7 +31,8 @@ void tokens_create(lda_req *r)
     db_conn *c = resource_db(r);
     if (!c) return;
     char *json = NULL;
-    lda_err e = token_create(c, r->body, &json);
+    token_actor by = {r->who->token_id, r->who->role_name, r->request_id};
+    lda_err e = token_create(c, r->body, &by, &json);
     if (!e) {
         json_t *t = json_loads(json, 0, NULL);
         char *loc = xasprintf("/v1/tokens/%s", json_string_value(json_object_get(t, "id")));
@@ -59,7 +60,8 @@ void tokens_revoke(lda_req *r)
     }
     db_conn *c = resource_db(r);
     if (!c) return;
-    lda_err e = token_revoke(c, r->params[0]);
+    token_actor by = {r->who->token_id, r->who->role_name, r->request_id};
+    lda_err e = token_revoke(c, r->params[0], &by);
     db_release(c);
     if (e) {
         problem_send_err(r, e, NULL);

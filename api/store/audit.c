@@ -11,8 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#define QUEUE_MAX 100000
-#define FLUSH_MS  200
+#define FLUSH_MS 200
 
 typedef struct {
     char at[40];
@@ -31,13 +30,16 @@ static struct {
     pthread_cond_t wake;
     event *items;
     size_t count, cap;
-    long dropped;
+    size_t max;     /* LDA_AUDIT_QUEUE_MAX */
+    size_t writing; /* events taken by the flush being written (still counted) */
+    long refused, written, write_failures;
     bool stop;
     bool running;
     pthread_t thread;
 } q = {.lock = PTHREAD_MUTEX_INITIALIZER,
        .flushing = PTHREAD_MUTEX_INITIALIZER,
-       .wake = PTHREAD_COND_INITIALIZER};
+       .wake = PTHREAD_COND_INITIALIZER,
+       .max = 100000};
 
 static db_stmt S_INSERT = {
     "audit_insert",
@@ -69,24 +71,37 @@ void audit_record(const lda_req *r, const char *action, const char *resource_typ
     e.status = status;
 
     pthread_mutex_lock(&q.lock);
-    if (q.count >= QUEUE_MAX)
-        q.dropped++;
-    else {
-        if (q.count == q.cap) {
-            q.cap = q.cap ? q.cap * 2 : 256;
-            q.items = xrealloc(q.items, q.cap * sizeof *q.items);
-        }
-        q.items[q.count++] = e;
+    if (q.count == q.cap) {
+        q.cap = q.cap ? q.cap * 2 : 256;
+        q.items = xrealloc(q.items, q.cap * sizeof *q.items);
     }
+    q.items[q.count++] = e;
     pthread_mutex_unlock(&q.lock);
 }
 
-long audit_dropped(void)
+bool audit_queue_full(void) { return !audit_room(1); }
+
+bool audit_room(size_t n)
 {
     pthread_mutex_lock(&q.lock);
-    long d = q.dropped;
+    bool room = q.count + q.writing + n <= q.max;
     pthread_mutex_unlock(&q.lock);
-    return d;
+    return room;
+}
+
+void audit_count_refusal(void)
+{
+    pthread_mutex_lock(&q.lock);
+    q.refused++;
+    pthread_mutex_unlock(&q.lock);
+}
+
+void audit_get_stats(audit_stats *out)
+{
+    pthread_mutex_lock(&q.lock);
+    *out = (audit_stats){(long)(q.count + q.writing), (long)q.max, q.refused, q.written,
+                         q.write_failures};
+    pthread_mutex_unlock(&q.lock);
 }
 
 typedef struct {
@@ -135,6 +150,7 @@ lda_err audit_flush(db_conn *c)
     size_t count = q.count;
     q.items = NULL;
     q.count = q.cap = 0;
+    q.writing = count;
     pthread_mutex_unlock(&q.lock);
     if (!count) {
         pthread_mutex_unlock(&q.flushing);
@@ -160,22 +176,21 @@ lda_err audit_flush(db_conn *c)
     PGresult *r = db_exec(c, &S_INSERT, 8, params, &err);
     PQclear(r);
     for (int k = 0; k < 8; k++) free(cols[k].buf);
+    pthread_mutex_lock(&q.lock);
+    q.writing = 0;
     if (err) {
-        /* put them back in front, to be retried by the next flush */
-        pthread_mutex_lock(&q.lock);
-        size_t keep = count + q.count > QUEUE_MAX
-                          ? QUEUE_MAX - (q.count < QUEUE_MAX ? q.count : QUEUE_MAX)
-                          : count;
-        q.dropped += (long)(count - keep);
-        event *merged = xmalloc((keep + q.count + 1) * sizeof *merged);
-        memcpy(merged, items, keep * sizeof *merged);
-        if (q.count) memcpy(merged + keep, q.items, q.count * sizeof *merged);
+        /* put them back in front, to be retried by the next flush: never dropped */
+        q.write_failures++;
+        event *merged = xmalloc((count + q.count + 1) * sizeof *merged);
+        memcpy(merged, items, count * sizeof *merged);
+        if (q.count) memcpy(merged + count, q.items, q.count * sizeof *merged);
         free(q.items);
         q.items = merged;
-        q.count += keep;
+        q.count += count;
         q.cap = q.count + 1;
-        pthread_mutex_unlock(&q.lock);
-    }
+    } else
+        q.written += (long)count;
+    pthread_mutex_unlock(&q.lock);
     free(items);
     pthread_mutex_unlock(&q.flushing);
     return err;
@@ -209,9 +224,9 @@ static void *writer(void *arg)
     return NULL;
 }
 
-void audit_start(const char *database_url)
+void audit_start(long queue_max)
 {
-    (void)database_url;
+    q.max = (size_t)queue_max;
     q.stop = false;
     if (pthread_create(&q.thread, NULL, writer, NULL) == 0) q.running = true;
 }

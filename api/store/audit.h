@@ -5,7 +5,8 @@
  * multi-row INSERT at least every 200 ms (and on shutdown), so that auditing a read costs
  * no round trip. What a crash can lose: the events of the last ~200 ms before a SIGKILL or
  * power loss (never data, only their audit lines). GET /v1/audit-events flushes first, so
- * it always shows every event of this process.
+ * it always shows every event of this process. While the database does not take them, the
+ * events wait; past LDA_AUDIT_QUEUE_MAX the service pushes back (503) instead of dropping.
  */
 #ifndef LDA_STORE_AUDIT_H
 #define LDA_STORE_AUDIT_H
@@ -14,21 +15,33 @@
 #include "http/request.h"
 #include "store/db.h"
 
-/* Starts the writer thread (its own connection from the pool's settings). */
-void audit_start(const char *database_url);
+/* Starts the writer thread; `queue_max` events may wait to be written (LDA_AUDIT_QUEUE_MAX)
+ * before audit_queue_full() says so. */
+void audit_start(long queue_max);
 /* Flushes what is queued and stops the writer. */
 void audit_stop(void);
 
-/* Queues one event. resource_id may be NULL. Never fails (drops and counts past 100 000
- * queued events while the database is down). */
+/* Queues one event. resource_id may be NULL. Never fails and never drops an event: the
+ * dispatcher refuses new work while the queue is full (audit_queue_full), and a batch
+ * checks audit_room before it commits, so the queue stays within the limit plus what the
+ * requests already admitted add. */
 void audit_record(const lda_req *r, const char *action, const char *resource_type,
                   const char *resource_id, int status);
 
+/* True when the queue holds its limit: new authenticated requests answer 503. */
+bool audit_queue_full(void);
+/* True when n more events fit under the limit (a batch about to commit its records). */
+bool audit_room(size_t n);
+/* Counts a request refused because the audit queue was full (metrics). */
+void audit_count_refusal(void);
+
+typedef struct {
+    long queued, queue_max, refused, written, write_failures;
+} audit_stats;
+void audit_get_stats(audit_stats *out);
+
 /* Writes what is queued now, through `c`. */
 lda_err audit_flush(db_conn *c);
-
-/* Events dropped because the queue was full. */
-long audit_dropped(void);
 
 /* Lists events by id: filters may be NULL; from inclusive, to_excl exclusive, to_incl
  * inclusive (timestamps, or dates meaning midnight in Europe/Paris). */

@@ -116,10 +116,11 @@ static const char SIAO_UPSERT[] =
     "  resources = EXCLUDED.resources, needs = EXCLUDED.needs, response = EXCLUDED.response,"
     "  alternatives_known = EXCLUDED.alternatives_known, content_hash = EXCLUDED.content_hash"
     "  WHERE s.content_hash IS DISTINCT FROM EXCLUDED.content_hash"
-    "  RETURNING (xmax = 0) AS inserted)"
+    "  RETURNING (xmax = 0) AS inserted, id)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
-    "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text";
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text,"
+    "  (SELECT coalesce(json_agg(id), '[]') FROM up)::text";
 
 typedef struct {
     char *buf;

@@ -17,6 +17,7 @@
 
 typedef struct {
     long created, updated, unchanged;
+    json_t *touched; /* ids of the rows created or updated (for the audit log), appended */
 } batch_counts;
 
 /*

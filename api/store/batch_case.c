@@ -20,7 +20,12 @@ static const char HOUSEHOLD_UPSERT[] =
     "   AND (h.source IS DISTINCT FROM $1 OR h.external_ref IS DISTINCT FROM i.external_id)"
     "  UNION ALL SELECT i.idx, NULL, 'head' FROM input i WHERE EXISTS (SELECT 1 FROM input j"
     "   WHERE j.platform = i.platform AND j.person_key = i.person_key AND j.idx < i.idx)"
-    "  UNION ALL SELECT idx, NULL, 'platform' FROM foreign_rows),"
+    "  UNION ALL SELECT idx, NULL, 'platform' FROM foreign_rows"
+    /* a household with referrals stays on their platform (a referral never moves) */
+    "  UNION ALL SELECT i.idx, NULL, 'referrals' FROM input i JOIN household h"
+    "   ON h.source = $1 AND h.external_ref = i.external_id AND h.platform <> i.platform"
+    "   WHERE EXISTS (SELECT 1 FROM referral r WHERE r.household_id = h.id"
+    "    AND r.platform <> i.platform)),"
     " up AS (INSERT INTO household AS h (source, external_ref, platform, composition, adults,"
     "  children, head_last_name, head_first_name, head_birth_date, head_sex, resources,"
     "  housing_situation, vulnerabilities, person_key, created_by)"
@@ -41,12 +46,13 @@ static const char HOUSEHOLD_UPSERT[] =
     "   EXCLUDED.adults, EXCLUDED.children, EXCLUDED.head_last_name, EXCLUDED.head_first_name,"
     "   EXCLUDED.head_birth_date, EXCLUDED.head_sex, EXCLUDED.resources,"
     "   EXCLUDED.housing_situation, EXCLUDED.vulnerabilities)"
-    "  RETURNING (xmax = 0) AS inserted)"
+    "  RETURNING (xmax = 0) AS inserted, id)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
     "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'existing', existing, 'field', "
     "field)), '[]')"
-    "   FROM (SELECT DISTINCT ON (idx) * FROM clash ORDER BY idx, field) c)::text";
+    "   FROM (SELECT DISTINCT ON (idx) * FROM clash ORDER BY idx, field) c)::text,"
+    "  (SELECT coalesce(json_agg(id), '[]') FROM up)::text";
 
 static const char REFERRAL_UPSERT[] =
     "WITH input AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(idx int, external_id text,"
@@ -55,6 +61,7 @@ static const char REFERRAL_UPSERT[] =
     "  reasons text[], decision_note text, concertation jsonb)),"
     " resolved AS (SELECT i.*, coalesce(h1.id, h2.id) AS household_id FROM input i"
     "  LEFT JOIN household h1 ON h1.id = i.household AND h1.platform = i.platform"
+    "   AND h1.source = $1"
     "  LEFT JOIN household h2 ON h2.source = $1 AND h2.external_ref = i.household_external_id"
     "   AND h2.platform = i.platform),"
     " bad AS (SELECT DISTINCT ON (idx) idx, field FROM ("
@@ -97,7 +104,8 @@ static const char REFERRAL_UPSERT[] =
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
     "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'field', field)), '[]') FROM "
-    "bad)::text";
+    "bad)::text,"
+    "  (SELECT coalesce(json_agg(id), '[]') FROM up)::text";
 
 /* The external_id of the record whose idx is `idx` (records are in increasing idx order). */
 static const char *external_id_of(const json_t *records, json_int_t idx)
@@ -121,6 +129,9 @@ lda_err batch_send(db_conn *c, const char *sql, int np, const char *const *param
                    batch_pending *p)
 {
     *p = (batch_pending){records, why, name};
+    size_t bytes = 0;
+    for (int i = 0; i < np; i++) bytes += params[i] ? strlen(params[i]) : 0;
+    db_note_size(c, bytes);
     if (PQsendQueryParams(db_pgconn(c), sql, np, NULL, params, NULL, NULL, 0)) return LDA_OK;
     p->records = NULL;
     return db_error_from_result(c, NULL);
@@ -149,7 +160,11 @@ lda_err batch_wait(db_conn *c, batch_pending *p, json_t *rejected, batch_counts 
     }
     long created = atol(PQgetvalue(r, 0, 0)), updated = atol(PQgetvalue(r, 0, 1));
     json_t *problems = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
+    json_t *ids = PQnfields(r) > 3 ? json_loads(PQgetvalue(r, 0, 3), 0, NULL) : NULL;
+    db_note_size(c, PQresultMemorySize(r));
     PQclear(r);
+    if (out->touched && ids) json_array_extend(out->touched, ids);
+    json_decref(ids);
     size_t i;
     json_t *pb;
     json_array_foreach(problems, i, pb)
@@ -179,6 +194,9 @@ static json_t *household_why(const json_t *pb)
 {
     const char *field = json_string_value(json_object_get(pb, "field"));
     if (field && !strcmp(field, "platform")) return batch_foreign_why(pb);
+    if (field && !strcmp(field, "referrals"))
+        return JCHECK(json_pack("[{s:s, s:s}]", "field", "/platform", "message",
+                                "this household has referrals on its platform: it cannot move"));
     const char *existing = json_string_value(json_object_get(pb, "existing"));
     return JCHECK(json_pack("[{s:s, s:s}]", "field", "/head", "message",
                             existing

@@ -69,6 +69,9 @@ lda_err referral_create(db_conn *c, const char *in, const char *household_in,
                         const referral_view *v, store_doc *out, const char **bad_field,
                         char household_created[37]);
 lda_err referral_get(db_conn *c, const char *id, const referral_view *v, store_doc *out);
+/* *any = whether household `household_id` has a referral on another platform than
+ * `platform` (a referral stays on its platform, so its household stays there too). */
+lda_err referral_elsewhere(db_conn *c, const char *household_id, const char *platform, bool *any);
 /* LDA_OK when the referral exists in `scope`, else LDA_ENOTFOUND (or a database error). */
 lda_err referral_visible(db_conn *c, const char *id, const char *scope);
 lda_err referral_list(db_conn *c, const referral_view *v, const json_t *filters, int limit,

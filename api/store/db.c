@@ -14,8 +14,20 @@
 
 #define MAX_STATEMENTS  512
 #define ACQUIRE_WAIT_MS 5000
-#define BACKOFF_MIN_MS  100
-#define BACKOFF_MAX_MS  1000
+/* A statistics request waits at most this long for one of their places: it holds its
+ * worker thread meanwhile, and the other connections of that thread wait behind it. */
+#define STATS_WAIT_MS 1000
+/* A connection idle this long is checked with a round trip (an empty query, answered by
+ * the server without planning anything) before it is lent; within this time the check is
+ * a poll of its socket, which costs no round trip. */
+#define IDLE_CHECK_MS 5000
+/* How long that round trip may take before the connection is given up. */
+#define CHECK_WAIT_MS 1000
+/* After a result or a statement this large, the connection is closed when it comes back
+ * to the pool: libpq keeps its input and output buffers at the largest message they held. */
+#define RECYCLE_BYTES ((size_t)2 << 20)
+/* "database connection failed" is logged at most once per this time (with a count). */
+#define FAIL_LOG_MS 1000
 
 struct db_pool_s;
 
@@ -23,6 +35,9 @@ struct db_conn {
     struct db_pool_s *owner;
     PGconn *pg;
     bool busy;
+    bool stats;            /* leased for statistics (counted against their limit) */
+    bool recycle;          /* close at release: a very large result or statement went by */
+    long long released_ms; /* when it last came back to the pool */
     unsigned char prepared[MAX_STATEMENTS];
     char sqlstate[6];
     char *scope; /* lda.scope set on this connection (NULL: not set: RLS denies) */
@@ -36,17 +51,28 @@ typedef struct db_pool_s {
     char *url;
     char options[256];
     char connect_timeout[16];
-    /* shared backoff after a failed connection attempt */
-    long long retry_after_ms;
-    long backoff_ms;
-    long reconnects, connect_failures;
+    /* While the database is down (the last attempt to connect failed), one request at a
+     * time tries again and the others needing a new connection wait for its outcome. */
+    bool down;
+    bool probing;
+    pthread_cond_t probed;
+    long long last_fail_log_ms;
+    long fails_unlogged;
+    long reconnects, connect_failures, checks, recycled;
     bool ever_connected;
+    /* statistics: at most stats_max leases at once */
+    int stats_max, stats_in_use;
+    long stats_refused;
 } db_pool;
 
 /* The primary (every write and most reads) and, with LDA_DATABASE_URL_READ, a read replica
  * for the statistics. */
-static db_pool primary = {.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER};
-static db_pool replica = {.lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER};
+static db_pool primary = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                          .freed = PTHREAD_COND_INITIALIZER,
+                          .probed = PTHREAD_COND_INITIALIZER};
+static db_pool replica = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                          .freed = PTHREAD_COND_INITIALIZER,
+                          .probed = PTHREAD_COND_INITIALIZER};
 
 static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int stmt_count;
@@ -73,7 +99,7 @@ static void pool_init(db_pool *pool, const lda_config *cfg, const char *url)
         cfg->statement_timeout_ms, cfg->statement_timeout_ms / 2 + 1,
         cfg->statement_timeout_ms * 4);
     snprintf(pool->connect_timeout, sizeof pool->connect_timeout, "%ld", cfg->db_connect_timeout_s);
-    pool->backoff_ms = BACKOFF_MIN_MS;
+    pool->stats_max = (int)cfg->stats_concurrency;
 }
 
 lda_err db_pool_start(const lda_config *cfg)
@@ -156,7 +182,7 @@ static void drop_conn(db_conn *c)
  * administrator's pg_terminate_backend): it sends a FATAL message, then end of file, which
  * libpq would only notice at the next statement, failing it. Whatever is readable is read
  * (PQconsumeInput never blocks; end of file makes the status bad); a connection that still
- * has input after that is not trusted either. Such a connection is replaced before use.
+ * has input after that is not trusted either. This costs a poll, no round trip.
  */
 static bool conn_alive(PGconn *pg)
 {
@@ -169,88 +195,190 @@ static bool conn_alive(PGconn *pg)
     return false;
 }
 
-static lda_err acquire_from(db_pool *pool, db_conn **out)
+/*
+ * A round trip on a connection that idled IDLE_CHECK_MS or more: an empty query, with at
+ * most CHECK_WAIT_MS for its answer. It catches what the poll cannot see: a server that
+ * went away without closing (a failover, a dropped network path), or one whose goodbye is
+ * still on its way.
+ */
+static bool conn_answers(PGconn *pg)
+{
+    if (!PQsendQuery(pg, "")) return false;
+    long long deadline = now_ms() + CHECK_WAIT_MS;
+    bool ok = true;
+    for (;;) {
+        if (!PQconsumeInput(pg)) return false;
+        if (!PQisBusy(pg)) break;
+        long long left = deadline - now_ms();
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) return false; /* no answer in time */
+    }
+    PGresult *r;
+    while ((r = PQgetResult(pg))) {
+        if (PQresultStatus(r) != PGRES_EMPTY_QUERY) ok = false;
+        PQclear(r);
+    }
+    return ok && PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE;
+}
+
+/* Logs a failed connection attempt, at most once per FAIL_LOG_MS. Under pool->lock. */
+static void note_failure(db_pool *pool)
+{
+    pool->connect_failures++;
+    pool->fails_unlogged++;
+    long long now = now_ms();
+    if (now - pool->last_fail_log_ms < FAIL_LOG_MS) return;
+    log_json(LOG_WARN, "database connection failed",
+             json_pack("{s:I}", "attempts", (json_int_t)pool->fails_unlogged));
+    pool->fails_unlogged = 0;
+    pool->last_fail_log_ms = now;
+}
+
+/*
+ * Opens the connection of slot c, which the caller holds. While the database is down only
+ * one request at a time tries (the probe); the others wait for its outcome and fail with it,
+ * or go on to connect when it succeeded. So once PostgreSQL accepts connections the very
+ * next request connects, and while it is down requests fail as fast as it refuses them.
+ */
+static lda_err connect_slot(db_pool *pool, db_conn *c)
+{
+    pthread_mutex_lock(&pool->lock);
+    while (pool->down && pool->probing) {
+        long long generation = pool->connect_failures + pool->reconnects;
+        pthread_cond_wait(&pool->probed, &pool->lock);
+        if (pool->down && pool->connect_failures + pool->reconnects != generation) {
+            pthread_mutex_unlock(&pool->lock);
+            return LDA_EUNAVAILABLE; /* the probe we waited for failed */
+        }
+    }
+    bool probe = pool->down;
+    if (probe) pool->probing = true;
+    pthread_mutex_unlock(&pool->lock);
+
+    PGconn *pg = open_conn(pool->url, pool->options, pool->connect_timeout);
+
+    pthread_mutex_lock(&pool->lock);
+    if (probe) pool->probing = false;
+    if (!pg) {
+        pool->down = true;
+        note_failure(pool);
+    } else {
+        if (pool->ever_connected) pool->reconnects++;
+        pool->ever_connected = true;
+        pool->down = false;
+    }
+    pthread_cond_broadcast(&pool->probed);
+    pthread_mutex_unlock(&pool->lock);
+    if (!pg) return LDA_EUNAVAILABLE;
+    c->pg = pg;
+    memset(c->prepared, 0, sizeof c->prepared);
+    free(c->scope);
+    c->scope = NULL;
+    return LDA_OK;
+}
+
+/* Gives slot c back (no connection work). */
+static void give_back(db_conn *c)
+{
+    db_pool *pool = c->owner;
+    pthread_mutex_lock(&pool->lock);
+    c->busy = false;
+    if (c->stats) {
+        c->stats = false;
+        pool->stats_in_use--;
+    }
+    c->released_ms = now_ms();
+    pthread_cond_broadcast(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* Waits until cond(pool) holds or the deadline passes. Under pool->lock. */
+static bool wait_until(db_pool *pool, long long deadline)
+{
+    long long left = deadline - now_ms();
+    if (left <= 0) return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&pool->freed, &pool->lock, &ts);
+    return true;
+}
+
+/*
+ * Leases a slot of `pool`: waits at most ACQUIRE_WAIT_MS for one (0 with `no_wait`), and,
+ * for statistics, for one of their stats_max places. The slot's connection is checked
+ * (a poll; a round trip after IDLE_CHECK_MS of idleness) and replaced when it is gone.
+ */
+static lda_err acquire_from(db_pool *pool, db_conn **out, bool stats, bool no_wait)
 {
     *out = NULL;
     pthread_mutex_lock(&pool->lock);
     db_conn *c = NULL;
-    long long deadline = now_ms() + ACQUIRE_WAIT_MS;
+    long long deadline = now_ms() + (no_wait ? 0 : stats ? STATS_WAIT_MS : ACQUIRE_WAIT_MS);
     for (;;) {
+        bool stats_ok = !stats || pool->stats_in_use < pool->stats_max;
         /* prefer a connected free slot */
-        for (int i = 0; i < pool->size && !c; i++)
+        for (int i = 0; stats_ok && i < pool->size && !c; i++)
             if (!pool->slots[i].busy && pool->slots[i].pg) c = &pool->slots[i];
-        for (int i = 0; i < pool->size && !c; i++)
+        for (int i = 0; stats_ok && !no_wait && i < pool->size && !c; i++)
             if (!pool->slots[i].busy) c = &pool->slots[i];
         if (c) break;
-        long long left = deadline - now_ms();
-        if (left <= 0) {
+        if (!wait_until(pool, deadline)) {
+            if (stats && !stats_ok) pool->stats_refused++;
             pthread_mutex_unlock(&pool->lock);
-            log_json(LOG_WARN, "database pool exhausted", NULL);
+            if (!no_wait)
+                log_json(LOG_WARN,
+                         stats && !stats_ok ? "statistics at their concurrency limit"
+                                            : "database pool exhausted",
+                         NULL);
             return LDA_EUNAVAILABLE;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&pool->freed, &pool->lock, &ts);
     }
     c->busy = true;
+    if (stats) {
+        c->stats = true;
+        pool->stats_in_use++;
+    }
     pthread_mutex_unlock(&pool->lock);
 
     /* The slot is ours now: replace its connection if the server closed it while idle. */
-    if (c->pg && !conn_alive(c->pg)) {
-        log_json(LOG_WARN, "database connection closed while idle; reconnecting", NULL);
-        drop_conn(c);
-    }
-    bool need_connect = c->pg == NULL;
-    if (need_connect) {
-        pthread_mutex_lock(&pool->lock);
-        bool backing_off = now_ms() < pool->retry_after_ms;
-        if (backing_off) {
-            c->busy = false;
-            pthread_cond_signal(&pool->freed);
-        }
-        pthread_mutex_unlock(&pool->lock);
-        if (backing_off) return LDA_EUNAVAILABLE;
-
-        PGconn *pg = open_conn(pool->url, pool->options, pool->connect_timeout);
-        pthread_mutex_lock(&pool->lock);
-        if (!pg) {
-            pool->connect_failures++;
-            pool->retry_after_ms = now_ms() + pool->backoff_ms;
-            pool->backoff_ms =
-                pool->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pool->backoff_ms * 2;
-            c->busy = false;
-            pthread_cond_signal(&pool->freed);
+    if (c->pg) {
+        bool idle_long = now_ms() - c->released_ms >= IDLE_CHECK_MS;
+        bool ok = conn_alive(c->pg);
+        if (ok && idle_long) {
+            pthread_mutex_lock(&pool->lock);
+            pool->checks++;
             pthread_mutex_unlock(&pool->lock);
-            log_json(LOG_WARN, "database connection failed", NULL);
-            return LDA_EUNAVAILABLE;
+            ok = conn_answers(c->pg);
         }
-        if (pool->ever_connected) pool->reconnects++;
-        pool->ever_connected = true;
-        pool->backoff_ms = BACKOFF_MIN_MS;
-        pool->retry_after_ms = 0;
-        pthread_mutex_unlock(&pool->lock);
-        c->pg = pg;
-        memset(c->prepared, 0, sizeof c->prepared);
-        free(c->scope);
-        c->scope = NULL;
+        if (!ok) {
+            log_json(LOG_WARN, "database connection closed while idle; reconnecting", NULL);
+            drop_conn(c);
+        }
+    }
+    if (!c->pg && (no_wait || connect_slot(pool, c) != LDA_OK)) {
+        give_back(c);
+        return LDA_EUNAVAILABLE;
     }
     c->sqlstate[0] = '\0';
+    c->recycle = false;
     *out = c;
     return LDA_OK;
 }
 
-lda_err db_acquire(db_conn **out) { return acquire_from(&primary, out); }
+lda_err db_acquire(db_conn **out) { return acquire_from(&primary, out, false, false); }
 
 lda_err db_acquire_read(db_conn **out)
 {
-    return acquire_from(replica.size ? &replica : &primary, out);
+    return acquire_from(replica.size ? &replica : &primary, out, true, false);
 }
+
+lda_err db_try_acquire(db_conn **out) { return acquire_from(&primary, out, false, true); }
 
 lda_err db_set_scope(db_conn *c, const char *scope)
 {
@@ -282,10 +410,18 @@ void db_release(db_conn *c)
                 drop_conn(c); /* active or unknown: unusable */
         }
     }
-    pthread_mutex_lock(&c->owner->lock);
-    c->busy = false;
-    pthread_cond_signal(&c->owner->freed);
-    pthread_mutex_unlock(&c->owner->lock);
+    if (c->pg && c->recycle) {
+        drop_conn(c); /* its buffers hold the size of the largest message: give it back */
+        pthread_mutex_lock(&c->owner->lock);
+        c->owner->recycled++;
+        pthread_mutex_unlock(&c->owner->lock);
+    }
+    give_back(c);
+}
+
+void db_note_size(db_conn *c, size_t bytes)
+{
+    if (bytes >= RECYCLE_BYTES) c->recycle = true;
 }
 
 static int stmt_slot(db_stmt *s)
@@ -349,7 +485,11 @@ PGresult *db_exec(db_conn *c, db_stmt *stmt, int nparams, const char *const *par
         PQclear(p);
         c->prepared[slot] = 1;
     }
+    size_t sent = 0;
+    for (int i = 0; i < nparams; i++) sent += params[i] ? strlen(params[i]) : 0;
+    db_note_size(c, sent);
     PGresult *r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    if (r) db_note_size(c, PQresultMemorySize(r));
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         *err = LDA_OK;
@@ -386,6 +526,10 @@ void db_pool_get_stats(db_pool_stats *out)
     }
     out->reconnects = pool->reconnects;
     out->connect_failures = pool->connect_failures;
+    out->checks = pool->checks;
+    out->recycled = pool->recycled;
+    out->stats_in_flight = pool->stats_in_use;
+    out->stats_refused = pool->stats_refused;
     pthread_mutex_unlock(&pool->lock);
 }
 
@@ -421,7 +565,7 @@ void db_replica_status_get(db_replica_status *out)
     out->configured = true;
     db_conn *c = NULL;
     char *replay_lsn = NULL;
-    lda_err e = acquire_from(&replica, &c);
+    lda_err e = acquire_from(&replica, &c, false, false);
     if (!e) {
         PGresult *r = db_exec(c, &S_REPLICA_REPLAY, 0, NULL, &e);
         if (r && PQntuples(r) == 1) {
@@ -438,7 +582,7 @@ void db_replica_status_get(db_replica_status *out)
     }
     db_release(c);
     c = NULL;
-    if (replay_lsn && !acquire_from(&primary, &c)) {
+    if (replay_lsn && !acquire_from(&primary, &c, false, false)) {
         const char *p[] = {replay_lsn};
         PGresult *r = db_exec(c, &S_PRIMARY_WAL_AHEAD, 1, p, &e);
         const char *v = db_value(r);

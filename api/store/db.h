@@ -1,9 +1,12 @@
 /*
  * db — the PostgreSQL connection pool. A fixed number of slots, each holding one libpq
- * connection, leased to one request at a time. Connections are opened lazily, dropped to
- * the lda_app role, and re-opened after a failure with a shared backoff, so that while the
- * database is down requests fail fast with LDA_EUNAVAILABLE (503) instead of hanging, and
- * the service recovers on its own when it comes back.
+ * connection, leased to one request at a time. Connections are opened lazily and dropped to
+ * the lda_app role. A pooled connection is checked before it is lent (a poll of its socket;
+ * a round trip when it has been idle a few seconds) and replaced when the server is gone.
+ * While the database is down one request at a time tries to connect and the others fail
+ * with it (LDA_EUNAVAILABLE, 503) instead of hanging; the first request after PostgreSQL
+ * accepts connections again connects. A connection that carried a very large result or
+ * statement is closed when it comes back (libpq keeps its buffers at their largest).
  *
  * Statements are prepared lazily, once per connection, the first time they are used.
  */
@@ -39,8 +42,18 @@ lda_err db_acquire(db_conn **out);
 lda_err db_set_scope(db_conn *c, const char *scope);
 
 /* As db_acquire, from the read replica (LDA_DATABASE_URL_READ) when there is one, else from
- * the primary. For read-only statements that tolerate replication lag (statistics). */
+ * the primary. For read-only statements that tolerate replication lag: the statistics. At
+ * most LDA_STATS_CONCURRENCY such leases exist at once (the others wait like for a slot,
+ * then LDA_EUNAVAILABLE), so statistics never hold the whole pool. */
 lda_err db_acquire_read(db_conn **out);
+
+/* As db_acquire, but only an idle connected slot, without waiting (LDA_EUNAVAILABLE when
+ * there is none): for work that may as well be skipped (refreshing a cache). */
+lda_err db_try_acquire(db_conn **out);
+
+/* Tells the pool that a message of `bytes` went through c (statements run by db_exec are
+ * counted already): from RECYCLE_BYTES on, the connection is closed at release. */
+void db_note_size(db_conn *c, size_t bytes);
 
 /* Returns the slot: rolls back an open transaction, drops a broken connection. */
 void db_release(db_conn *c);
@@ -67,8 +80,8 @@ const char *db_last_sqlstate(const db_conn *c);
 lda_err db_error_from_result(db_conn *c, const PGresult *res);
 
 typedef struct {
-    int size, in_use, connected;
-    long reconnects, connect_failures;
+    int size, in_use, connected, stats_in_flight;
+    long reconnects, connect_failures, checks, recycled, stats_refused;
 } db_pool_stats;
 void db_pool_get_stats(db_pool_stats *out);
 

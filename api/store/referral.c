@@ -12,6 +12,13 @@
     "($" #n_scope "::text[] IS NULL OR r.platform = ANY($" #n_scope "::text[]))"                   \
     " AND ($" #n_by "::uuid IS NULL OR r.created_by = $" #n_by "::uuid)"
 
+/* What a siao token reads back of the referrals its source pushed: everything but the
+ * coordinators' decision note (theirs, not the source's). `source` is the siao view's
+ * parameter (NULL for the other roles). */
+#define SIAO_VIEW(json, source)                                                                    \
+    "(CASE WHEN " source "::text IS NULL THEN " json " ELSE (" json                                \
+    "::jsonb - 'decision_note')::json END)"
+
 static db_stmt S_HOUSEHOLD_INLINE = {
     "referral_household_inline",
     "WITH ins AS (INSERT INTO household (platform, external_ref, composition, adults, children,"
@@ -58,8 +65,10 @@ static db_stmt S_CREATE = {
     0};
 static db_stmt S_GET = {
     "referral_get",
-    "SELECT lda_referral_json(r, $4::bool)::text, row_version FROM referral r"
-    " WHERE id = $1::uuid AND " VIEW_SCOPE(2, 3) " AND ($5::text IS NULL OR r.source = $5)",
+    "SELECT " SIAO_VIEW("lda_referral_json(r, $4::bool)",
+                        "$5") "::text, row_version FROM referral r"
+                              " WHERE id = $1::uuid AND " VIEW_SCOPE(
+                                  2, 3) " AND ($5::text IS NULL OR r.source = $5)",
     0};
 static db_stmt S_LIST = {
     "referral_list",
@@ -74,10 +83,12 @@ static db_stmt S_LIST = {
            "    AND ($10::timestamptz IS NULL OR (updated_at, id) > ($10::timestamptz, $11::uuid))"
            "    AND ($14::text IS NULL OR source = $14)"
            "  ORDER BY updated_at, id LIMIT $12::int + 1)"
-           " SELECT coalesce(json_agg(lda_referral_json(page, $13::bool) ORDER BY updated_at, id), "
-           "'[]')::text,"
-           "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$12::int],"
-           "  (array_agg(id::text ORDER BY updated_at, id))[$12::int] FROM page",
+           " SELECT coalesce(json_agg(" SIAO_VIEW(
+               "lda_referral_json(page, $13::bool)",
+               "$14") " ORDER BY updated_at, id), "
+                      "'[]')::text,"
+                      "  count(*), (array_agg(updated_at::text ORDER BY updated_at, id))[$12::int],"
+                      "  (array_agg(id::text ORDER BY updated_at, id))[$12::int] FROM page",
     0};
 static db_stmt S_UPDATE = {
     "referral_update",
@@ -116,6 +127,23 @@ static db_stmt S_EVENTS = {
     "  ORDER BY id), '[]')::text, count(*), (array_agg(id::text ORDER BY id))[$3::int],"
     "  (array_agg(id::text ORDER BY id))[$3::int] FROM page",
     0};
+
+static db_stmt S_ELSEWHERE = {"referral_elsewhere",
+                              "SELECT EXISTS (SELECT 1 FROM referral WHERE household_id = $1::uuid"
+                              " AND platform <> $2)",
+                              0};
+
+lda_err referral_elsewhere(db_conn *c, const char *household_id, const char *platform, bool *any)
+{
+    const char *p[] = {household_id, platform};
+    lda_err e;
+    PGresult *r = db_exec(c, &S_ELSEWHERE, 2, p, &e);
+    if (!r) return e;
+    const char *v = db_value(r);
+    *any = v && v[0] == 't';
+    PQclear(r);
+    return LDA_OK;
+}
 
 lda_err referral_create(db_conn *c, const char *in, const char *household_in,
                         const char *person_key, const char *token_id, const char *role,

@@ -12,15 +12,31 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/* Who creates or revokes a token, for the audit event written in the same statement: the
+ * admin's token id, role and request id, or {NULL, NULL, "cli"} for the command line. */
+typedef struct {
+    const char *token_id, *role, *request_id;
+} token_actor;
+
 /* Creates a token from a validated input object {role, name, platforms?, source?,
- * expires_at?}. *json = the Token rendering plus "token" (the secret); caller frees. */
-lda_err token_create(db_conn *c, const json_t *in, char **json);
+ * expires_at?}, with its audit event. *json = the Token rendering plus "token" (the
+ * secret); caller frees. */
+lda_err token_create(db_conn *c, const json_t *in, const token_actor *by, char **json);
 
 /* {"items":[Token...],"next_cursor"} after `cursor` (NULL: first page). */
 lda_err token_list_json(db_conn *c, int limit, const char *cursor, char **json);
 
-/* Sets revoked_at (kept when already revoked); LDA_ENOTFOUND when no such token. */
-lda_err token_revoke(db_conn *c, const char *id);
+/* Sets revoked_at (kept when already revoked), with its audit event; LDA_ENOTFOUND when no
+ * such token. */
+lda_err token_revoke(db_conn *c, const char *id, const token_actor *by);
+
+/*
+ * The registered partner a partner token refers as: binds it to `partner_id` when it has
+ * none yet and that partner exists within `scope` (text[] literal, NULL: all); then
+ * *bound = the token's partner (caller frees; NULL when it still has none).
+ */
+lda_err token_bind_partner(db_conn *c, const char *token_id, const char *partner_id,
+                           const char *scope, char **bound);
 
 typedef struct {
     lda_principal who;

@@ -233,7 +233,7 @@ test('proxy_load_loses_only_the_requests_in_flight_on_a_killed_instance', async 
   let eventTime = null;
   const { results, seconds } = await load(KILL_AT_MS, async () => {
     try {
-      const m = await fetch(`${a.url}/metrics`, { signal: AbortSignal.timeout(1_000) });
+      const m = await fetch(`${a.url}/metrics`, { headers: { Authorization: `Bearer ${tok.admin}` }, signal: AbortSignal.timeout(1_000) });
       inFlightOnA = Number((await m.text()).match(/^lda_http_requests_in_flight (\d+)$/m)[1]) - 1;
     } catch {
       /* it is busy: not worth waiting for */

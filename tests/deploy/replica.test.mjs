@@ -25,6 +25,7 @@ before(async () => {
   replica = await Cluster.start('replica-standby', { replicaOf: primary });
   tok.siao = await createToken(dbs.ownerUrl, 'siao', { platforms: ['artois'], source: 'replica-test' });
   tok.analyst = await createToken(dbs.ownerUrl, 'analyst');
+  tok.admin = await createToken(dbs.ownerUrl, 'admin'); // /metrics
   tok.coordinator = await createToken(dbs.ownerUrl, 'coordinator', { platforms: ['artois'] });
   svc = await Instance.start({
     url: dbs.appUrl,
@@ -75,7 +76,7 @@ async function until(want, limitMs = 30_000) {
 }
 
 async function metrics() {
-  const res = await api('GET', '/metrics');
+  const res = await api('GET', '/metrics', { token: tok.admin });
   assert.equal(res.status, 200);
   return {
     up: metric(res.text, 'lda_db_replica_up'),

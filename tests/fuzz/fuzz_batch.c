@@ -1,7 +1,8 @@
 /*
- * POST /v1/{siao-requests,households,referrals,...}/batch without the database: the body parsed
- * (JSON array or NDJSON) then every record validated, as resource_batch does before it
- * writes. Every record ends up either valid or rejected, once.
+ * POST /v1/{siao-requests,households,referrals,...}/batch without the database: the body cut
+ * into records (JSON array or NDJSON), then every record parsed and validated, as
+ * resource_batch does before it writes. Every record ends up either valid or rejected, once,
+ * with at most BATCH_ERRORS_PER_RECORD errors.
  *
  * The content hash of each valid record is checked against the reference definition (the one
  * resource_batch used first): json_dumps(JSON_COMPACT | JSON_SORT_KEYS) of the record without
@@ -109,22 +110,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 2;
 
     char detail[160] = "";
-    json_t *rejected = json_array();
-    json_t *records = batch_parse(body, len, ndjson, rejected, detail, sizeof detail);
-    if (!records) {
-        FUZZ_CHECK(!ndjson && detail[0] && json_array_size(rejected) == 0);
-        fuzz_check_problem(400, detail, NULL);
-        json_decref(rejected);
+    int status = 0;
+    batch_records b;
+    if (!batch_open(&b, body, len, ndjson, 1 << 20, &status, detail, sizeof detail)) {
+        FUZZ_CHECK(status == 400 || status == 413);
+        FUZZ_CHECK(status == 413 || !ndjson);
+        fuzz_check_problem(status, detail, NULL);
         return 0;
     }
-    size_t n = json_array_size(records);
-    FUZZ_CHECK(json_array_size(rejected) <= n);
-    if (n > BATCH_MAX_RECORDS) goto done; /* 413 */
+    size_t n = b.body.count;
+    FUZZ_CHECK(n <= BATCH_MAX_RECORDS);
+    json_t *rejected = json_array();
 
     lda_req r;
     memset(&r, 0, sizeof r);
     r.who = scoped ? &coordinator : &admin;
-    json_t *valid = batch_validate(&r, k, records, rejected);
+    json_t *valid = batch_validate(&r, k, &b, rejected);
+    if (!valid) {
+        /* a record of a JSON array does not parse: the whole body is 400 */
+        FUZZ_CHECK(!ndjson && b.malformed && b.detail[0]);
+        fuzz_check_problem(400, b.detail, NULL);
+        goto done;
+    }
 
     /* every index once, valid or rejected; rejections sorted, with well-formed errors */
     char *seen = calloc(n + 1, 1);
@@ -139,7 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         seen[idx] = 1;
         last = idx;
         const json_t *errors = json_object_get(item, "errors");
-        FUZZ_CHECK(json_array_size(errors) > 0);
+        FUZZ_CHECK(json_array_size(errors) > 0 &&
+                   json_array_size(errors) <= BATCH_ERRORS_PER_RECORD);
         fuzz_check_errors(errors, 0, false);
     }
     json_array_foreach(valid, i, item)
@@ -173,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(answer);
     json_decref(valid);
 done:
-    json_decref(records);
     json_decref(rejected);
+    batch_close(&b);
     return 0;
 }

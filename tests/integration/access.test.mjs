@@ -138,7 +138,8 @@ const CASES = [
   { name: 'GET /v1/funding', m: 'GET', p: () => '/v1/funding', s: [200, 200, 200, 200, 200], pub: true },
   { name: 'GET /healthz', m: 'GET', p: () => '/healthz', s: [200, 200, 200, 200, 200], pub: true },
   { name: 'GET /readyz', m: 'GET', p: () => '/readyz', s: [200, 200, 200, 200, 200], pub: true },
-  { name: 'GET /metrics', m: 'GET', p: () => '/metrics', s: [200, 200, 200, 200, 200], pub: true },
+  // Metrics: an admin token on the service's address (or, not here, their own listener).
+  { name: 'GET /metrics', m: 'GET', p: () => '/metrics', s: [200, 403, 403, 403, 403] },
   // Partners.
   { name: 'GET /v1/partners', m: 'GET', p: () => '/v1/partners', s: [200, 200, 200, 403, 403] },
   { name: 'GET /v1/partners/{id}', m: 'GET', p: () => `/v1/partners/${ids.partner}`, s: [200, 200, 200, 403, 403] },

@@ -798,19 +798,21 @@ describe('household and referral batches', () => {
     const { rows: stored } = await svc.sql("SELECT external_ref FROM household WHERE source = 'hh' ORDER BY external_ref");
     assert.deepEqual(stored.map((r) => r.external_ref), ['hh-1', 'hh-2', 'hh-3', 'hh-5', 'hh-6', 'hh-7']);
 
-    // referrals
+    // referrals: a batch attaches only to households its own source pushed
+    const hh1Id = (await svc.sql("SELECT id FROM household WHERE source = 'hh' AND external_ref = 'hh-1'")).rows[0].id;
     const refs = [
       referralRecord('rf-1', 'artois', { household_external_id: 'hh-1' }), // 0
       referralRecord('rf-2', 'artois', { household_external_id: 'hh-2' }, { received_on: '2025-02-01', has_social_note: true }), // 1
       referralRecord('rf-3', 'lens_henin', { household_external_id: 'hh-3' }, { reasons: ['eviction_risk', 'health'] }), // 2
       referralRecord('rf-4', 'artois', { household_external_id: 'hh-nope' }), // 3: unknown → /household
-      referralRecord('rf-5', 'artois', { household: single.json.id }), // 4: by id
+      referralRecord('rf-5', 'artois', { household: single.json.id }), // 4: by id, not this source's → /household
       referralRecord('rf-6', 'artois', { household_external_id: 'hh-3' }), // 5: hh-3 is on lens_henin → /household
       referralRecord('rf-7', 'artois', { household_external_id: 'hh-4' }), // 6: never stored → /household
       referralRecord('rf-8', 'artois', { household: householdRecord('x', 'artois') }), // 7: inline → /household
+      referralRecord('rf-9', 'artois', { household: hh1Id }), // 8: by id, a household this source pushed
     ];
     const rr = report(await post(svc, REFERRAL_BATCH, refs, tok.siao), 'referrals');
-    assertCounts(rr, { created: 4, rejected: [3, 5, 6, 7] }, 'referrals');
+    assertCounts(rr, { created: 4, rejected: [3, 4, 5, 6, 7] }, 'referrals');
     for (const rej of rr.rejected) {
       assert.ok(fieldsOf(rej).includes('/household'), `rejected ${rej.index}: ${JSON.stringify(rej)}`);
       assert.equal(rej.external_id, refs[rej.index].external_id);
@@ -820,7 +822,7 @@ describe('household and referral batches', () => {
     const { rows: created } = await svc.sql(
       "SELECT external_id, id::text AS id FROM referral WHERE source = 'hh' ORDER BY external_id",
     );
-    assert.deepEqual(created.map((r) => r.external_id), ['rf-1', 'rf-2', 'rf-3', 'rf-5']);
+    assert.deepEqual(created.map((r) => r.external_id), ['rf-1', 'rf-2', 'rf-3', 'rf-9']);
     const eventsOf = async (id) => {
       const ev = await svc.api('GET', `/v1/referrals/${id}/events`, { token: tok.admin });
       assert.equal(ev.status, 200, show(ev));
@@ -839,14 +841,14 @@ describe('household and referral batches', () => {
       assert.equal(items[0].on, rec.received_on);
       assert.equal(items[0].role, 'siao');
     }
-    const household5 = await svc.api('GET', `/v1/referrals/${created[3].id}`, { token: tok.admin });
-    assert.equal(household5.json.household?.id ?? household5.json.household, single.json.id);
+    const household9 = await svc.api('GET', `/v1/referrals/${created[3].id}`, { token: tok.admin });
+    assert.equal(household9.json.household?.id ?? household9.json.household, hh1Id);
 
     // again: unchanged, no new event; a changed received_on: updated, still one event
     const again = report(await post(svc, REFERRAL_BATCH, refs, tok.siao));
-    assertCounts(again, { unchanged: 4, rejected: [3, 5, 6, 7] }, 'referrals again');
+    assertCounts(again, { unchanged: 4, rejected: [3, 4, 5, 6, 7] }, 'referrals again');
     const moved = refs.map((r) => (r.external_id === 'rf-1' ? { ...r, received_on: '2025-03-01' } : r));
-    assertCounts(report(await post(svc, REFERRAL_BATCH, moved, tok.siao)), { updated: 1, unchanged: 3, rejected: [3, 5, 6, 7] }, 'rf-1 moved');
+    assertCounts(report(await post(svc, REFERRAL_BATCH, moved, tok.siao)), { updated: 1, unchanged: 3, rejected: [3, 4, 5, 6, 7] }, 'rf-1 moved');
     const rf1 = created[0].id;
     const r1 = await svc.api('GET', `/v1/referrals/${rf1}`, { token: tok.admin });
     assert.equal(r1.json.status, 'received');

@@ -401,7 +401,7 @@ test('waiting_readers_never_stall_other_requests_and_are_bounded', async () => {
     const waiters = [];
     for (let i = 0; i < 40; i += 1) waiters.push(small.api('GET', `/v1/changes?after=${cursor}&wait=20`, { token: admin, timeout: 40_000 }));
     // the 40 wait (the gauge of /metrics says so); one more is refused at once
-    const waiting = async () => Number((await small.api('GET', '/metrics')).text.match(/^lda_changes_waiting (\d+)$/m)?.[1]);
+    const waiting = async () => Number((await small.api('GET', '/metrics', { token: admin })).text.match(/^lda_changes_waiting (\d+)$/m)?.[1]);
     await until(async () => (await waiting()) === 40, '40 waiting readers', 30_000);
     const over = await small.api('GET', `/v1/changes?after=${cursor}&wait=20`, { token: admin });
     assert.equal(over.status, 503, over.text);

@@ -276,7 +276,9 @@ test('metrics_expose_request_counts_by_route_latency_histogram_and_db_pool', asy
   await svc.api('GET', '/v1/platforms');
   const partner = await createPartner('Partenaire métriques');
   assert.equal((await svc.api('GET', `/v1/partners/${partner.id}`, { token: admin })).status, 200);
-  const res = await svc.api('GET', '/metrics');
+  // on the service's address, /metrics needs an admin token (LDA_METRICS_LISTEN: without)
+  assert.equal((await svc.api('GET', '/metrics')).status, 401);
+  const res = await svc.api('GET', '/metrics', { token: admin });
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'], /^text\/plain/);
   const text = res.text;

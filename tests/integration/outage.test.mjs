@@ -1,8 +1,9 @@
 // A database outage: the service runs on a PRIVATE PostgreSQL cluster (the shared test cluster
 // is used by other tests in parallel and must stay up), which is stopped under it and started
 // again. While it is down, /readyz and the database-backed routes answer 503 problem+json with
-// Retry-After, quickly; once it is back they answer 200 again, without restarting the service,
-// and lda_db_reconnections_total shows the reconnection.
+// Retry-After, quickly, and the public reference data (held in memory) still answers 200; once
+// it is back they answer 200 again, without restarting the service, and
+// lda_db_reconnections_total (read on the metrics listener) shows the reconnection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
@@ -27,6 +28,8 @@ let child = null;
 let exitInfo = null;
 let exited;
 let baseUrl;
+let metricsUrl;
+let adminToken;
 const logs = [];
 let reconnectionsBefore;
 
@@ -40,9 +43,10 @@ function pgCluster(...args) {
 }
 
 /** fetch + contract check; resolves { status, headers, text, json, ms }. */
-async function api(method, path, { timeout = 10_000 } = {}) {
+async function api(method, path, { timeout = 10_000, token, base = baseUrl } = {}) {
   const started = Date.now();
-  const res = await fetch(baseUrl + path, { method, signal: AbortSignal.timeout(timeout) });
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const res = await fetch(base + path, { method, headers, signal: AbortSignal.timeout(timeout) });
   const text = await res.text();
   const out = { status: res.status, headers: Object.fromEntries(res.headers), text, json: undefined, ms: Date.now() - started };
   if (text.length && isJsonMediaType(mediaTypeOf(out.headers['content-type']))) {
@@ -57,7 +61,7 @@ async function api(method, path, { timeout = 10_000 } = {}) {
 }
 
 async function reconnections() {
-  const res = await api('GET', '/metrics');
+  const res = await api('GET', '/metrics', { base: metricsUrl });
   assert.equal(res.status, 200);
   const s = samples(parseMetrics(res.text), 'lda_db_reconnections_total');
   assert.equal(s.length, 1, 'lda_db_reconnections_total is exposed');
@@ -72,11 +76,14 @@ function serviceEnv(extra) {
 
 async function startServe() {
   const port = await freePort();
+  const mport = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
+  metricsUrl = `http://127.0.0.1:${mport}`;
   child = spawn(binaryPath(), ['serve'], {
     env: serviceEnv({
       LDA_DATABASE_URL: dbUrl,
       LDA_LISTEN: `127.0.0.1:${port}`,
+      LDA_METRICS_LISTEN: `127.0.0.1:${mport}`,
       LDA_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY,
       LDA_DB_POOL: '4',
       LDA_THREADS: '4',
@@ -138,6 +145,11 @@ before(async () => {
   dbUrl = u.toString();
   const m = await runBinary(['migrate'], { env: { LDA_DATABASE_URL: dbUrl, LDA_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY } });
   assert.equal(m.code, 0, `lda-api migrate: ${m.stderr}${m.stdout}`);
+  const tk = await runBinary(['token', 'create', '--role', 'admin', '--name', 'outage'], {
+    env: { LDA_DATABASE_URL: dbUrl, LDA_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY },
+  });
+  assert.equal(tk.code, 0, tk.stderr);
+  adminToken = tk.stdout.trim();
   await startServe();
 });
 
@@ -156,28 +168,36 @@ after(async () => {
 test('serves_normally_before_the_outage', async () => {
   assert.equal((await api('GET', '/readyz')).status, 200);
   assert.equal((await api('GET', '/v1/platforms')).status, 200);
+  assert.equal((await api('GET', '/v1/households?limit=1', { token: adminToken })).status, 200);
   reconnectionsBefore = await reconnections();
 });
 
-test('database_down_readyz_and_platforms_answer_503_with_retry_after_within_2_s', async (t) => {
+test('database_down_readyz_and_database_routes_answer_503_with_retry_after_within_2_s', async (t) => {
   const pid = child.pid;
   await pgCluster('stop', clusterDir);
   const downAt = Date.now();
   const seen = [];
   let ready;
+  let households;
   let platforms;
   for (let i = 0; i < 100 && Date.now() - downAt < 10_000; i += 1) {
-    [ready, platforms] = await Promise.all([api('GET', '/readyz'), api('GET', '/v1/platforms')]);
-    seen.push(`${ready.status}/${platforms.status}`);
-    if (ready.status === 503 && platforms.status === 503) break;
+    [ready, households, platforms] = await Promise.all([
+      api('GET', '/readyz'),
+      api('GET', '/v1/households?limit=1', { token: adminToken }),
+      api('GET', '/v1/platforms'),
+    ]);
+    seen.push(`${ready.status}/${households.status}/${platforms.status}`);
+    if (ready.status === 503 && households.status === 503) break;
     await sleep(100);
   }
   const elapsed = Date.now() - downAt;
-  t.diagnostic(`503 ${elapsed} ms after the database stopped; answers seen (readyz/platforms): ${seen.join(' ')}`);
+  t.diagnostic(`503 ${elapsed} ms after the database stopped; answers seen (readyz/households/platforms): ${seen.join(' ')}`);
   await assertProblem(ready, 503, '/readyz', 'readyz with the database down');
-  await assertProblem(platforms, 503, '/v1/platforms', 'platforms with the database down');
+  await assertProblem(households, 503, '/v1/households', 'households with the database down');
+  assert.equal(platforms.status, 200, 'the reference data is served from memory while the database is down');
+  assert.equal(platforms.json.items.length, 5);
   assert.ok(elapsed <= 2_000, `503 only ${elapsed} ms after the database stopped (${seen.join(' ')})`);
-  for (const res of [ready, platforms]) {
+  for (const res of [ready, households]) {
     assert.match(res.headers['retry-after'] ?? '', /^\d+$/, 'Retry-After in seconds');
     assert.ok(res.ms <= 2_000, `an answer took ${res.ms} ms`);
   }

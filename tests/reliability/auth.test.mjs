@@ -166,6 +166,13 @@ before(async () => {
   // a webhook endpoint of artois' admin: no other token reaches it
   A.hook = await freshHook('admin');
   B.hook = await freshHook('coordinatorB');
+  // a household per platform pushed by the admin as source auth-admin
+  for (const P of [A, B]) {
+    const ext = `ADM-${C.uniqueLetters()}`;
+    const h = await call('setup', 'POST', '/v1/households/batch?source=auth-admin', { token: tok.admin, body: [C.householdRecord(ext, { platform: P.code })] });
+    assert.equal(h.json?.created, 1, h.text);
+    P.adminPushed = (await svc.sql('SELECT id::text FROM household WHERE source = $1 AND external_ref = $2', ['auth-admin', ext])).rows[0].id;
+  }
 });
 
 /** A webhook endpoint registered by token `who` (to a public name: deliveries just fail),
@@ -214,7 +221,7 @@ function caseFor(P, who) {
 const batch = (path, record) => ({
   req: (P, who) => ({
     path: `${path}${roleOf(who) === 'admin' ? '?source=auth-admin' : ''}`,
-    body: [record(`X-${C.uniqueLetters()}`, P)],
+    body: [record(`X-${C.uniqueLetters()}`, P, who)],
   }),
   ok: 200,
   batch: true,
@@ -222,6 +229,7 @@ const batch = (path, record) => ({
 
 const OPS = [
   { key: 'GET /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens' }), ok: 200 },
+  { key: 'GET /metrics', roles: ADMIN, req: () => ({ path: '/metrics' }), ok: 200 },
   { key: 'POST /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens', body: { role: 'analyst', name: `m ${C.uniqueLetters()}` } }), ok: 201 },
   { key: 'DELETE /v1/tokens/{id}', roles: ADMIN, req: async () => ({ path: `/v1/tokens/${await freshToken()}` }), ok: 204 },
   { key: 'GET /v1/audit-events', roles: ADMIN, req: () => ({ path: '/v1/audit-events' }), ok: 200 },
@@ -244,7 +252,10 @@ const OPS = [
   {
     key: 'POST /v1/referrals/batch',
     roles: PUSH,
-    ...batch('/v1/referrals/batch', (x, P) => C.referralRecord(x, undefined, { household_external_id: undefined, household: P.household, platform: P.code })),
+    // a referral batch attaches only to a household its own source pushed (here by id)
+    ...batch('/v1/referrals/batch', (x, P, who) =>
+      C.referralRecord(x, undefined, { household_external_id: undefined, household: roleOf(who) === 'admin' ? P.adminPushed : P.pushed.household, platform: P.code }),
+    ),
   },
   {
     key: 'GET /v1/referrals',

@@ -73,10 +73,55 @@ TEST(values_are_read)
     config_free(&c);
 }
 
+TEST(cors_any_origin_is_refused)
+{
+    lda_config c;
+    char msg[256];
+    static const char *const bad[] = {"*",
+                                      "https://a.example.org, *",
+                                      "a.example.org",
+                                      "https://a.example.org/path",
+                                      "https://*.example.org",
+                                      "ftp://a.example.org"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *const env[] = {"LDA_CORS_ORIGINS", bad[i], NULL};
+        msg[0] = '\0';
+        CHECK(!load(env, &c, msg) && strstr(msg, "LDA_CORS_ORIGINS"));
+    }
+    const char *const good[] = {"LDA_CORS_ORIGINS",
+                                "https://app.example.org, http://127.0.0.1:5173", NULL};
+    CHECK(load(good, &c, msg));
+    config_free(&c);
+}
+
+TEST(hardening_defaults)
+{
+    lda_config c;
+    char msg[256];
+    const char *const env[] = {"LDA_DB_POOL", "6", NULL};
+    CHECK(load(env, &c, msg));
+    CHECK(c.max_connections_per_ip == 1024 && c.auth_fail_rps == 10 && c.auth_fail_burst == 100);
+    CHECK(c.stats_concurrency == 3); /* half the pool */
+    CHECK(c.audit_queue_max == 100000 && !c.publish_coordinator_email);
+    CHECK(c.batch_listen == NULL && c.metrics_listen == NULL);
+    config_free(&c);
+    const char *const listeners[] = {"LDA_BATCH_LISTEN", "127.0.0.1:9001", "LDA_METRICS_LISTEN",
+                                     "127.0.0.1:9002", NULL};
+    CHECK(load(listeners, &c, msg));
+    CHECK(ntohs(c.batch_listen_addr.sin_port) == 9001 &&
+          ntohs(c.metrics_listen_addr.sin_port) == 9002);
+    CHECK(ntohs(c.listen_addr.sin_port) == 8080);
+    config_free(&c);
+    const char *const bad[] = {"LDA_BATCH_LISTEN", "nowhere", NULL};
+    CHECK(!load(bad, &c, msg) && strstr(msg, "LDA_BATCH_LISTEN"));
+}
+
 int main(void)
 {
     RUN(defaults_are_safe);
     RUN(bad_values_name_the_variable);
     RUN(values_are_read);
+    RUN(cors_any_origin_is_refused);
+    RUN(hardening_defaults);
     return check_summary();
 }
