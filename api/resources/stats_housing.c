@@ -114,22 +114,28 @@ static void time_to_placement(stats_report *rp, const stats_value *vals, size_t 
     json_object_set_new(rp->doc, "time_to_placement", arr);
 }
 
-/* The protected codes of a vocabulary for a dim counted over the whole period (unit 0), as
- * cells of `section` with their shares of `total`. */
-static json_t *stock_cells(stats_report *rp, const tallies *tl, const stats_params *p,
-                           const char *section, const char *dim, const char *vocab_name,
-                           published total, sdc_figure **figs_out)
+/* The protected codes of a vocabulary for a dim counted over the whole period (unit 0), with
+ * their figures (caller frees *figs_out); the cells are rendered by stock_render. */
+static sdc_figure *stock_codes(const tallies *tl, const stats_params *p, const char *dim,
+                               const char *vocab_name)
 {
     const vocab *v = vocab_find(vocab_name);
     const char **codes = xcalloc(v->ncodes, sizeof *codes);
     for (size_t i = 0; i < v->ncodes; i++) codes[i] = v->codes[i].code;
     sdc_figure *figs = xcalloc(v->ncodes, sizeof *figs);
     stats_protected_codes(tl, dim, codes, v->ncodes, 0, 1, p->scope, true, figs);
+    free(codes);
+    return figs;
+}
+
+static json_t *stock_render(stats_report *rp, const char *section, const char *vocab_name,
+                            const sdc_figure *figs, published total)
+{
+    const vocab *v = vocab_find(vocab_name);
     json_t *arr = JCHECK(json_array());
     for (size_t i = 0; i < v->ncodes; i++)
-        report_cell(rp, arr, section, codes[i], v->codes[i].label_fr, pub_count(figs[i]), total);
-    free(codes);
-    *figs_out = figs;
+        report_cell(rp, arr, section, v->codes[i].code, v->codes[i].label_fr, pub_count(figs[i]),
+                    total);
     return arr;
 }
 
@@ -141,17 +147,14 @@ static void tension(stats_report *rp, const tallies *tl, const stats_params *p)
     json_t *obj = JCHECK(json_pack("{s:s}", "on", on));
     published waiting = pub_count(stats_protected_count(tl, "waiting_all", "", 0, 1, p->scope));
     published places = pub_count(stats_protected_count(tl, "free_all", "", 0, 1, p->scope));
-    report_headline(rp, obj, "waiting", "Ménages en attente d'un logement", waiting, "tension");
-    report_headline(rp, obj, "free_places", "Places libres (logements)", places, "tension");
-    sdc_figure *wf, *pf;
-    json_t *by_comp = stock_cells(rp, tl, p, "tension:waiting_by_composition", "waiting",
-                                  "composition", waiting, &wf);
-    json_t *by_typo = stock_cells(rp, tl, p, "tension:free_places_by_typology", "free_places",
-                                  "typology", places, &pf);
+    sdc_figure *wf = stock_codes(tl, p, "waiting", "composition");
+    sdc_figure *pf = stock_codes(tl, p, "free_places", "typology");
     /* small units: single persons and couples without children, against T1 and T2 */
     published need =
         small_units(tl, p, "waiting_small", "composition", wf, "single_person", "couple_no_child");
     published small = small_units(tl, p, "free_small", "typology", pf, "t1", "t2");
+    report_headline(rp, obj, "waiting", "Ménages en attente d'un logement", waiting, "tension");
+    report_headline(rp, obj, "free_places", "Places libres (logements)", places, "tension");
     report_headline(
         rp, obj, "waiting_small_units",
         "Ménages en attente d'un petit logement (personnes seules, couples sans enfant)", need,
@@ -160,8 +163,12 @@ static void tension(stats_report *rp, const tallies *tl, const stats_params *p)
     report_headline(rp, obj, "small_units_tension",
                     "Tension sur les petits logements (ménages en attente par place T1-T2 libre)",
                     pub_rate(need, small), "tension");
-    json_object_set_new(obj, "waiting_by_composition", by_comp);
-    json_object_set_new(obj, "free_places_by_typology", by_typo);
+    json_object_set_new(
+        obj, "waiting_by_composition",
+        stock_render(rp, "tension:waiting_by_composition", "composition", wf, waiting));
+    json_object_set_new(
+        obj, "free_places_by_typology",
+        stock_render(rp, "tension:free_places_by_typology", "typology", pf, places));
     json_object_set_new(rp->doc, "tension", obj);
     free(wf);
     free(pf);
