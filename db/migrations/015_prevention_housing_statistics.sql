@@ -47,17 +47,24 @@ CREATE VIEW lda_prevention_cohort AS
       AND (b.done_on, lda_prevention_action_rank(b.kind), b.id)
           < (a.done_on, lda_prevention_action_rank(a.kind), a.id));
 
--- The situation of each cohort case 6, 12 and 24 months after its first action (private):
--- the follow-up recorded for that horizon, else `not_recorded` when it is due (the first
--- action's date plus the months, as PostgreSQL adds months) on or before today (Paris), else
--- `not_due`. `key`: the record key of what is counted — the follow-up's, or the case's when
--- none is recorded.
+-- The situation of a cohort case `at_months` after its first action: the follow-up recorded for
+-- that horizon (`recorded`), else `not_recorded` when it is due (the first action's date plus
+-- the months, as PostgreSQL adds months) on or before today (Paris), else `not_due`.
+CREATE FUNCTION lda_follow_up_situation(first_on date, at_months integer, recorded text)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(recorded,
+                  CASE WHEN (first_on + make_interval(months => at_months))::date
+                            <= lda_paris_day(now())
+                       THEN 'not_recorded' ELSE 'not_due' END)
+$$;
+
+-- The situation of each cohort case 6, 12 and 24 months after its first action (private).
+-- `key`: the record key of what is counted — the follow-up's, or the case's when none is
+-- recorded.
 CREATE VIEW lda_prevention_follow AS
   SELECT c.*, h.at_months, (c.first_on + make_interval(months => h.at_months))::date AS due_on,
-         coalesce(f.situation,
-                  CASE WHEN (c.first_on + make_interval(months => h.at_months))::date
-                            <= lda_paris_day(now())
-                       THEN 'not_recorded' ELSE 'not_due' END) AS situation,
+         lda_follow_up_situation(c.first_on, h.at_months, f.situation) AS situation,
          coalesce(f.rk, c.rk) AS key
   FROM lda_prevention_cohort c
   CROSS JOIN (VALUES (6), (12), (24)) h (at_months)
@@ -84,10 +91,14 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET jit = off
 #variable_conflict use_column
 BEGIN
   RETURN QUERY
-  WITH c AS (SELECT lda_stats_unit(unit, m0, k.first_on) AS u, k.*
-             FROM lda_prevention_cohort k WHERE k.first_on >= m0 AND k.first_on < m1),
-  f AS (SELECT lda_stats_unit(unit, m0, k.first_on) AS u, k.*
-        FROM lda_prevention_follow k WHERE k.first_on >= m0 AND k.first_on < m1),
+  WITH c AS MATERIALIZED (
+    SELECT lda_stats_unit(unit, m0, k.first_on) AS u, k.*
+    FROM lda_prevention_cohort k WHERE k.first_on >= m0 AND k.first_on < m1),
+  f AS (SELECT c.u, c.platform, c.first_kind, c.entry_stage, c.debt_band, h.at_months,
+               lda_follow_up_situation(c.first_on, h.at_months, x.situation) AS situation,
+               coalesce(x.rk, c.rk) AS key
+        FROM c CROSS JOIN (VALUES (6), (12), (24)) h (at_months)
+        LEFT JOIN prevention_follow_up x ON x.case_id = c.id AND x.at_months = h.at_months),
   a AS (SELECT lda_stats_unit(unit, m0, x.done_on) AS u, p.platform, x.kind, x.rk, x.case_id,
                p.rk AS case_rk
         FROM prevention_action x JOIN prevention_case p ON p.id = x.case_id
@@ -212,7 +223,9 @@ BEGIN
         FROM fluidity_meeting x WHERE x.held_on >= m0 AND x.held_on < m1),
   occ AS (SELECT o.id, o.platform, o.kind, o.rk FROM housing_offer o
           WHERE o.kind IN ('sas_flat', 'youth_shared_flat')
-            AND o.available_from < m1 AND (o.available_to IS NULL OR o.available_to >= m0))
+            AND o.available_from < m1 AND (o.available_to IS NULL OR o.available_to >= m0)),
+  w AS MATERIALIZED (SELECT * FROM lda_waiting_referrals(m1 - 1)),
+  fp AS MATERIALIZED (SELECT * FROM lda_free_places(m1 - 1) WHERE free > 0)
   SELECT u, platform,
          CASE WHEN GROUPING(kind) = 0 THEN 'offer_kind' WHEN GROUPING(typology) = 0 THEN 'typology'
               ELSE 'placements' END,
@@ -238,18 +251,18 @@ BEGIN
   UNION ALL
   SELECT m0, w.platform, CASE WHEN GROUPING(w.composition) = 0 THEN 'waiting' ELSE 'waiting_all' END,
          coalesce(w.composition, ''), count(*), sum(w.rk)::bigint
-  FROM lda_waiting_referrals(m1 - 1) w GROUP BY w.platform, GROUPING SETS ((w.composition), ())
+  FROM w GROUP BY w.platform, GROUPING SETS ((w.composition), ())
   UNION ALL
   SELECT m0, w.platform, 'waiting_small', '', count(*), sum(w.rk)::bigint
-  FROM lda_waiting_referrals(m1 - 1) w
+  FROM w
   WHERE w.composition IN ('single_person', 'couple_no_child') GROUP BY 2
   UNION ALL
   SELECT m0, f.platform, CASE WHEN GROUPING(f.typology) = 0 THEN 'free_places' ELSE 'free_all' END,
          coalesce(f.typology, ''), sum(f.free)::bigint, sum(f.rk::bigint * f.free)::bigint
-  FROM lda_free_places(m1 - 1) f WHERE f.free > 0 GROUP BY f.platform, GROUPING SETS ((f.typology), ())
+  FROM fp f GROUP BY f.platform, GROUPING SETS ((f.typology), ())
   UNION ALL
   SELECT m0, f.platform, 'free_small', '', sum(f.free)::bigint, sum(f.rk::bigint * f.free)::bigint
-  FROM lda_free_places(m1 - 1) f WHERE f.free > 0 AND f.typology IN ('t1', 't2') GROUP BY 2;
+  FROM fp f WHERE f.typology IN ('t1', 't2') GROUP BY 2;
 END
 $$;
 
