@@ -202,6 +202,157 @@ void sdc_breakdown_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally 
     free(sums);
 }
 
+/* ---- two-way tables ---------------------------------------------------------------------- */
+
+typedef struct {
+    const sdc_tree *t;
+    size_t nrows, ncols, ns;
+    const char *const *rcodes;
+    const char *const *ccodes;
+    const sdc_tally *sums; /* (nrows x ncols) x ns: each cell's tally in each scope */
+    const bool *rmargin;   /* nrows x ns: the rows' totals hidden */
+    const bool *cmargin;   /* ncols x ns: the columns' totals hidden */
+} table;
+
+/* One line of cells (cell indexes idx[0..n-1], named codes[i]) in scope s, with its margin's
+ * flag: when exactly one member is hidden, hides the smallest non-zero other cell (ties: the
+ * first code in byte order). True when it hid one. */
+static bool line_second(const table *tb, const size_t *idx, const char *const *codes, size_t n,
+                        bool margin, size_t s, bool *hidden)
+{
+    size_t ns = tb->ns, nhidden = margin ? 1 : 0, best = n;
+    for (size_t i = 0; i < n; i++) nhidden += hidden[idx[i] * ns + s];
+    if (nhidden != 1) return false;
+    for (size_t i = 0; i < n; i++) {
+        long v = tb->sums[idx[i] * ns + s].n;
+        if (hidden[idx[i] * ns + s] || v <= 0) continue;
+        long b = best < n ? tb->sums[idx[best] * ns + s].n : 0;
+        if (best == n || v < b || (v == b && strcmp(codes[i], codes[best]) < 0)) best = i;
+    }
+    if (best == n) return false;
+    hidden[idx[best] * ns + s] = true;
+    return true;
+}
+
+/* The lines' rule in every scope (rows, then columns), then the tree's rule on every cell,
+ * until nothing changes. */
+static void table_settle(const table *tb, bool *hidden)
+{
+    size_t nr = tb->nrows, nc = tb->ncols, ns = tb->ns;
+    size_t *idx = xcalloc(nr > nc ? nr : nc, sizeof *idx);
+    bool before[SDC_MAX_PLATFORMS + SDC_NFAMILIES + 1];
+    bool changed;
+    do {
+        changed = false;
+        for (size_t s = 0; s < ns; s++) {
+            for (size_t r = 0; r < nr; r++) {
+                for (size_t c = 0; c < nc; c++) idx[c] = r * nc + c;
+                if (line_second(tb, idx, tb->ccodes, nc, tb->rmargin[r * ns + s], s, hidden))
+                    changed = true;
+            }
+            for (size_t c = 0; c < nc; c++) {
+                for (size_t r = 0; r < nr; r++) idx[r] = r * nc + c;
+                if (line_second(tb, idx, tb->rcodes, nr, tb->cmargin[c * ns + s], s, hidden))
+                    changed = true;
+            }
+        }
+        for (size_t i = 0; i < nr * nc; i++) {
+            memcpy(before, hidden + i * ns, ns * sizeof *before);
+            secondary(tb->t, tb->sums + i * ns, hidden + i * ns);
+            if (memcmp(before, hidden + i * ns, ns * sizeof *before)) changed = true;
+        }
+    } while (changed);
+    free(idx);
+}
+
+void sdc_table_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *const *cells,
+                    const char *const *rcodes, size_t nrows, const char *const *ccodes,
+                    size_t ncols, size_t nunits, bool *hidden)
+{
+    static const sdc_tally ZERO[SDC_MAX_PLATFORMS];
+    size_t ns = sdc_nscopes(t), np = t->nplat, ncell = nrows * ncols;
+    /* the margins' tallies, by row (column), unit and platform */
+    sdc_tally *rsum = xcalloc(nrows * nunits * np, sizeof *rsum);
+    sdc_tally *csum = xcalloc(ncols * nunits * np, sizeof *csum);
+    for (size_t i = 0; i < ncell; i++)
+        for (size_t k = 0; cells[i] && k < nunits * np; k++) {
+            sdc_tally *a = &rsum[(i / ncols) * nunits * np + k],
+                      *b = &csum[(i % ncols) * nunits * np + k];
+            a->n += cells[i][k].n;
+            a->ks += cells[i][k].ks;
+            b->n += cells[i][k].n;
+            b->ks += cells[i][k].ks;
+        }
+    const sdc_tally **rcells = xcalloc(nrows, sizeof *rcells);
+    const sdc_tally **ccells = xcalloc(ncols, sizeof *ccells);
+    bool *rm = xcalloc(nrows * ns, sizeof *rm), *cm = xcalloc(ncols * ns, sizeof *cm);
+    bool *unit = xcalloc(ncell * ns, sizeof *unit);
+    sdc_tally *sums = xcalloc(ncell * ns, sizeof *sums);
+    table tb = {t, nrows, ncols, ns, rcodes, ccodes, sums, rm, cm};
+    memset(hidden, 0, ncell * ns * sizeof *hidden);
+    for (size_t u = 0; u < nunits; u++) {
+        for (size_t r = 0; r < nrows; r++) rcells[r] = rsum + (r * nunits + u) * np;
+        for (size_t c = 0; c < ncols; c++) ccells[c] = csum + (c * nunits + u) * np;
+        sdc_breakdown_hide(p, t, rcells, rcodes, nrows, 1, true, rm);
+        sdc_breakdown_hide(p, t, ccells, ccodes, ncols, 1, true, cm);
+        for (size_t i = 0; i < ncell; i++) {
+            const sdc_tally *row = cells[i] ? cells[i] + u * np : ZERO;
+            sdc_tree_hide(p, t, row, 1, unit + i * ns);
+            for (size_t s = 0; s < ns; s++) sums[i * ns + s] = sdc_scope_tally(t, row, s);
+        }
+        table_settle(&tb, unit);
+        for (size_t i = 0; i < ncell * ns; i++) hidden[i] = hidden[i] || unit[i];
+    }
+    if (nunits > 1) {
+        /* over the range: hidden in one of its units, or small; the tree; the lines */
+        for (size_t r = 0; r < nrows; r++) rcells[r] = rsum + r * nunits * np;
+        for (size_t c = 0; c < ncols; c++) ccells[c] = csum + c * nunits * np;
+        sdc_breakdown_hide(p, t, rcells, rcodes, nrows, nunits, true, rm);
+        sdc_breakdown_hide(p, t, ccells, ccodes, ncols, nunits, true, cm);
+        for (size_t i = 0; i < ncell; i++) {
+            sdc_tally total[SDC_MAX_PLATFORMS] = {{0, 0}};
+            for (size_t u = 0; cells[i] && u < nunits; u++)
+                for (size_t k = 0; k < np; k++) {
+                    total[k].n += cells[i][u * np + k].n;
+                    total[k].ks += cells[i][u * np + k].ks;
+                }
+            for (size_t s = 0; s < ns; s++) {
+                sums[i * ns + s] = sdc_scope_tally(t, total, s);
+                hidden[i * ns + s] = hidden[i * ns + s] || sdc_small(p, sums[i * ns + s].n);
+            }
+            secondary(t, sums + i * ns, hidden + i * ns);
+        }
+        table_settle(&tb, hidden);
+    }
+    free(sums);
+    free(unit);
+    free(cm);
+    free(rm);
+    free(ccells);
+    free(rcells);
+    free(csum);
+    free(rsum);
+}
+
+/* ---- figures that are not counts ----------------------------------------------------------- */
+
+bool sdc_value_shown(const sdc_params *p, long n, bool quantile)
+{
+    return n >= (quantile ? 2 * p->threshold : p->threshold);
+}
+
+long sdc_round_to(double v, long step)
+{
+    double q = v / (double)step;
+    return (long)(q >= 0 ? q + 0.5 : q - 0.5) * step;
+}
+
+double sdc_round_rate(double v)
+{
+    double q = v * 100.0;
+    return (double)(long long)(q >= 0 ? q + 0.5 : q - 0.5) / 100.0;
+}
+
 /* ---- the official yearly figures ----------------------------------------------------------- */
 
 static const char *const OFFICIAL_NAMES[SDC_NOFFICIAL] = {

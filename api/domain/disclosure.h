@@ -109,6 +109,36 @@ void sdc_breakdown_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally 
                         const char *const *codes, size_t ncodes, size_t nunits, bool partition,
                         bool *hidden);
 
+/* ---- two-way tables ---------------------------------------------------------------------- */
+
+/* Which interior cells of a two-way table are hidden, for every scope. cells[r * ncols + c]
+ * holds nunits rows of nplat tallies for the row code rcodes[r] and the column code
+ * ccodes[c] (NULL: zero); each record is in exactly one cell, so the rows split each column
+ * and the columns split each row. The margins — a row's total, a column's total — are the
+ * cells of the one-way breakdowns published beside the table, hidden as sdc_breakdown_hide
+ * says (partition). In each unit: each cell's scopes as sdc_tree_hide says; then, until
+ * nothing changes, in each scope and each line (a row or a column, with its margin) where
+ * exactly one member is hidden, the smallest non-zero other cell of the line is hidden too
+ * (ties: the first code in byte order), and the platform tree's rule again on every cell.
+ * Over a range of units: a cell is hidden when it is in one of its units or its total is
+ * small, then the same until nothing changes. hidden has nrows x ncols x sdc_nscopes
+ * entries, cell-major (row-major cells). */
+void sdc_table_hide(const sdc_params *p, const sdc_tree *t, const sdc_tally *const *cells,
+                    const char *const *rcodes, size_t nrows, const char *const *ccodes,
+                    size_t ncols, size_t nunits, bool *hidden);
+
+/* ---- figures that are not counts ----------------------------------------------------------- */
+
+/* A quartile (or median) over n records is published when n >= 2 x threshold (it is one
+ * record's value, or between two); a ratio of sums (an occupancy rate) when n >= threshold. */
+bool sdc_value_shown(const sdc_params *p, long n, bool quantile);
+
+/* v rounded to the nearest multiple of step (step >= 1; halves away from zero). */
+long sdc_round_to(double v, long step);
+
+/* A rate rounded to two decimals (a whole percent; halves away from zero). */
+double sdc_round_rate(double v);
+
 /* ---- the official yearly figures ----------------------------------------------------------- */
 
 typedef enum {

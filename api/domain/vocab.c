@@ -212,6 +212,15 @@ static const vocab_code CHANGE_TYPE[] = {
     {"household_updated", "Ménage modifié"},
     {"household_erased", "Identité du ménage effacée"},
     {"siao_batch_applied", "Lot de demandes SIAO intégré"},
+    {"prevention_case_created", "Dossier de prévention des expulsions ouvert"},
+    {"prevention_case_stage_changed", "Nouvelle étape de la procédure d'expulsion"},
+    {"prevention_case_updated", "Dossier de prévention des expulsions modifié"},
+    {"prevention_action_recorded", "Action de prévention enregistrée"},
+    {"prevention_action_updated", "Action de prévention modifiée"},
+    {"prevention_follow_up_recorded", "Suivi à 6, 12 ou 24 mois enregistré"},
+    {"placement_started", "Entrée dans un logement de l'offre"},
+    {"placement_ended", "Sortie d'un logement de l'offre"},
+    {"placement_updated", "Séjour dans un logement de l'offre modifié"},
 };
 
 static const vocab_code WEBHOOK_STATUS[] = {

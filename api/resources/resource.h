@@ -149,12 +149,17 @@ void placements_batch(lda_req *r);
 /* web.c */
 void docs_get(lda_req *r);
 void observatory_page_get(lda_req *r);
+void prevention_page_get(lda_req *r);
+void housing_page_get(lda_req *r);
 void assets_get(lda_req *r);
 void vendor_get(lda_req *r);
 /* stats.c */
 void stats_activity_get(lda_req *r);
 void observatory_youth_get(lda_req *r);
 void observatory_series_get(lda_req *r);
+/* stats_prevention.c, stats_housing.c */
+void stats_prevention_get(lda_req *r);
+void stats_housing_get(lda_req *r);
 /* batch.c */
 void siao_requests_batch(lda_req *r);
 void siao_requests_list(lda_req *r);

@@ -14,6 +14,7 @@
 #include "domain/stats_grid.h"
 #include "domain/vocab.h"
 #include "resources/resource.h"
+#include "resources/stats_common.h"
 #include "resources/stats_report.h"
 #include "store/stats.h"
 
@@ -76,19 +77,6 @@ static bool ref_ready(lda_req *r, db_conn *c)
 }
 
 /* ---- parameters: the grid, the platforms, the age band ----------------------------------- */
-
-typedef struct {
-    grid_period period;
-    char m0[11], m1[11];
-    size_t scope;     /* in ref_tree's scopes */
-    char *platforms;  /* text[] literal of the scope's platforms */
-    char *neighbours; /* the platforms whose counts decide what is published: a platform's
-                       * AMI for one platform, NULL (all) otherwise */
-    const char *band; /* age band code (youth endpoints) */
-    int lo, hi;
-    bool csv;
-    json_t *filters;
-} stats_params;
 
 static void params_free(stats_params *p)
 {
@@ -233,18 +221,6 @@ static bool read_params(lda_req *r, stats_params *p, bool youth)
 }
 
 /* ---- counts by unit and platform ----------------------------------------------------------- */
-
-typedef struct {
-    char dim[16], code[48];
-    sdc_tally *t; /* nunits x nplat */
-} trow;
-
-typedef struct {
-    size_t nunits;
-    char (*units)[11]; /* first days, ascending */
-    trow *rows;
-    size_t nrows, cap;
-} tallies;
 
 static void tallies_init(tallies *tl, size_t nunits)
 {
@@ -805,4 +781,57 @@ void observatory_series_get(lda_req *r)
     params_free(&p);
     report_send(r, &rp, csv, "observatoire-jeunes-series", ref_params.threshold,
                 ref_params.max_noise);
+}
+
+/* ---- for the other statistics endpoints (resources/stats_common.h) ------------------------ */
+
+const sdc_tree *stats_tree(void) { return &ref_tree; }
+const sdc_params *stats_sdc(void) { return &ref_params; }
+db_conn *stats_begin(lda_req *r, stats_params *p) { return begin(r, p, false); }
+void stats_params_free(stats_params *p) { params_free(p); }
+bool stats_scope_has(size_t scope, size_t platform) { return scope_has(scope, platform); }
+void stats_units(const stats_params *p, tallies *tl, const char **unit) { units_of(p, tl, unit); }
+void stats_tallies_init(tallies *tl, size_t nunits) { tallies_init(tl, nunits); }
+void stats_tallies_free(tallies *tl) { tallies_free(tl); }
+void stats_tallies_fill(tallies *tl, const stats_counts *c) { tallies_fill(tl, c); }
+
+const trow *stats_tallies_get(const tallies *tl, const char *dim, const char *code)
+{
+    return tallies_get(tl, dim, code);
+}
+
+void stats_protected_codes(const tallies *tl, const char *dim, const char *const *codes,
+                           size_t ncodes, size_t u0, size_t nu, size_t scope, bool partition,
+                           sdc_figure *out)
+{
+    protected_codes(tl, dim, codes, ncodes, u0, nu, scope, partition, out);
+}
+
+sdc_figure stats_protected_count(const tallies *tl, const char *dim, const char *code, size_t u0,
+                                 size_t nu, size_t scope)
+{
+    return protected_count(tl, dim, code, u0, nu, scope);
+}
+
+const char *stats_label(const char *vocab_name, const char *code)
+{
+    return label_of(vocab_name, code);
+}
+
+void stats_breakdown(stats_report *rp, const tallies *tl, const stats_params *p,
+                     const char *section, const char *dim, const char *vocab_name, bool missing,
+                     bool partition, published total)
+{
+    breakdown(rp, tl, p, section, dim, vocab_name, missing, partition, total);
+}
+
+void stats_by_platform(stats_report *rp, const tallies *tl, const stats_params *p, const char *dim,
+                       published total)
+{
+    by_platform(rp, tl, p, dim, total);
+}
+
+void stats_answer_err(lda_req *r, stats_params *p, tallies *tl, lda_err e)
+{
+    answer_err(r, p, tl, e);
 }

@@ -1,7 +1,8 @@
 /*
- * The two pages served for people: GET /docs (the API reference, rendered in the browser
- * from /openapi.yaml by Swagger UI) and GET /observatory (the youth observatory dashboard),
- * with their assets. Files come from LDA_WEB_DIR (default: web/ next to the build folder of
+ * The pages served for people: GET /docs (the API reference, rendered in the browser from
+ * /openapi.yaml by Swagger UI), GET /observatory (the youth observatory dashboard), GET
+ * /prevention and GET /housing (the dashboards of eviction prevention and of the housing
+ * offer), with their assets. Files come from LDA_WEB_DIR (default: web/ next to the build folder of
  * the binary): the pages and our scripts from web/static/, third-party bundles from
  * web/vendor/ (filled from npm packages by scripts/web-deps.sh, never committed).
  * Only flat file names of a known type are served: no path ever reaches the file system
@@ -127,6 +128,10 @@ static void send_file(lda_req *r, const char *sub, const char *name)
 void docs_get(lda_req *r) { send_file(r, "static", "docs.html"); }
 
 void observatory_page_get(lda_req *r) { send_file(r, "static", "observatory.html"); }
+
+void prevention_page_get(lda_req *r) { send_file(r, "static", "prevention.html"); }
+
+void housing_page_get(lda_req *r) { send_file(r, "static", "housing.html"); }
 
 void assets_get(lda_req *r) { send_file(r, "static", r->params[0]); }
 

@@ -42,7 +42,7 @@ static void copy_text(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static lda_err counts(db_conn *c, db_stmt *s, int n, const char *const *p, stats_counts *out)
+lda_err stats_counts_query(db_conn *c, db_stmt *s, int n, const char *const *p, stats_counts *out)
 {
     lda_err e;
     out->items = NULL;
@@ -71,14 +71,14 @@ lda_err stats_youth_counts(db_conn *c, const char *m0, const char *m1, const cha
     snprintf(a, sizeof a, "%d", lo);
     snprintf(b, sizeof b, "%d", hi);
     const char *p[] = {m0, m1, unit, a, b, platforms};
-    return counts(c, &S_YOUTH, 6, p, out);
+    return stats_counts_query(c, &S_YOUTH, 6, p, out);
 }
 
 lda_err stats_activity_counts(db_conn *c, const char *m0, const char *m1, const char *unit,
                               stats_counts *out)
 {
     const char *p[] = {m0, m1, unit};
-    return counts(c, &S_ACTIVITY, 3, p, out);
+    return stats_counts_query(c, &S_ACTIVITY, 3, p, out);
 }
 
 lda_err stats_youth_persons(db_conn *c, const char *m0, const char *m1, const char *unit,

@@ -20,7 +20,7 @@ typedef struct {
     char unit[11];
     char platform[32];
     char dim[16];
-    char code[48];
+    char code[64];
     long n;
     long long ks;
 } stats_count;
@@ -31,6 +31,10 @@ typedef struct {
 } stats_counts;
 
 void stats_counts_free(stats_counts *c);
+
+/* Runs a prepared statement whose rows are (unit_start, platform, dim, code, n, ks) into *out
+ * (caller frees with stats_counts_free). For the readers of other statistics (stats_axes.c). */
+lda_err stats_counts_query(db_conn *c, db_stmt *s, int n, const char *const *p, stats_counts *out);
 
 /* SIAO requests (the youth observatory), ages [lo, hi], on `platforms` (a text[] literal;
  * NULL: every platform): dims "all" (every age, code ""), "total" (code ""), "age" (code: the

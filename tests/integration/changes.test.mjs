@@ -1,6 +1,7 @@
 // The change feed (GET /v1/changes): one event per change, in commit order, with no gap even
 // when transactions commit out of order; ids, types, times and codes only (identity and free
-// text never appear); the resources' scope rules; long polling that keeps the server serving
+// text never appear); the resources' scope rules (prevention cases, actions, follow-ups and
+// placements too); long polling that keeps the server serving
 // everyone else; a bounded number of waiters; 410 for a cursor older than the events kept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -193,6 +194,108 @@ test('the_feed_follows_the_resources_scope_partners_their_referrals_siao_their_s
   assert.equal(an.status, 403);
   const none = await svc.api('GET', '/v1/changes');
   assert.equal(none.status, 401);
+});
+
+test('prevention_cases_actions_follow_ups_and_placements_emit_events_seen_as_the_resources_are', async () => {
+  const start = (await readAll(svc, tok.admin)).cursor;
+  const canary = letters('Canari');
+  // a case opened by a partner, moved forward, its first action and follow-up, a debt change
+  const opened = await svc.api('POST', '/v1/prevention-cases', {
+    token: tok.partner1,
+    body: {
+      household: householdBody('artois', { housing_situation: 'housed', head: { last_name: `Nom${canary}`, first_name: 'Lina', birth_date: '1980-01-02', sex: 'female' } }),
+      platform: 'artois', landlord_kind: 'social', debt_eur: 2500, debt_on: '2024-01-10', stage: 'payment_order', stage_on: '2024-01-05',
+    },
+  });
+  assert.equal(opened.status, 201, opened.text);
+  const k = opened.json;
+  const moved = await svc.api('POST', `/v1/prevention-cases/${k.id}/stages`, { token: tok.coordA, body: { stage: 'summons', on: '2024-03-01', note: `Note ${canary}` } });
+  assert.equal(moved.status, 200, moved.text);
+  const act = await svc.api('POST', `/v1/prevention-cases/${k.id}/actions`, { token: tok.coordA, body: { kind: 'pex_mobile_team', done_on: '2024-03-10', outcome_notes: `Vu ${canary}` } });
+  assert.equal(act.status, 201, act.text);
+  const fu = await svc.api('POST', `/v1/prevention-cases/${k.id}/follow-ups`, { token: tok.coordA, body: { at_months: 6, situation: 'maintained' } });
+  assert.ok([200, 201].includes(fu.status), fu.text);
+  const debt = await svc.api('PATCH', `/v1/prevention-cases/${k.id}`, { token: tok.coordA, body: { debt_eur: 1800, debt_on: '2024-03-10' } });
+  assert.equal(debt.status, 200, debt.text);
+  const other = await svc.api('POST', '/v1/prevention-cases', {
+    token: tok.coordB,
+    body: { household: householdBody('lens_henin', { housing_situation: 'housed' }), platform: 'lens_henin', landlord_kind: 'private', stage: 'judgment', stage_on: '2024-02-01' },
+  });
+  assert.equal(other.status, 201, other.text);
+  // a placement in a SAS flat, then its end
+  const ref = await createReferral(svc, tok.coordA, 'artois', { received_on: '2024-01-15' });
+  const m = await svc.api('POST', `/v1/referrals/${ref.id}/measures`, {
+    token: tok.coordA, body: { kind: 'vial', operator: 'X', started_on: '2024-01-20', housing_outcome: 'accessed', housing_type: 'sas_housing', housing_on: '2024-02-01' },
+  });
+  assert.equal(m.status, 201, m.text);
+  const offer = await svc.api('POST', '/v1/housing-offers', {
+    token: tok.coordA, body: { platform: 'artois', kind: 'sas_flat', landlord_kind: 'social', typology: 't1', capacity: 1, available_from: '2024-01-01', label: `SAS ${canary}` },
+  });
+  assert.equal(offer.status, 201, offer.text);
+  const placed = await svc.api('POST', '/v1/placements', { token: tok.coordA, body: { referral: ref.id, offer: offer.json.id, entered_on: '2024-02-01' } });
+  assert.equal(placed.status, 201, placed.text);
+  const left = await svc.api('PATCH', `/v1/placements/${placed.json.id}`, { token: tok.coordA, body: { left_on: '2024-09-30', exit_reason: 'permanent_housing' } });
+  assert.equal(left.status, 200, left.text);
+  // what a SIAO system pushes: a case and its action
+  const ext = letters('E');
+  const hb = await svc.api('POST', '/v1/households/batch', { token: tok.siao, body: [{ external_id: `H-${ext}`, ...householdBody('artois', { external_ref: undefined, housing_situation: 'housed' }) }] });
+  assert.equal(hb.status, 200, hb.text);
+  const cb = await svc.api('POST', '/v1/prevention-cases/batch', {
+    token: tok.siao, body: [{ external_id: `C-${ext}`, household_external_id: `H-${ext}`, platform: 'artois', landlord_kind: 'private', stage: 'summons', stage_on: '2024-04-02' }],
+  });
+  assert.equal(cb.json?.created, 1, cb.text);
+  const ab = await svc.api('POST', '/v1/prevention-actions/batch', { token: tok.siao, body: [{ external_id: `A-${ext}`, case_external_id: `C-${ext}`, kind: 'vej', done_on: '2024-04-20' }] });
+  assert.equal(ab.json?.created, 1, ab.text);
+  const pushedCase = (await svc.sql('SELECT id::text FROM prevention_case WHERE external_id = $1', [`C-${ext}`])).rows[0].id;
+  const pushedAction = (await svc.sql('SELECT id::text FROM prevention_action WHERE external_id = $1', [`A-${ext}`])).rows[0].id;
+
+  const all = (await until(async () => {
+    const r = await readAll(svc, tok.admin, { after: start });
+    return r.events.some((e) => e.resource_id === pushedAction) ? r : null;
+  }, 'the pushed action')).events;
+  const of = (id) => all.filter((e) => e.resource_id === id);
+  assert.deepEqual(of(k.id).map((e) => e.type), ['prevention_case_created', 'prevention_case_stage_changed', 'prevention_case_updated']);
+  assert.deepEqual(of(k.id).map((e) => e.data), [
+    { stage: 'payment_order', stage_on: '2024-01-05', version: 1 },
+    { from_stage: 'payment_order', to_stage: 'summons', on: '2024-03-01', version: 2 },
+    { stage: 'summons', version: 3 },
+  ]);
+  assert.deepEqual(of(act.json.id).map((e) => [e.type, e.resource_type, e.platform, e.data]), [
+    ['prevention_action_recorded', 'prevention_action', 'artois', { case: k.id, action_kind: 'pex_mobile_team', done_on: '2024-03-10', version: 1 }],
+  ]);
+  assert.deepEqual(of(fu.json.id).map((e) => [e.type, e.data]), [
+    ['prevention_follow_up_recorded', { case: k.id, at_months: 6, situation: 'maintained', due_on: '2024-09-10', version: 1 }],
+  ]);
+  assert.deepEqual(of(placed.json.id).map((e) => [e.type, e.data.entered_on, e.data.left_on, e.data.exit_reason]), [
+    ['placement_started', '2024-02-01', null, null],
+    ['placement_ended', '2024-02-01', '2024-09-30', 'permanent_housing'],
+  ]);
+  assert.equal(of(placed.json.id)[0].data.referral, ref.id);
+  assert.equal(of(placed.json.id)[0].data.offer, offer.json.id);
+  assert.deepEqual(of(other.json.id).map((e) => [e.type, e.platform]), [['prevention_case_created', 'lens_henin']]);
+  assert.deepEqual(of(pushedCase).map((e) => e.type), ['prevention_case_created']);
+  // never identity or free text
+  const text = (await svc.api('GET', `/v1/changes?after=${start}&limit=500`, { token: tok.admin })).text;
+  assert.ok(!text.includes(canary), 'a name, a note or a label reached the feed');
+
+  const seen = async (who) => (await readAll(svc, tok[who], { after: start })).events;
+  // the partner sees the case its token created, as it reads it: not its actions or follow-ups
+  const p1 = await seen('partner1');
+  assert.deepEqual(p1.map((e) => e.type), ['prevention_case_created', 'prevention_case_stage_changed', 'prevention_case_updated']);
+  assert.ok(p1.every((e) => e.resource_id === k.id));
+  assert.deepEqual(await seen('partner2'), []);
+  // coordinators: their platforms
+  const a = await seen('coordA');
+  const b = await seen('coordB');
+  assert.ok(a.some((e) => e.resource_id === placed.json.id) && !a.some((e) => e.resource_id === other.json.id));
+  assert.ok(b.every((e) => e.platform === 'lens_henin') && b.some((e) => e.resource_id === other.json.id), JSON.stringify(b));
+  // the SIAO system: what its source pushed
+  const s = await seen('siao');
+  assert.ok(s.some((e) => e.resource_id === pushedCase) && s.some((e) => e.resource_id === pushedAction), JSON.stringify(s));
+  assert.ok(!s.some((e) => [k.id, act.json.id, placed.json.id, other.json.id].includes(e.resource_id)), JSON.stringify(s));
+  // a filter on the new types
+  const only = await readAll(svc, tok.admin, { after: start, query: 'types=placement_ended,prevention_follow_up_recorded' });
+  assert.deepEqual(only.events.map((e) => e.type), ['prevention_follow_up_recorded', 'placement_ended']);
 });
 
 test('types_filter_cursor_and_parameters_are_checked', async () => {

@@ -1,8 +1,9 @@
 // The statistics against their definitions (docs/statistics.md), on the demo data: random
 // questions on the grid (months, quarters, years, ranges of years; one platform, one AMI or
-// all; the age bands) to the three endpoints, each figure compared with an independent
+// all; the age bands) to the five endpoints, each figure compared with an independent
 // implementation over the raw rows (_helpers/disclosure-oracle.mjs: true counts, record keys,
-// perturbation table, exact and cell-key rules). For every figure:
+// perturbation table, exact and cell-key rules; _helpers/axes-oracle.mjs for eviction
+// prevention and the housing offer: cohorts, two-way tables, quartiles). For every figure:
 //   - exact figures equal their SQL definition, or are hidden as the rules say;
 //   - protected figures are exactly what the cell-key method gives, hence within
 //     ±max_noise of the truth, never below the threshold, 0 only for 0;
@@ -10,7 +11,9 @@
 //   - the CSV carries the same values and statuses as the JSON, and asking again gives the
 //     same answer.
 // Then the same after a batch of new SIAO requests and after a batch changing 200 of them,
-// and the rollups kept by the triggers (with their key sums) equal a rebuild.
+// and the rollups kept by the triggers (with their key sums) equal a rebuild; and the
+// prevention and housing figures after batches of cases, actions, follow-ups, offers and
+// placements.
 //
 // The PRNG is seeded (printed); replay with STATS_PROP_SEED=<seed>, STATS_PROP_CASES=<n>.
 import { test, before, after } from 'node:test';
@@ -21,11 +24,13 @@ import {
   BANDS, loadTruth, period, periodQuery, expectedYouth, expectedActivity, youthHeadline,
   seriesPoints, YOUTH_DIMS, ACTIVITY_DIMS,
 } from './_helpers/disclosure-oracle.mjs';
+import { loadAxes, expectedPrevention, expectedHousing, preventionRows, housingRows } from './_helpers/axes-oracle.mjs';
 
 const SEED_ENV = process.env.STATS_PROP_SEED ?? '20190101';
 const SEED = SEED_ENV === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
 const CASES = Number(process.env.STATS_PROP_CASES ?? 120);
 const CASES_AFTER = 25;
+const AXES_CASES = Number(process.env.STATS_PROP_AXES_CASES ?? 60);
 const CONCURRENCY = 4;
 
 let svc, admin, vocab;
@@ -229,7 +234,8 @@ before(async () => {
   const v = await svc.api('GET', '/v1/vocabularies');
   assert.equal(v.status, 200, show(v));
   vocab = v.json;
-  for (const name of ['housing_situation', 'sex', 'measure_kind', 'siao_need', 'siao_response', 'siao_channel', 'partner_kind']) {
+  for (const name of ['housing_situation', 'sex', 'measure_kind', 'siao_need', 'siao_response', 'siao_channel', 'partner_kind',
+    'follow_up_situation', 'prevention_action_kind', 'procedure_stage', 'debt_band', 'housing_offer_kind', 'typology', 'composition']) {
     codes[name] = vocab[name].map((c) => c.code);
   }
 });
@@ -296,4 +302,125 @@ test('after a batch of new SIAO requests, and after a batch changing 200 of them
   await sql('SELECT lda_observatory_rebuild()');
   const rebuilt = (await sql(snapshot)).rows[0];
   assert.deepEqual(kept, rebuilt, 'the rollups kept by the triggers differ from a rebuild');
+});
+
+// ------------------------------------------------------------------------------ prevention and housing
+
+/** A random question to the prevention or housing endpoint (the demo's years and one more). */
+function randomAxesQuestion(rng, endpoint) {
+  const k = rng.next();
+  const y = rng.int(2019, 2023);
+  const p = k < 0.3 ? period('month', y, rng.int(0, 11)) : k < 0.55 ? period('quarter', y, rng.int(0, 3))
+    : k < 0.8 ? period('year', y) : period('years', rng.int(2019, 2022), 0, 0);
+  if (p.kind === 'years') p.last = rng.int(Math.floor(p.first / 12) + 1, 2023) * 12 + 11;
+  const q = { endpoint, period: p, vocab: codes };
+  const s = rng.next();
+  if (s < 0.4) q.platform = rng.pick(PLATFORMS);
+  else if (s < 0.7) q.ami = rng.int(1, 2);
+  return q;
+}
+
+function axesPath(q, csv = false) {
+  const parts = [periodQuery(q.period)];
+  if (q.platform) parts.push(`platform=${q.platform}`);
+  if (q.ami) parts.push(`ami=${q.ami}`);
+  if (csv) parts.push('format=csv');
+  return `/v1/stats/${q.endpoint}?${parts.join('&')}`;
+}
+
+const axesTally = { perturbed: 0, noisy: 0, hidden: 0, values: 0 };
+
+async function checkAxesCase(t, q, label) {
+  const problems = [];
+  const T = t.settings.threshold, D = t.settings.maxNoise;
+  const path = axesPath(q);
+  const res = await svc.api('GET', path, { token: admin, timeout: 60_000 });
+  if (res.status !== 200) return [`${label} ${path}: ${show(res)}`];
+  const again = await svc.api('GET', path, { token: admin, timeout: 60_000 });
+  if (again.text !== res.text) problems.push(`${label} ${path}: a second request answered differently`);
+  const csv = await svc.api('GET', axesPath(q, true), { token: admin, timeout: 60_000 });
+  if (csv.status !== 200) return [`${label} csv: ${show(csv)}`];
+  const doc = res.json;
+  if (doc.disclosure.exact.length || doc.disclosure.threshold !== T || doc.disclosure.max_noise !== D) problems.push(`${label} ${path}: disclosure ${JSON.stringify(doc.disclosure)}`);
+  const got = q.endpoint === 'prevention' ? preventionRows(doc) : housingRows(doc);
+  const exp = q.endpoint === 'prevention' ? expectedPrevention(t, q) : expectedHousing(t, q);
+  const rows = parseCsv(csv.text).slice(1);
+  if (got.length !== exp.length || rows.length !== exp.length) return [`${label} ${path}: ${got.length} JSON rows, ${rows.length} CSV rows, ${exp.length} expected`];
+  const close = (a, b) => a === b || (a !== null && b !== null && Math.abs(a - b) < 1e-12);
+  exp.forEach((e, i) => {
+    const g = got[i], r = rows[i];
+    const where = `${label} ${path} ${e.section}/${e.code}`;
+    const num = (x) => (x === '' ? null : Number(x));
+    if (g.section !== e.section || g.code !== e.code) return problems.push(`${where}: JSON row ${g.section}/${g.code}`);
+    if (!close(g.count, e.count) || !close(g.share, e.share) || g.status !== e.status) problems.push(`${where}: JSON ${g.count}/${g.share}/${g.status}, expected ${e.count}/${e.share}/${e.status} (truth ${e.truth})`);
+    if (r[0] !== e.section || r[1] !== e.code || !close(num(r[3]), e.count) || !close(num(r[4]), e.share) || r[5] !== e.status) problems.push(`${where}: CSV ${r.join()}`);
+    if (e.truth === undefined) {
+      if (e.status === 'P') axesTally.values += 1;
+      return;
+    }
+    if (e.status === 'A') {
+      axesTally.hidden += 1;
+      return;
+    }
+    axesTally.perturbed += 1;
+    if (e.count !== e.truth) axesTally.noisy += 1;
+    if (Math.abs(e.count - e.truth) > D) problems.push(`${where}: ${e.count} more than ${D} from ${e.truth}`);
+    if ((e.count === 0) !== (e.truth === 0) || (e.count > 0 && e.count < T) || (e.truth > 0 && e.truth < T)) problems.push(`${where}: ${e.count} for a truth of ${e.truth}`);
+  });
+  return problems;
+}
+
+test(`${AXES_CASES} random questions to prevention and housing: every figure is its definition and the rules' (seed ${SEED})`, { timeout: 900_000 }, async () => {
+  const t = await loadAxes(sql);
+  const rng = prng(SEED + 7);
+  const cases = [];
+  for (let i = 0; i < AXES_CASES; i++) cases.push(randomAxesQuestion(rng, i % 2 ? 'housing' : 'prevention'));
+  cases.push({ endpoint: 'prevention', period: period('year', 2021), ami: 1, vocab: codes }); // the demo's VEJ cohort
+  const failures = (await pool(cases, CONCURRENCY, (q, i) => checkAxesCase(t, q, `#${i}`))).flat();
+  console.log(`prevention and housing: ${axesTally.perturbed} protected counts (${axesTally.noisy} off their truth), ${axesTally.hidden} hidden, ${axesTally.values} quartiles and rates`);
+  assert.equal(failures.length, 0, report(failures, 'on prevention and housing'));
+  assert.ok(axesTally.perturbed > 1000 && axesTally.hidden > 200 && axesTally.noisy > 200 && axesTally.values > 20, JSON.stringify(axesTally));
+});
+
+test('after batches of cases, actions, follow-ups, offers and placements, the prevention and housing figures still follow', { timeout: 900_000 }, async () => {
+  const rng = prng(SEED + 11);
+  const day = (y, m, d) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  const households = [], cases = [], actions = [], follows = [];
+  for (let i = 0; i < 60; i += 1) {
+    const platform = rng.pick(PLATFORMS);
+    const y = rng.int(2021, 2023), m = rng.int(1, 12), d = rng.int(1, 28);
+    households.push({ external_id: `PH-${i}`, platform, composition: rng.pick(['single_person', 'single_parent', 'couple_with_children']), adults: 1, children: 0,
+      head: { last_name: `Prop${i}`, first_name: 'Test', birth_date: '1980-01-01', sex: 'female' }, housing_situation: 'housed' });
+    const debt = rng.chance(0.8) ? { debt_eur: rng.int(200, 9000), debt_on: day(y, m, d) } : {};
+    cases.push({ external_id: `PC-${i}`, household_external_id: `PH-${i}`, platform, landlord_kind: rng.pick(['social', 'private']),
+      stage: rng.pick(['payment_order', 'summons', 'judgment']), stage_on: day(y, m, d), ...debt });
+    const kinds = ['vej', 'pex_mobile_team', 'social_support', 'fsl_aid', 'other'];
+    const first = rng.pick(kinds);
+    actions.push({ external_id: `PA-${i}-1`, case_external_id: `PC-${i}`, kind: first, done_on: day(y, m, d) });
+    if (rng.chance(0.5)) actions.push({ external_id: `PA-${i}-2`, case_external_id: `PC-${i}`, kind: rng.pick(kinds), done_on: day(y, m, d) });
+    if (y < 2023 && rng.chance(0.7)) follows.push({ case_external_id: `PC-${i}`, at_months: 6, situation: rng.pick(['maintained', 'rehoused', 'procedure_pending', 'unknown']) });
+  }
+  const push = async (route, body) => {
+    const res = await svc.api('POST', `${route}?source=propaxes`, { token: admin, body, timeout: 120_000 });
+    assert.equal(res.status, 200, show(res));
+    assert.deepEqual(res.json.rejected, [], `${route}: ${res.text.slice(0, 600)}`);
+  };
+  await push('/v1/households/batch', households);
+  await push('/v1/prevention-cases/batch', cases);
+  await push('/v1/prevention-actions/batch', actions);
+  await push('/v1/prevention-follow-ups/batch', follows);
+  // placements of referrals housed in the demo but never placed, in new SAS flats and homes
+  const housed = (await sql(`SELECT r.id::text, r.platform, greatest(r.received_on, coalesce(m.housing_on, m.started_on))::text AS d
+    FROM referral r JOIN measure m ON m.referral_id = r.id AND m.housing_outcome IN ('accessed', 'maintained')
+    WHERE NOT EXISTS (SELECT 1 FROM placement p WHERE p.referral_id = r.id) ORDER BY r.id LIMIT 40`)).rows;
+  const offers = housed.map((r, i) => ({ external_id: `PO-${i}`, platform: r.platform, kind: rng.pick(['sas_flat', 'social_housing', 'youth_shared_flat']),
+    landlord_kind: 'social', typology: rng.pick(['t1', 't2', 't3']), capacity: 1, available_from: '2018-01-01' }));
+  for (const o of offers) if (o.kind === 'youth_shared_flat') o.typology = 'room';
+  await push('/v1/housing-offers/batch', offers);
+  await push('/v1/placements/batch', housed.map((r, i) => ({ external_id: `PP-${i}`, referral: r.id, offer_external_id: `PO-${i}`, entered_on: r.d })));
+  const t = await loadAxes(sql);
+  const qs = [];
+  for (let i = 0; i < 20; i++) qs.push(randomAxesQuestion(rng, i % 2 ? 'housing' : 'prevention'));
+  const failures = (await pool(qs, CONCURRENCY, (q, i) => checkAxesCase(t, q, `after #${i}`))).flat();
+  assert.equal(failures.length, 0, report(failures, 'after the batches'));
 });

@@ -1,5 +1,6 @@
 // An automated attacker against the published statistics (docs/statistics.md), on the demo
-// data. It holds an analyst token (JSON and CSV) and an lda_bi login, and for each family of
+// data (the youth observatory, the activity report, and the crossed tables of eviction
+// prevention). It holds an analyst token (JSON and CSV) and an lda_bi login, and for each family of
 // attack tries several hundred targets — counts from 1 to the threshold − 1, which the
 // service must never let anyone recover — taking its best guess (the estimate the family
 // gives, rounded, kept within 1..threshold−1) and comparing it with the truth computed from
@@ -17,6 +18,7 @@ import {
   BANDS, loadTruth, period, periodQuery, youthTallies, activityTallies, protectedCell, scopeOf,
   monthDate,
 } from '../integration/_helpers/disclosure-oracle.mjs';
+import { loadAxes, expectedPrevention, preventionRows } from '../integration/_helpers/axes-oracle.mjs';
 
 const SEED = Number(process.env.PRIVACY_SEED ?? 62);
 const TARGETS = Number(process.env.PRIVACY_TARGETS ?? 300);
@@ -316,6 +318,56 @@ async function biFamily(rng) {
   }
 }
 
+/** The crossed tables of GET /v1/stats/prevention (the cohort's situation at 6, 12 or 24
+ * months by first action, platform, stage at entry or debt band): a small cell is estimated
+ * from its row's total minus the row's other cells and from its column's total (the whole
+ * cohort's situation) minus the other rows, averaged when both are readable. `kind`: 'api'
+ * or 'legacy' (exact counts, only the small cells hidden). */
+async function crossFamily(rng, kind, axes) {
+  const T = axes.settings.threshold;
+  const docs = new Map();
+  const answer = async (q) => {
+    const parts = [periodQuery(q.period)];
+    if (q.platform) parts.push(`platform=${q.platform}`);
+    if (q.ami) parts.push(`ami=${q.ami}`);
+    const path = `/v1/stats/prevention?${parts.join('&')}`;
+    if (!docs.has(path)) {
+      const expected = new Map(expectedPrevention(axes, q).map((r) => [`${r.section}/${r.code}`, r]));
+      const published = kind === 'api' ? new Map(preventionRows(await fetchDoc(path)).map((r) => [`${r.section}/${r.code}`, r.count])) : null;
+      docs.set(path, { expected, published });
+    }
+    return docs.get(path);
+  };
+  let tried = 0, attempted = 0, exact = 0;
+  for (let i = 0; i < TARGETS * 40 && tried < TARGETS; i++) {
+    const y = rng.int(2021, 2022), k = rng.pick(['month', 'quarter', 'year']);
+    const q = { period: k === 'month' ? period('month', y, rng.int(0, 11)) : k === 'quarter' ? period('quarter', y, rng.int(0, 3)) : period('year', y),
+      ...rng.pick(SCOPES), vocab: CODES };
+    const { expected, published } = await answer(q);
+    const targets = [...expected.values()].filter((r) => /^follow_up_\d+:/.test(r.section) && r.truth > 0 && r.truth < T);
+    if (!targets.length) continue;
+    const c = rng.pick(targets);
+    tried += 1;
+    const value = (key) => {
+      const e = expected.get(key);
+      if (!e) return 0;
+      if (kind === 'api') return published.get(key) ?? null;
+      return e.truth > 0 && e.truth < T ? null : e.truth;
+    };
+    const [h, breakdown, row] = c.section.split(':');
+    const rowCodes = [...expected.values()].filter((r) => r.section === c.section).map((r) => r.code);
+    const rowTotal = value(breakdown === 'by_platform' ? `by_platform/${row}` : `${breakdown}/${row}`);
+    const byRow = sub(rowTotal, sum(rowCodes.filter((s) => s !== c.code).map((s) => value(`${c.section}/${s}`))));
+    const others = [...new Set([...expected.values()].filter((r) => r.section.startsWith(`${h}:${breakdown}:`) && r.section !== c.section).map((r) => r.section))];
+    const byCol = sub(value(`${h}/${c.code}`), sum(others.map((sec) => value(`${sec}/${c.code}`))));
+    const est = [byRow, byCol].filter((x) => x !== null);
+    if (!est.length) continue;
+    attempted += 1;
+    if (Math.min(T - 1, Math.max(1, Math.round(est.reduce((a, b) => a + b, 0) / est.length))) === c.truth) exact += 1;
+  }
+  return { tried, attempted, exact };
+}
+
 async function runFamily(name, fam, kind, rng) {
   const T = truth.settings.threshold;
   const read = reader(kind);
@@ -371,6 +423,8 @@ test('no family of attack recovers more than one small count in three', { timeou
   }
   const bi = await biFamily(prng(SEED));
   results.push({ name: 'bi_views', api: bi, legacy: { tried: bi.tried, attempted: bi.tried, exact: bi.tried, note: 'rows were readable' } });
+  const axes = await loadAxes((text) => svc.sql(text));
+  results.push({ name: 'crossed_tables', api: await crossFamily(prng(SEED), 'api', axes), legacy: await crossFamily(prng(SEED), 'legacy', axes) });
   const pct = (r) => (r.attempted ? `${((100 * r.exact) / r.attempted).toFixed(1)} %` : '—');
   const lines = ['family                 | targets | attackable | recovered | rate    || former rules: attackable, rate'];
   for (const r of results) {

@@ -1,5 +1,6 @@
-/* disclosure and stats_grid: the cell-key lookup, the platform tree, breakdowns, the official
- * figures' rules and the grid of questions, on hand-computed examples. */
+/* disclosure and stats_grid: the cell-key lookup, the platform tree, breakdowns, two-way
+ * tables, figures that are not counts, the official figures' rules and the grid of questions,
+ * on hand-computed examples. */
 #include "check.h"
 #include "domain/disclosure.h"
 #include "domain/siao.h"
@@ -114,6 +115,73 @@ TEST(a_breakdown_that_splits_its_total_hides_a_second_code)
     CHECK(h[2 * NSCOPES + ALL] && !h[1 * NSCOPES + ALL]);
 }
 
+/* The flags of a table's cell (r, c) in scope s (ncols columns). */
+#define CELL(h, r, c, ncols, s) (h)[((r) * (ncols) + (c)) * NSCOPES + (s)]
+
+TEST(a_two_way_table_leaves_no_line_with_a_single_hidden_cell)
+{
+    /* all on artois: rows a, b; columns x, y, z; a.x (3) is small */
+    sdc_tally ax[5] = {{3, 1}}, ay[5] = {{40, 2}}, az[5] = {{50, 3}};
+    sdc_tally bx[5] = {{30, 4}}, by[5] = {{20, 5}}, bz[5] = {{60, 6}};
+    const sdc_tally *cells[] = {ax, ay, az, bx, by, bz};
+    const char *rows[] = {"a", "b"}, *cols[] = {"x", "y", "z"};
+    bool h[6 * NSCOPES];
+    sdc_table_hide(&P, &TREE, cells, rows, 2, cols, 3, 1, h);
+    for (int s = ART; s <= ALL; s += ALL - ART) {
+        /* row a: a.x, then a.y (smaller than a.z); column x: b.x; row b: b.y (smaller than b.z) */
+        CHECK(CELL(h, 0, 0, 3, s) && CELL(h, 0, 1, 3, s) && !CELL(h, 0, 2, 3, s));
+        CHECK(CELL(h, 1, 0, 3, s) && CELL(h, 1, 1, 3, s) && !CELL(h, 1, 2, 3, s));
+    }
+    /* lens_henin counts nothing: nothing of it is hidden */
+    for (int i = 0; i < 6; i++) CHECK(!h[i * NSCOPES + LEN]);
+
+    /* a row whose total is hidden (b, the second of the rows' breakdown, beside a's 5):
+     * one of its cells goes with it, then the columns and rows are settled again */
+    sdc_tally px[5] = {{3, 1}}, py[5] = {{2, 2}};
+    sdc_tally qx[5] = {{25, 3}}, qy[5] = {{15, 4}};
+    sdc_tally rx[5] = {{20, 5}}, ry[5] = {{30, 6}};
+    const sdc_tally *c2[] = {px, py, qx, qy, rx, ry};
+    const char *r2[] = {"p", "q", "r"}, *k2[] = {"x", "y"};
+    bool g[6 * NSCOPES];
+    sdc_table_hide(&P, &TREE, c2, r2, 3, k2, 2, 1, g);
+    CHECK(CELL(g, 0, 0, 2, ALL) && CELL(g, 0, 1, 2, ALL));  /* p's cells are small */
+    CHECK(!CELL(g, 1, 0, 2, ALL) && CELL(g, 1, 1, 2, ALL)); /* q's total is hidden: q.y too */
+    CHECK(CELL(g, 2, 0, 2, ALL) && CELL(g, 2, 1, 2, ALL));  /* column x, then row r */
+    /* every line (with its margin) has none or at least two hidden members */
+    const sdc_tally *r2m[3];
+    sdc_tally sums[3][5] = {{{5, 3}}, {{40, 7}}, {{50, 11}}};
+    for (int i = 0; i < 3; i++) r2m[i] = sums[i];
+    bool m[3 * NSCOPES];
+    sdc_breakdown_hide(&P, &TREE, r2m, r2, 3, 1, true, m);
+    CHECK(m[0 * NSCOPES + ALL] && m[1 * NSCOPES + ALL] && !m[2 * NSCOPES + ALL]);
+    for (int r = 0; r < 3; r++) {
+        int n = m[r * NSCOPES + ALL] + CELL(g, r, 0, 2, ALL) + CELL(g, r, 1, 2, ALL);
+        CHECK(n != 1);
+    }
+
+    /* a range of two years: a cell small in one of them is hidden over the range */
+    sdc_tally sx[10] = {{4, 1}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {40, 1}};
+    sdc_tally sy[10] = {{30, 2}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {30, 2}};
+    sdc_tally tx[10] = {{50, 3}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {50, 3}};
+    sdc_tally ty[10] = {{60, 4}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {60, 4}};
+    const sdc_tally *c3[] = {sx, sy, tx, ty};
+    const char *r3[] = {"s", "t"}, *k3[] = {"x", "y"};
+    bool w[4 * NSCOPES];
+    sdc_table_hide(&P, &TREE, c3, r3, 2, k3, 2, 2, w);
+    CHECK(CELL(w, 0, 0, 2, ALL) && CELL(w, 0, 1, 2, ALL) && CELL(w, 1, 0, 2, ALL) &&
+          CELL(w, 1, 1, 2, ALL));
+}
+
+TEST(figures_that_are_not_counts_need_enough_records_and_are_rounded)
+{
+    CHECK(!sdc_value_shown(&P, 21, true) && sdc_value_shown(&P, 22, true));
+    CHECK(!sdc_value_shown(&P, 10, false) && sdc_value_shown(&P, 11, false));
+    CHECK(sdc_round_to(2449.5, 100) == 2400 && sdc_round_to(2450, 100) == 2500);
+    CHECK(sdc_round_to(230.5, 7) == 231 && sdc_round_to(227, 7) == 224 && sdc_round_to(0, 7) == 0);
+    CHECK(sdc_round_rate(0.6149) == 0.61 && sdc_round_rate(0.6151) == 0.62);
+    CHECK(sdc_round_rate(1.0) == 1.0 && sdc_round_rate(0.0) == 0.0);
+}
+
 TEST(official_figures_hide_the_other_ami_and_a_second_outcome)
 {
     long v[SDC_NOFFICIAL][2] = {{0}};
@@ -208,6 +276,8 @@ int main(void)
     RUN(within_the_bounds_for_every_key);
     RUN(the_platform_tree_hides_a_second_cell);
     RUN(a_breakdown_that_splits_its_total_hides_a_second_code);
+    RUN(a_two_way_table_leaves_no_line_with_a_single_hidden_cell);
+    RUN(figures_that_are_not_counts_need_enough_records_and_are_rounded);
     RUN(official_figures_hide_the_other_ami_and_a_second_outcome);
     RUN(the_grid_takes_months_quarters_years_and_ranges_of_years_only);
     RUN(a_series_has_a_point_per_period_clipped_to_the_question);

@@ -165,9 +165,10 @@
 
   /**
    * Horizontal bars of a breakdown's cells (every category named, hidden cells labelled).
-   * `noise`: the answer's max_noise, for the tooltips.
+   * `noise`: the answer's max_noise, for the tooltips; `unit`: what is counted (default
+   * "demandes"), `legend`: the dataset's name (default "Demandes des jeunes").
    */
-  function breakdownChart(name, canvasId, cells, color, noise) {
+  function breakdownChart(name, canvasId, cells, color, noise, unit, legend) {
     var labels = cells.map(function (c) {
       return wrapLabel(c.label_fr, 24);
     });
@@ -186,7 +187,7 @@
       type: 'bar',
       data: {
         labels: labels,
-        datasets: [{ label: 'Demandes des jeunes', data: values, backgroundColor: color, borderRadius: 3, maxBarThickness: 26 }],
+        datasets: [{ label: legend || 'Demandes des jeunes', data: values, backgroundColor: color, borderRadius: 3, maxBarThickness: 26 }],
       },
       options: {
         indexAxis: 'y',
@@ -219,7 +220,7 @@
               label: function (c) {
                 var cell = cells[c.dataIndex];
                 if (c.raw === null) return SECRET;
-                return nf.format(c.raw) + ' demandes' + (cell.share === null || cell.share === undefined ? '' : ' (' + pf.format(cell.share) + ')') +
+                return nf.format(c.raw) + ' ' + (unit || 'demandes') + (cell.share === null || cell.share === undefined ? '' : ' (' + pf.format(cell.share) + ')') +
                   (cell.status === 'E' ? ', exact' : ', protégé ±' + noise);
               },
             },
@@ -247,5 +248,5 @@
     window.Chart.defaults.color = '#1b1b1b';
   }
 
-  O.charts = { trend: trendChart, breakdown: breakdownChart, clear: clear, available: available };
+  O.charts = { trend: trendChart, breakdown: breakdownChart, replace: replaceChart, clear: clear, available: available };
 })((window.ldaObservatory = window.ldaObservatory || {}));

@@ -1,8 +1,9 @@
-// /observatory: the question asked, from the filters form. The controls can only ask the
-// questions the statistics answer (docs/statistics.md): a period of whole months — one month,
-// one quarter, one calendar year or a range of calendar years, built from selects, never typed
-// dates —, all platforms or one AMI or one platform (one select), and one age band of the
-// `age_band` vocabulary. window.ldaObservatory.question.
+// /observatory, /prevention, /housing: the question asked, from the filters form. The controls
+// can only ask the questions the statistics answer (docs/statistics.md): a period of whole
+// months — one month, one quarter, one calendar year or a range of calendar years, built from
+// selects, never typed dates —, all platforms or one AMI or one platform (one select), and, on
+// the observatory, one age band of the `age_band` vocabulary and a granularity (the other
+// pages have neither control). window.ldaObservatory.question.
 (function (O) {
   'use strict';
 
@@ -75,8 +76,8 @@
       to: p.to,
       platform: where !== 'all' && !ami ? where : null,
       ami: ami ? +ami[1] : null,
-      ageBand: els.ageBand.value || 'age_18_25',
-      granularity: els.granularity.value,
+      ageBand: els.ageBand ? els.ageBand.value || 'age_18_25' : null,
+      granularity: els.granularity ? els.granularity.value : null,
     };
   }
 
@@ -87,7 +88,7 @@
     p.set('to', f.to);
     if (f.platform) p.set('platform', f.platform);
     else if (f.ami) p.set('ami', String(f.ami));
-    p.set('age_band', f.ageBand);
+    if (f.ageBand) p.set('age_band', f.ageBand);
     Object.keys(extra || {}).forEach(function (k) {
       p.set(k, extra[k]);
     });
@@ -132,9 +133,9 @@
     }
     // A trend finer than or as long as the period: a month has one point a month.
     var rank = GRANULARITY_RANK[kind];
-    var options = els.granularity.options;
+    var options = els.granularity ? els.granularity.options : [];
     for (var i = 0; i < options.length; i++) options[i].disabled = GRANULARITY_RANK[options[i].value] > rank;
-    if (els.granularity.selectedOptions[0] && els.granularity.selectedOptions[0].disabled) els.granularity.value = 'month';
+    if (els.granularity && els.granularity.selectedOptions[0] && els.granularity.selectedOptions[0].disabled) els.granularity.value = 'month';
     var p = read();
     els.periodDates.textContent = 'Du ' + F.longDate(p.from) + ' au ' + F.longDate(p.to) + '.';
     els.periodDates.setAttribute('data-from', p.from);
@@ -189,6 +190,7 @@
 
   /** Fills the age band select from GET /v1/vocabularies (else 18 to 25 stays the only band). */
   function loadAgeBands() {
+    if (!els.ageBand) return Promise.resolve();
     return publicGet('/v1/vocabularies').then(
       function (body) {
         var bands = body.age_band || [];
@@ -207,6 +209,7 @@
   }
 
   function ageBandLabel(code) {
+    if (!els.ageBand) return code;
     var o = els.ageBand.querySelector('option[value="' + code + '"]');
     return o ? o.textContent : code;
   }
@@ -226,7 +229,8 @@
     else if (f.ami) where = 'AMI ' + f.ami + (amiNames(f.ami).length ? ' (' + amiNames(f.ami).join(', ') + ')' : '');
     else if (platforms.length && f.platforms.length === platforms.length) where = 'toutes les plateformes';
     else where = (f.platforms.length > 1 ? 'plateformes ' : 'plateforme ') + f.platforms.map(platformName).join(', ');
-    return when.charAt(0).toUpperCase() + when.slice(1) + ' · ' + where + ' · jeunes de ' + ageBandLabel(f.age_band);
+    var text = when.charAt(0).toUpperCase() + when.slice(1) + ' · ' + where;
+    return f.age_band ? text + ' · jeunes de ' + ageBandLabel(f.age_band) : text;
   }
 
   O.question = {

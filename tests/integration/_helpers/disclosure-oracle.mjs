@@ -159,7 +159,7 @@ export function persons(t, [first, last], plats, [lo, hi]) {
 
 // ---- the rules -------------------------------------------------------------------------
 
-const small = (s, n) => n > 0 && n < s.threshold;
+export const small = (s, n) => n > 0 && n < s.threshold;
 
 export function noise(t, n, ks) {
   const s = t.settings;
@@ -176,10 +176,10 @@ export function protect(t, { n, ks }, hidden) {
   return { value: n + noise(t, n, ks), status: 'P' };
 }
 
-const nscopes = (t) => t.tree.codes.length + 3;
+export const nscopes = (t) => t.tree.codes.length + 3;
 export const scopeAll = (t) => t.tree.codes.length + 2;
 
-function scopeTally(t, plat, scope) {
+export function scopeTally(t, plat, scope) {
   const np = t.tree.codes.length;
   if (scope < np) return plat[scope];
   const s = { n: 0, ks: 0 };
@@ -196,7 +196,7 @@ function hideSecond(members, sums, hidden) {
   if (best >= 0) hidden[best] = true;
 }
 
-function secondary(t, sums, hidden) {
+export function secondary(t, sums, hidden) {
   const np = t.tree.codes.length;
   for (const f of [0, 1]) {
     const members = [...Array(np).keys()].filter((i) => t.tree.family[i] === f)
