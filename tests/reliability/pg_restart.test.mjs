@@ -113,13 +113,20 @@ describe('PostgreSQL restarted under load', () => {
 
   test('a connection that carried a very large statement is closed when it comes back', async (t) => {
     const before = await call(svc.url, 'GET', '/metrics', { token: tok.admin });
+    // records at their largest (person keys are pseudonymised before they are sent, so only
+    // the source's own fields make the statement large): 100-character ids, every resource
+    // and need code, so that each statement of the batch is well over the recycling size
+    const vocab = (await call(svc.url, 'GET', '/v1/vocabularies')).json;
+    const codes = (name) => vocab[name].map((c) => c.code).filter((c) => c !== 'unknown' && c !== 'none').slice(0, 20);
     const big = await call(svc.url, 'POST', '/v1/siao-requests/batch', {
       token: tok.siao,
       body: siaoRecords(`big-${Date.now()}`, 10_000).map((r, i) => ({
         ...r,
-        external_id: `${r.external_id}-${'e'.repeat(60)}`,
+        external_id: `${r.external_id}-`.padEnd(100, 'e'),
         person_key: `${i}-${'k'.repeat(120)}`,
         received_at: new Date(Date.now() - 3_600_000 - i * 1000).toISOString(),
+        resources: codes('resource'),
+        needs: codes('siao_need'),
       })),
       timeout: 120_000 * SLOWDOWN,
     });
@@ -129,7 +136,7 @@ describe('PostgreSQL restarted under load', () => {
     const recycled = metric(after1.text, 'lda_db_recycled_total') - metric(before.text, 'lda_db_recycled_total');
     const next = [];
     for (let i = 0; i < 10; i += 1) next.push((await call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.coord })).status);
-    t.diagnostic(`held: a batch of 10 000 records (about 5 MiB of statement) (${big.json.created} created) → ${recycled} connection(s) closed at release (lda_db_recycled_total); the next requests: ${next.join(' ')}`);
+    t.diagnostic(`held: a batch of 10 000 records (records at their largest) (${big.json.created} created) → ${recycled} connection(s) closed at release (lda_db_recycled_total); the next requests: ${next.join(' ')}`);
     assert.ok(recycled >= 1, 'the connection was recycled');
     assert.deepEqual([...new Set(next)], [200]);
   });
