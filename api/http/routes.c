@@ -7,6 +7,7 @@
 
 static const char *const FORMATS[] = {"json", "csv", NULL};
 static const char *const GRANULARITIES[] = {"month", "quarter", "year", NULL};
+static const char *const COHORT_GRANULARITIES[] = {"quarter", "year", NULL};
 static const char *const AUDIT_TYPES[] = {"household", "referral", "measure", "siao_request",
                                           "token",     "partner",  NULL};
 
@@ -58,6 +59,8 @@ static const qparam Q_SERIES[] = {Q_STATS_COMMON,
                                   {"age_band", Q_CODE, 0, 0, "age_band", false, NULL},
                                   {"granularity", Q_CHOICE, 0, 0, NULL, false, GRANULARITIES},
                                   QPARAM_END};
+static const qparam Q_OUTCOMES[] = {
+    Q_STATS_COMMON, {"granularity", Q_CHOICE, 0, 0, NULL, false, COHORT_GRANULARITIES}, QPARAM_END};
 
 #define CASE  (ROLE_ADMIN | ROLE_COORDINATOR)
 #define STATS (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_ANALYST)
@@ -112,6 +115,7 @@ const lda_route ROUTES[] = {
     {"POST", "/v1/siao-requests/batch", PUSH, BODY_BATCH, Q_BATCH, siao_requests_batch},
     {"GET", "/v1/siao-requests", PUSH, BODY_NONE, Q_SIAO, siao_requests_list},
     {"GET", "/v1/stats/activity", STATS, BODY_NONE, Q_ACTIVITY, stats_activity_get},
+    {"GET", "/v1/stats/outcomes", STATS, BODY_NONE, Q_OUTCOMES, stats_outcomes_get},
     {"GET", "/v1/observatory/youth", STATS, BODY_NONE, Q_YOUTH, observatory_youth_get},
     {"GET", "/v1/observatory/youth/series", STATS, BODY_NONE, Q_SERIES, observatory_series_get},
 };

@@ -116,6 +116,9 @@ void vendor_get(lda_req *r);
 void stats_activity_get(lda_req *r);
 void observatory_youth_get(lda_req *r);
 void observatory_series_get(lda_req *r);
+
+/* stats_outcomes.c */
+void stats_outcomes_get(lda_req *r);
 /* batch.c */
 void siao_requests_batch(lda_req *r);
 void siao_requests_list(lda_req *r);

@@ -15,6 +15,7 @@
 #include "domain/vocab.h"
 #include "resources/resource.h"
 #include "resources/stats_report.h"
+#include "resources/stats_shared.h"
 #include "store/stats.h"
 
 #include <pthread.h>
@@ -76,17 +77,6 @@ static bool ref_ready(lda_req *r, db_conn *c)
 }
 
 /* ---- parameters: the grid, the platforms, the age band ----------------------------------- */
-
-typedef struct {
-    grid_period period;
-    char m0[11], m1[11];
-    size_t scope;     /* in ref_tree's scopes */
-    char *platforms;  /* text[] literal of the scope's platforms */
-    const char *band; /* age band code (youth endpoints) */
-    int lo, hi;
-    bool csv;
-    json_t *filters;
-} stats_params;
 
 static void params_free(stats_params *p)
 {
@@ -220,18 +210,6 @@ static bool read_params(lda_req *r, stats_params *p, bool youth)
 
 /* ---- counts by unit and platform ----------------------------------------------------------- */
 
-typedef struct {
-    char dim[16], code[48];
-    sdc_tally *t; /* nunits x nplat */
-} trow;
-
-typedef struct {
-    size_t nunits;
-    char (*units)[11]; /* first days, ascending */
-    trow *rows;
-    size_t nrows, cap;
-} tallies;
-
 static void tallies_init(tallies *tl, size_t nunits)
 {
     memset(tl, 0, sizeof *tl);
@@ -353,12 +331,6 @@ static sdc_figure partition_count(const tallies *tl, const char *dim, const char
     free(codes);
     return out;
 }
-
-/* The official figures' rows, by sdc_official (NULL: not asked), and where they are. */
-typedef struct {
-    const trow *row[SDC_NOFFICIAL];
-    const char *dim[SDC_NOFFICIAL], *code[SDC_NOFFICIAL];
-} official_rows;
 
 static void official_set(official_rows *o, const tallies *tl, sdc_official f, const char *dim,
                          const char *code)
@@ -791,4 +763,36 @@ void observatory_series_get(lda_req *r)
     params_free(&p);
     report_send(r, &rp, csv, "observatoire-jeunes-series", ref_params.threshold,
                 ref_params.max_noise);
+}
+
+/* ---- shared with the other statistics resources (resources/stats_shared.h) ---------------- */
+
+db_conn *stats_begin(lda_req *r, stats_params *p, bool youth) { return begin(r, p, youth); }
+void stats_params_free(stats_params *p) { params_free(p); }
+const sdc_tree *stats_tree(void) { return &ref_tree; }
+const sdc_params *stats_sdc(void) { return &ref_params; }
+bool stats_scope_has(size_t scope, size_t platform) { return scope_has(scope, platform); }
+void stats_tallies_init(tallies *tl, size_t nunits) { tallies_init(tl, nunits); }
+void stats_tallies_free(tallies *tl) { tallies_free(tl); }
+const trow *stats_tallies_get(const tallies *tl, const char *dim, const char *code)
+{
+    return tallies_get(tl, dim, code);
+}
+trow *stats_tallies_add(tallies *tl, const char *dim, const char *code)
+{
+    return tallies_add(tl, dim, code);
+}
+void stats_official_set(official_rows *o, const tallies *tl, sdc_official f, const char *dim,
+                        const char *code)
+{
+    official_set(o, tl, f, dim, code);
+}
+published stats_headline_count(const tallies *tl, const official_rows *o, sdc_official f,
+                               bool official, grid_kind kind, size_t u0, size_t nu, size_t scope)
+{
+    return headline_count(tl, o, f, official, kind, u0, nu, scope);
+}
+const char *stats_label_of(const char *vocab_name, const char *code)
+{
+    return label_of(vocab_name, code);
 }

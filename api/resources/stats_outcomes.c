@@ -1,0 +1,662 @@
+/*
+ * GET /v1/stats/outcomes — cohorts of referrals by the period they were received in: time to
+ * support and to housing (Kaplan–Meier), housing retention, returns; the whole cohort, its
+ * breakdowns (measure kind, composition, head's age band, first time or returning), the youth
+ * groups and a series of cohorts by year or quarter (docs/outcomes.md).
+ *
+ * The store gives one row per referral of the period (a month, a platform, a record key,
+ * codes, and per measure a time and a state). Counts are tallied by unit of time and
+ * platform and protected as every other count (domain/disclosure), their hidden flags closed
+ * under the families outcome counts form (domain/cohort); estimates come from the curves of
+ * domain/survival, published by the rule of domain/cohort.
+ */
+#include "core/mem.h"
+#include "domain/cohort.h"
+#include "domain/survival.h"
+#include "domain/vocab.h"
+#include "resources/resource.h"
+#include "resources/stats_shared.h"
+#include "store/outcomes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- groups: the whole cohort, then each breakdown's codes --------------------------------- */
+
+enum { BD_KIND, BD_COMPOSITION, BD_AGE, BD_HISTORY, NBREAKDOWNS };
+
+static const struct {
+    const char *section, *dim, *vocab, *extra, *extra_label;
+} BREAKDOWNS[NBREAKDOWNS] = {
+    {"by_measure_kind", "kind", "measure_kind", "none", "Sans mesure"},
+    {"by_composition", "composition", "composition", NULL, NULL},
+    {"by_age_band", "age_band", "age_band", "not_collected", "Non renseigné"},
+    {"by_history", "history", NULL, NULL, NULL},
+};
+
+static const char *const HISTORY[] = {"first_time", "returning"};
+static const char *const HISTORY_LABELS[] = {"Première saisine", "Déjà connu (nouvelle saisine)"};
+
+#define MAX_GROUPS 48
+
+typedef struct {
+    size_t n;
+    size_t bd_first[NBREAKDOWNS], bd_count[NBREAKDOWNS]; /* group 0 is the whole cohort */
+    const char *code[MAX_GROUPS];                        /* bare code ("" for the cohort) */
+    const char *label[MAX_GROUPS];
+    char key[MAX_GROUPS][48]; /* tallies code: "kind:adsl" */
+} groups;
+
+static void groups_init(groups *g)
+{
+    memset(g, 0, sizeof *g);
+    g->code[0] = "";
+    g->label[0] = "Toutes les saisines";
+    g->n = 1;
+    for (int b = 0; b < NBREAKDOWNS; b++) {
+        g->bd_first[b] = g->n;
+        if (BREAKDOWNS[b].vocab) {
+            const vocab *v = vocab_find(BREAKDOWNS[b].vocab);
+            for (size_t i = 0; v && i < v->ncodes && g->n < MAX_GROUPS - 1; i++) {
+                g->code[g->n] = v->codes[i].code;
+                g->label[g->n++] = v->codes[i].label_fr;
+            }
+        } else
+            for (size_t i = 0; i < 2; i++) {
+                g->code[g->n] = HISTORY[i];
+                g->label[g->n++] = HISTORY_LABELS[i];
+            }
+        if (BREAKDOWNS[b].extra && g->n < MAX_GROUPS) {
+            g->code[g->n] = BREAKDOWNS[b].extra;
+            g->label[g->n++] = BREAKDOWNS[b].extra_label;
+        }
+        g->bd_count[b] = g->n - g->bd_first[b];
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        int b = NBREAKDOWNS - 1;
+        while (b >= 0 && (i == 0 || g->bd_first[b] > i)) b--;
+        if (i == 0)
+            g->key[i][0] = '\0';
+        else
+            snprintf(g->key[i], sizeof g->key[i], "%s:%s", BREAKDOWNS[b].dim, g->code[i]);
+    }
+}
+
+/* The group of a case in breakdown b, or 0 when its code is not one of the breakdown's. */
+static size_t group_of(const groups *g, int b, const oc_case *x)
+{
+    const char *v = b == BD_KIND          ? x->kind
+                    : b == BD_COMPOSITION ? x->composition
+                    : b == BD_AGE         ? x->age_band
+                                          : x->history;
+    for (size_t i = g->bd_first[b]; i < g->bd_first[b] + g->bd_count[b]; i++)
+        if (!strcmp(g->code[i], v)) return i;
+    return 0;
+}
+
+/* ---- counts -------------------------------------------------------------------------------- */
+
+/* The counts published for each group. The cohort of retention is the housed (F_HOU_EV). */
+enum {
+    F_CASES,
+    F_SUP_EV,
+    F_SUP_CE,
+    F_HOU_EV,
+    F_HOU_CE,
+    F_RET_EV,
+    F_RET_CE,
+    F_RTN_N,
+    F_RTN_EV,
+    F_RTN_CE,
+    NFIG
+};
+static const char *const FIG_DIM[NFIG] = {"cases",  "sup_ev", "sup_ce", "hou_ev", "hou_ce",
+                                          "ret_ev", "ret_ce", "rtn_n",  "rtn_ev", "rtn_ce"};
+
+typedef struct {
+    tallies tl;
+    trow *row[NFIG][MAX_GROUPS];
+} counts;
+
+/* The unit (index in tl->units, ascending first days) a month falls in. */
+static size_t unit_of(const tallies *tl, const char *month)
+{
+    size_t u = 0;
+    while (u + 1 < tl->nunits && strcmp(tl->units[u + 1], month) <= 0) u++;
+    return u;
+}
+
+static size_t platform_of(const char *code)
+{
+    const sdc_tree *t = stats_tree();
+    size_t p = 0;
+    while (p < t->nplat && strcmp(t->code[p], code)) p++;
+    return p;
+}
+
+static void add(trow *row, size_t u, size_t p, long rk)
+{
+    sdc_tally *t = &row->t[u * stats_tree()->nplat + p];
+    t->n++;
+    t->ks += rk;
+}
+
+/* Tallies every case by unit (tl->units set by the caller) and platform. */
+static void counts_fill(counts *c, const groups *g, const oc_case *cases, size_t ncases)
+{
+    for (int f = 0; f < NFIG; f++)
+        for (size_t i = 0; i < g->n; i++)
+            c->row[f][i] = stats_tallies_add(&c->tl, FIG_DIM[f], g->key[i]);
+    stats_tallies_add(&c->tl, "total", "");
+    /* the pointers stay valid from here: no row is added after this point */
+    for (int f = 0; f < NFIG; f++)
+        for (size_t i = 0; i < g->n; i++)
+            c->row[f][i] = (trow *)stats_tallies_get(&c->tl, FIG_DIM[f], g->key[i]);
+    trow *total = (trow *)stats_tallies_get(&c->tl, "total", "");
+
+    for (size_t i = 0; i < ncases; i++) {
+        const oc_case *x = &cases[i];
+        size_t p = platform_of(x->platform), u = unit_of(&c->tl, x->month);
+        if (p == stats_tree()->nplat) continue;
+        add(total, u, p, x->rk);
+        size_t gs[1 + NBREAKDOWNS];
+        size_t ng = 0;
+        gs[ng++] = 0;
+        for (int b = 0; b < NBREAKDOWNS; b++) {
+            size_t gi = group_of(g, b, x);
+            if (gi) gs[ng++] = gi;
+        }
+        for (size_t k = 0; k < ng; k++) {
+            size_t gi = gs[k];
+            add(c->row[F_CASES][gi], u, p, x->rk);
+            if (x->s[OC_SUPPORT] == OC_EVENT) add(c->row[F_SUP_EV][gi], u, p, x->rk);
+            if (x->s[OC_SUPPORT] == OC_OPEN) add(c->row[F_SUP_CE][gi], u, p, x->rk);
+            if (x->s[OC_HOUSING] == OC_EVENT) add(c->row[F_HOU_EV][gi], u, p, x->rk);
+            if (x->s[OC_HOUSING] == OC_OPEN) add(c->row[F_HOU_CE][gi], u, p, x->rk);
+            if (x->s[OC_RETENTION] == OC_EVENT) add(c->row[F_RET_EV][gi], u, p, x->rk);
+            if (x->s[OC_RETENTION] == OC_OPEN) add(c->row[F_RET_CE][gi], u, p, x->rk);
+            if (x->s[OC_RETURN] != OC_NONE) add(c->row[F_RTN_N][gi], u, p, x->rk);
+            if (x->s[OC_RETURN] == OC_EVENT) add(c->row[F_RTN_EV][gi], u, p, x->rk);
+            if (x->s[OC_RETURN] == OC_OPEN) add(c->row[F_RTN_CE][gi], u, p, x->rk);
+        }
+    }
+}
+
+/* The hidden flags of one "table": the whole cohort (one group, partition false) or one
+ * breakdown (its groups, a partition), over units [u0, u0 + nu), for every figure, group
+ * and scope: hidden[(f * ng + k) * ns + s]. The cohort size follows the rules of any count
+ * (an exact official figure for whole years on all platforms or an AMI); every other count
+ * is hidden with the cohort it splits, then closed under the platform tree, the breakdown's
+ * codes and the events/censored split of retention and of returns. */
+static void table_flags(const counts *c, const official_rows *o, const size_t *gi, size_t ng,
+                        bool partition, grid_kind kind, size_t u0, size_t nu, bool *hidden)
+{
+    const sdc_tree *t = stats_tree();
+    size_t ns = sdc_nscopes(t), nplat = t->nplat, ncell = (size_t)NFIG * ng * ns;
+#define CELL(f, k, s) ((((size_t)(f)) * ng + (k)) * ns + (s))
+    bool *unit = NULL;
+    if (nu > 1) { /* a range of years: hidden in one of its years is hidden */
+        unit = xcalloc(ncell, sizeof *unit);
+        bool *one = xcalloc(ncell, sizeof *one);
+        for (size_t u = u0; u < u0 + nu; u++) {
+            table_flags(c, o, gi, ng, partition, GRID_YEAR, u, 1, one);
+            for (size_t i = 0; i < ncell; i++) unit[i] = unit[i] || one[i];
+        }
+        free(one);
+    }
+    const char **codes = xcalloc(ng, sizeof *codes);
+    const sdc_tally **cells = xcalloc(ng, sizeof *cells);
+    bool *h = xcalloc(ng * ns, sizeof *h);
+    long *n = xcalloc(ncell, sizeof *n);
+    for (int f = 0; f < NFIG; f++) {
+        for (size_t k = 0; k < ng; k++) {
+            codes[k] = c->row[f][gi[k]]->code;
+            cells[k] = c->row[f][gi[k]]->t + u0 * nplat;
+        }
+        sdc_breakdown_hide(stats_sdc(), t, cells, codes, ng, nu, partition, h);
+        for (size_t k = 0; k < ng; k++)
+            for (size_t s = 0; s < ns; s++) {
+                hidden[CELL(f, k, s)] = h[k * ns + s] || (unit && unit[CELL(f, k, s)]);
+                sdc_tally sum = {0, 0};
+                for (size_t u = 0; u < nu; u++) {
+                    sdc_tally x = sdc_scope_tally(t, cells[k] + u * nplat, s);
+                    sum.n += x.n;
+                }
+                n[CELL(f, k, s)] = sum.n;
+            }
+    }
+    /* the cohort of all platforms or an AMI over whole years: the official figure's rule */
+    if (!partition && (kind == GRID_YEAR || kind == GRID_YEARS))
+        for (size_t s = nplat; s < ns; s++)
+            hidden[CELL(F_CASES, 0, s)] =
+                stats_headline_count(&c->tl, o, SDC_REFERRALS_RECEIVED, true, kind, u0, nu, s)
+                    .status == SDC_HIDDEN;
+
+    /* the families of the counts other than the cohort size */
+    size_t cap = (size_t)NFIG * ng * (SDC_MAX_PLATFORMS + 4) + (size_t)NFIG * ns * ng + 4 * ng * ns;
+    size_t *members = xcalloc(cap, sizeof *members), *start = xcalloc(cap / 2 + 2, sizeof *start);
+    size_t nm = 0, nf = 0;
+    for (int f = F_SUP_EV; f < NFIG; f++)
+        for (size_t k = 0; k < ng; k++) {
+            for (int fam = 0; fam < SDC_NFAMILIES; fam++) { /* platforms of an AMI, code order */
+                start[nf++] = nm;
+                size_t first = nm;
+                for (size_t p = 0; p < nplat; p++)
+                    if (t->family[p] == fam) {
+                        size_t at = nm++;
+                        while (at > first &&
+                               strcmp(t->code[members[at - 1] % ns], t->code[p]) > 0) {
+                            members[at] = members[at - 1];
+                            at--;
+                        }
+                        members[at] = CELL(f, k, p);
+                    }
+            }
+            start[nf++] = nm; /* the AMIs */
+            for (int fam = 0; fam < SDC_NFAMILIES; fam++) members[nm++] = CELL(f, k, nplat + fam);
+        }
+    if (partition)
+        for (int f = F_SUP_EV; f < NFIG; f++)
+            for (size_t s = 0; s < ns; s++) {
+                start[nf++] = nm;
+                size_t first = nm;
+                for (size_t k = 0; k < ng; k++) { /* byte order of the codes */
+                    size_t at = nm++;
+                    while (at > first &&
+                           strcmp(codes[(members[at - 1] / ns) % ng], c->row[f][gi[k]]->code) > 0) {
+                        members[at] = members[at - 1];
+                        at--;
+                    }
+                    members[at] = CELL(f, k, s);
+                }
+            }
+    for (size_t k = 0; k < ng; k++)
+        for (size_t s = 0; s < ns; s++) {
+            start[nf++] = nm;
+            members[nm++] = CELL(F_RET_EV, k, s);
+            members[nm++] = CELL(F_RET_CE, k, s);
+            start[nf++] = nm;
+            members[nm++] = CELL(F_RTN_EV, k, s);
+            members[nm++] = CELL(F_RTN_CE, k, s);
+        }
+    start[nf] = nm;
+    /* a count is hidden with the cohort it splits; until nothing changes */
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t k = 0; k < ng; k++)
+            for (size_t s = 0; s < ns; s++) {
+                static const struct {
+                    int parent, first, last;
+                } SPLITS[] = {{F_CASES, F_SUP_EV, F_RTN_CE},
+                              {F_HOU_EV, F_RET_EV, F_RET_CE},
+                              {F_RTN_N, F_RTN_EV, F_RTN_CE}};
+                for (size_t x = 0; x < 3; x++)
+                    if (hidden[CELL(SPLITS[x].parent, k, s)])
+                        for (int f = SPLITS[x].first; f <= SPLITS[x].last; f++)
+                            if (!hidden[CELL(f, k, s)]) {
+                                hidden[CELL(f, k, s)] = true;
+                                again = true;
+                            }
+            }
+        if (cohort_close(n, hidden, members, start, nf)) again = true;
+    }
+#undef CELL
+    free(start);
+    free(members);
+    free(n);
+    free(h);
+    free(cells);
+    free(codes);
+    free(unit);
+}
+
+/* The published value of figure f of group gi (k-th of its table) in the question's scope. */
+static published count_value(const counts *c, const official_rows *o, const bool *hidden, size_t ng,
+                             int f, size_t gi, size_t k, grid_kind kind, size_t u0, size_t nu,
+                             size_t scope)
+{
+    const sdc_tree *t = stats_tree();
+    size_t ns = sdc_nscopes(t);
+    bool h = hidden[((size_t)f * ng + k) * ns + scope];
+    if (f == F_CASES && gi == 0 && scope >= t->nplat && (kind == GRID_YEAR || kind == GRID_YEARS))
+        return stats_headline_count(&c->tl, o, SDC_REFERRALS_RECEIVED, true, kind, u0, nu, scope);
+    sdc_tally sum = {0, 0};
+    for (size_t u = u0; u < u0 + nu; u++) {
+        sdc_tally x = sdc_scope_tally(t, c->row[f][gi]->t + u * t->nplat, scope);
+        sum.n += x.n;
+        sum.ks += x.ks;
+    }
+    return pub_count(sdc_protect(stats_sdc(), sum, h));
+}
+
+/* ---- estimates ----------------------------------------------------------------------------- */
+
+static const char *const MEASURE_KEY[OC_NMEASURES] = {"time_to_support", "time_to_housing",
+                                                      "retention", "returns"};
+/* per measure: its cohort's count, events, censored */
+static const int MEASURE_FIG[OC_NMEASURES][3] = {{F_CASES, F_SUP_EV, F_SUP_CE},
+                                                 {F_CASES, F_HOU_EV, F_HOU_CE},
+                                                 {F_HOU_EV, F_RET_EV, F_RET_CE},
+                                                 {F_RTN_N, F_RTN_EV, F_RTN_CE}};
+static const int SHARE_MONTHS[OC_NMEASURES][3] = {{3, 6, 12}, {3, 6, 12}, {6, 12, 24}, {6, 12, 24}};
+#define CURVE_MONTHS 24
+
+/* The answer being built, and where a group's figures come from. */
+typedef struct {
+    stats_report rp;
+    const counts *c;
+    const official_rows *o;
+    const oc_case *cases;
+    size_t ncases;
+    size_t scope;
+    const char *cohort; /* the CSV's cohort column */
+} ctx;
+
+typedef struct {
+    const bool *hidden;
+    size_t ng, gi, k;
+    grid_kind kind;
+    size_t u0, nu;
+} where;
+
+/* Whether a case is in the question's scope and units. */
+static bool case_in(const ctx *x, const where *w, const oc_case *c)
+{
+    size_t p = platform_of(c->platform), u = unit_of(&x->c->tl, c->month);
+    return p < stats_tree()->nplat && stats_scope_has(x->scope, p) && u >= w->u0 &&
+           u < w->u0 + w->nu;
+}
+
+/* One figure: obj[key] (null when hidden or `absent`), its status, and its CSV row. */
+static void put(ctx *x, json_t *obj, json_t *status, const char *key, published v, bool absent,
+                const char *section, const char *code, const char *measure)
+{
+    json_object_set_new(obj, key, absent ? JCHECK(json_null()) : pub_json(v));
+    char st[2] = {(char)v.status, 0};
+    if (status) json_object_set_new(status, key, JCHECK(json_string(st)));
+    char val[40] = "";
+    if (!absent) pub_text(v, val, sizeof val);
+    csv_field(&x->rp.csv, x->cohort, false);
+    csv_field(&x->rp.csv, section, false);
+    csv_field(&x->rp.csv, code, false);
+    csv_field(&x->rp.csv, measure, false);
+    csv_field(&x->rp.csv, key, false);
+    csv_field(&x->rp.csv, *val ? val : NULL, false);
+    csv_field(&x->rp.csv, st, true);
+}
+
+static published estimate(double value, bool ok, bool is_days)
+{
+    if (!ok) return (published){0, false, SDC_HIDDEN};
+    return (published){is_days ? (double)cohort_round_days((long)value) : cohort_round_share(value),
+                       is_days, SDC_PERTURBED};
+}
+
+/* One measure's block of a group: its counts, quantiles (support, housing), shares at the
+ * horizons and, when `curve`, its monthly curve. */
+static json_t *measure_block(ctx *x, const where *w, const groups *g, int b, int m, bool curve,
+                             const char *section, const char *code)
+{
+    json_t *blk = JCHECK(json_object()), *status = JCHECK(json_object());
+    static const char *const COUNT_KEY[3] = {"cases", "events", "censored"};
+    published cnt[3];
+    for (int i = 0; i < 3; i++) {
+        cnt[i] = count_value(x->c, x->o, w->hidden, w->ng, MEASURE_FIG[m][i], w->gi, w->k, w->kind,
+                             w->u0, w->nu, x->scope);
+        if (cnt[i].status == SDC_EXACT) {
+            bool seen = false;
+            size_t j;
+            json_t *e;
+            json_array_foreach(x->rp.exact, j, e) seen =
+                seen || !strcmp(json_string_value(e), "referrals");
+            if (!seen) json_array_append_new(x->rp.exact, JCHECK(json_string("referrals")));
+        }
+        put(x, blk, status, COUNT_KEY[i], cnt[i], false, section, code, MEASURE_KEY[m]);
+    }
+    /* the curve of the group's cases in the scope */
+    int *t = xcalloc(x->ncases ? x->ncases : 1, sizeof *t);
+    bool *ev = xcalloc(x->ncases ? x->ncases : 1, sizeof *ev);
+    size_t n = 0;
+    for (size_t i = 0; i < x->ncases; i++) {
+        const oc_case *c = &x->cases[i];
+        if (c->s[m] == OC_NONE || !case_in(x, w, c) || (w->gi && group_of(g, b, c) != w->gi))
+            continue;
+        t[n] = c->t[m];
+        ev[n++] = c->s[m] == OC_EVENT;
+    }
+    surv_curve sc;
+    surv_fit(t, ev, n, &sc);
+    long T = stats_sdc()->threshold;
+    bool counted = cnt[0].status != SDC_HIDDEN;
+    if (m <= OC_HOUSING) {
+        static const struct {
+            const char *key;
+            double q;
+        } QS[] = {{"q1_days", 0.25}, {"median_days", 0.5}, {"q3_days", 0.75}};
+        for (int i = 0; i < 3; i++) {
+            int qt = 0;
+            long at = 0;
+            if (surv_quantile(&sc, QS[i].q, &qt, &at))
+                put(x, blk, status, QS[i].key,
+                    estimate(qt, cohort_estimate_ok(counted, (long)n, at, T), true), false, section,
+                    code, MEASURE_KEY[m]);
+            else /* not reached by the end of observation: null, published as such */
+                put(x, blk, status, QS[i].key,
+                    estimate(0, cohort_estimate_ok(counted, (long)n, T, T), true), true, section,
+                    code, MEASURE_KEY[m]);
+        }
+    }
+    json_t *shares = JCHECK(json_array());
+    for (int i = 0; i < 3; i++) {
+        int months = SHARE_MONTHS[m][i], h = cohort_horizon_days(months);
+        long at;
+        double s = surv_at(&sc, h, &at);
+        bool ok = cohort_estimate_ok(counted, (long)n, at, T);
+        published v = estimate(m == OC_RETENTION ? s : 1.0 - s, ok, false);
+        char st[2] = {(char)v.status, 0}, fig[24];
+        json_array_append_new(shares, JCHECK(json_pack("{s:i, s:o, s:s}", "months", months, "share",
+                                                       pub_json(v), "status", st)));
+        snprintf(fig, sizeof fig, "share_%d_months", months);
+        json_t *scratch = JCHECK(json_object());
+        put(x, scratch, NULL, fig, v, false, section, code, MEASURE_KEY[m]);
+        json_decref(scratch);
+    }
+    json_object_set_new(blk, m == OC_RETENTION ? "still_housed" : "within", shares);
+    if (curve) {
+        json_t *pts = JCHECK(json_array());
+        for (int mo = 1; mo <= CURVE_MONTHS; mo++) {
+            int h = cohort_horizon_days(mo);
+            long at;
+            double s = surv_at(&sc, h, &at);
+            bool ok = cohort_estimate_ok(counted, (long)n, at, T);
+            published v = estimate(m == OC_RETENTION ? s : 1.0 - s, ok, false);
+            json_array_append_new(
+                pts, JCHECK(json_pack("{s:i, s:o}", "month", mo, "share", pub_json(v))));
+            char fig[24];
+            snprintf(fig, sizeof fig, "curve_%d_months", mo);
+            json_t *scratch = JCHECK(json_object());
+            put(x, scratch, NULL, fig, v, false, section, code, MEASURE_KEY[m]);
+            json_decref(scratch);
+        }
+        json_object_set_new(blk, "curve", pts);
+    }
+    json_object_set_new(blk, "status", status);
+    surv_free(&sc);
+    free(ev);
+    free(t);
+    return blk;
+}
+
+/* A group: its cohort size and the four measures. */
+static json_t *group_json(ctx *x, const where *w, const groups *g, int b, bool curve,
+                          const char *section)
+{
+    const char *code = w->gi ? g->code[w->gi] : "";
+    json_t *obj = JCHECK(json_object());
+    if (w->gi) {
+        json_object_set_new(obj, "code", JCHECK(json_string(code)));
+        json_object_set_new(obj, "label_fr", JCHECK(json_string(g->label[w->gi])));
+    }
+    published ref = count_value(x->c, x->o, w->hidden, w->ng, F_CASES, w->gi, w->k, w->kind, w->u0,
+                                w->nu, x->scope);
+    put(x, obj, NULL, "referrals", ref, false, section, code, "cohort");
+    char st[2] = {(char)ref.status, 0};
+    json_object_set_new(obj, "status", JCHECK(json_string(st)));
+    for (int m = 0; m < OC_NMEASURES; m++)
+        json_object_set_new(obj, MEASURE_KEY[m],
+                            measure_block(x, w, g, b, m, curve, section, code));
+    return obj;
+}
+
+/* The whole cohort and every breakdown over units [u0, u0 + nu) of x->c into obj. */
+static void render_period(ctx *x, json_t *obj, const groups *g, grid_kind kind, size_t u0,
+                          size_t nu, bool breakdowns, const char *section)
+{
+    size_t ns = sdc_nscopes(stats_tree());
+    size_t one = 0;
+    bool *hidden = xcalloc((size_t)NFIG * ns, sizeof *hidden);
+    table_flags(x->c, x->o, &one, 1, false, kind, u0, nu, hidden);
+    where w = {hidden, 1, 0, 0, kind, u0, nu};
+    json_t *all = group_json(x, &w, g, -1, true, section);
+    json_object_update(obj, all);
+    json_decref(all);
+    free(hidden);
+    if (!breakdowns) return;
+    json_t *youth = JCHECK(json_object());
+    for (int b = 0; b < NBREAKDOWNS; b++) {
+        size_t ng = g->bd_count[b];
+        size_t *gi = xcalloc(ng, sizeof *gi);
+        for (size_t k = 0; k < ng; k++) gi[k] = g->bd_first[b] + k;
+        hidden = xcalloc((size_t)NFIG * ng * ns, sizeof *hidden);
+        table_flags(x->c, x->o, gi, ng, true, kind, u0, nu, hidden);
+        json_t *arr = JCHECK(json_array());
+        for (size_t k = 0; k < ng; k++) {
+            where wk = {hidden, ng, gi[k], k, kind, u0, nu};
+            json_t *cell = group_json(x, &wk, g, b, false, BREAKDOWNS[b].section);
+            if ((b == BD_KIND && !strcmp(g->code[gi[k]], "envaul")) ||
+                (b == BD_AGE && !strcmp(g->code[gi[k]], "age_18_25")))
+                json_object_set(youth, g->code[gi[k]], cell);
+            json_array_append_new(arr, cell);
+        }
+        json_object_set_new(obj, BREAKDOWNS[b].section, arr);
+        free(hidden);
+        free(gi);
+    }
+    json_object_set_new(obj, "youth", youth);
+}
+
+/* ---- GET /v1/stats/outcomes ------------------------------------------------------------------ */
+
+/* The cohorts' label: "2021", "2021-Q2", "2021-03", "2019-2022". */
+static void period_label(const grid_period *p, char out[32])
+{
+    int y0 = p->first / 12, y1 = p->last / 12;
+    switch (p->kind) {
+    case GRID_MONTH:
+        snprintf(out, 32, "%04d-%02d", y0, p->first % 12 + 1);
+        break;
+    case GRID_QUARTER:
+        snprintf(out, 32, "%04d-Q%d", y0, p->first % 12 / 3 + 1);
+        break;
+    case GRID_YEAR:
+        snprintf(out, 32, "%04d", y0);
+        break;
+    default:
+        snprintf(out, 32, "%04d-%04d", y0, y1);
+    }
+}
+
+void stats_outcomes_get(lda_req *r)
+{
+    const char *gq = query_get(&r->query, "granularity"); /* checked by the route */
+    grid_kind gran = gq && !strcmp(gq, "quarter") ? GRID_QUARTER : GRID_YEAR;
+    stats_params p;
+    db_conn *db = stats_begin(r, &p, false);
+    if (!db) return;
+    char as_of[11];
+    oc_case *cases = NULL;
+    size_t ncases = 0;
+    lda_err e = outcomes_as_of(db, as_of);
+    if (!e) e = outcomes_cases(db, p.m0, p.m1, as_of, &cases, &ncases);
+    db_release(db);
+    if (e) {
+        stats_params_free(&p);
+        problem_send_err(r, e, NULL);
+        return;
+    }
+    groups g;
+    groups_init(&g);
+    json_object_set_new(p.filters, "granularity", JCHECK(json_string(grid_kind_name(gran))));
+
+    /* the whole period: one unit, or the years of a range */
+    bool years = p.period.kind == GRID_YEARS;
+    counts whole;
+    memset(&whole, 0, sizeof whole);
+    stats_tallies_init(&whole.tl, years ? (size_t)grid_nyears(&p.period) : 1);
+    for (size_t i = 0; i < whole.tl.nunits; i++)
+        grid_month_date(p.period.first + (years ? 12 * (int)i : 0), whole.tl.units[i]);
+    counts_fill(&whole, &g, cases, ncases);
+    official_rows o = {{NULL}, {NULL}, {NULL}};
+    stats_official_set(&o, &whole.tl, SDC_REFERRALS_RECEIVED, "total", "");
+
+    char label[32];
+    period_label(&p.period, label);
+    ctx x;
+    memset(&x, 0, sizeof x);
+    report_init(&x.rp, p.filters);
+    free(x.rp.csv.buf);
+    memset(&x.rp.csv, 0, sizeof x.rp.csv);
+    static const char header[] = "cohort,section,code,measure,figure,value,status\r\n";
+    sbuf_put(&x.rp.csv, header, sizeof header - 1);
+    x.c = &whole;
+    x.o = &o;
+    x.cases = cases;
+    x.ncases = ncases;
+    x.scope = p.scope;
+    x.cohort = label;
+    json_object_set_new(x.rp.doc, "as_of", JCHECK(json_string(as_of)));
+    json_t *cohort = JCHECK(json_object());
+    render_period(&x, cohort, &g, p.period.kind, 0, whole.tl.nunits, true, "cohort");
+    json_t *youth = json_incref(json_object_get(cohort, "youth"));
+    json_object_del(cohort, "youth");
+    static const char *const MOVE[] = {"by_measure_kind", "by_composition", "by_age_band",
+                                       "by_history"};
+    for (size_t i = 0; i < sizeof MOVE / sizeof MOVE[0]; i++) {
+        json_object_set(x.rp.doc, MOVE[i], json_object_get(cohort, MOVE[i]));
+        json_object_del(cohort, MOVE[i]);
+    }
+    json_object_set_new(x.rp.doc, "cohort", cohort);
+    json_object_set_new(x.rp.doc, "youth", youth);
+
+    /* the series of cohorts by year or quarter */
+    grid_point *points = NULL;
+    size_t npoints = grid_points(&p.period, gran, &points);
+    counts series;
+    memset(&series, 0, sizeof series);
+    stats_tallies_init(&series.tl, npoints);
+    for (size_t i = 0; i < npoints; i++) grid_month_date(points[i].sub.first, series.tl.units[i]);
+    counts_fill(&series, &g, cases, ncases);
+    official_rows so = {{NULL}, {NULL}, {NULL}};
+    stats_official_set(&so, &series.tl, SDC_REFERRALS_RECEIVED, "total", "");
+    x.c = &series;
+    x.o = &so;
+    json_t *items = JCHECK(json_array());
+    for (size_t i = 0; i < npoints; i++) {
+        json_t *item = JCHECK(
+            json_pack("{s:s, s:s}", "period", points[i].label, "period_start", points[i].start));
+        x.cohort = points[i].label;
+        render_period(&x, item, &g, points[i].sub.kind, i, 1, false, "by_cohort");
+        json_array_append_new(items, item);
+    }
+    json_object_set_new(x.rp.doc, "by_cohort", items);
+
+    free(points);
+    stats_tallies_free(&series.tl);
+    stats_tallies_free(&whole.tl);
+    free(cases);
+    bool csv = p.csv;
+    stats_params_free(&p);
+    report_send(r, &x.rp, csv, "resultats-cohortes", stats_sdc()->threshold,
+                stats_sdc()->max_noise);
+}
