@@ -10,9 +10,10 @@ double cohort_round_share(double share)
     return (double)(long)(share * 100.0 + 0.5) / 100.0;
 }
 
-bool cohort_estimate_ok(bool count_published, long cases, long at_risk, long threshold)
+bool cohort_estimate_ok(bool count_published, long cases, long at_risk, long events, long threshold)
 {
-    return count_published && cases >= 2 * threshold && at_risk >= threshold;
+    return count_published && cases >= 2 * threshold && at_risk >= threshold &&
+           (events == 0 || events >= threshold);
 }
 
 size_t cohort_close(const long *n, bool *hidden, const size_t *members, const size_t *start,

@@ -8,8 +8,9 @@
  * time, Kaplan–Meier shares) are not counts: one is published only when its group's count
  * is published, the group holds at least 2 x threshold cases, and at least `threshold`
  * cases were at risk at the last event it depends on (the curve's steps are published
- * while at least `threshold` cases are at risk); days are rounded to whole weeks, shares to whole
- * percents.
+ * while at least `threshold` cases are at risk), and the events it counts are none or at
+ * least `threshold` (a share must not tell a small count the counts hide); days are rounded to
+ * whole weeks, shares to whole percents.
  */
 #ifndef LDA_DOMAIN_COHORT_H
 #define LDA_DOMAIN_COHORT_H
@@ -25,9 +26,11 @@ long cohort_round_days(long days);
 double cohort_round_share(double share);
 
 /* Whether an estimate of a group may be published: its count published, its true size at
- * least 2 x threshold, and at least `threshold` cases at risk at the last event it depends
- * on (`at_risk`: see surv_at and surv_quantile). */
-bool cohort_estimate_ok(bool count_published, long cases, long at_risk, long threshold);
+ * least 2 x threshold, at least `threshold` cases at risk at the last event it depends on
+ * (`at_risk`: see surv_at and surv_quantile), and its events up to there (`events`) 0 or at
+ * least `threshold`. */
+bool cohort_estimate_ok(bool count_published, long cases, long at_risk, long events,
+                        long threshold);
 
 /* Closes hidden flags under families of cells. n[] are the cells' true counts; family f is
  * members[start[f] .. start[f + 1]) (cell indices, in tie order). Until nothing changes: in

@@ -13,6 +13,24 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts n times in [0, max]: by counting when the range is small (days over a few years),
+ * else with qsort. */
+#define SURV_COUNTING_MAX 65536
+static void sort_times(int *v, size_t n, int max)
+{
+    if (n < 2) return;
+    if (max >= SURV_COUNTING_MAX) {
+        qsort(v, n, sizeof *v, cmp_int);
+        return;
+    }
+    size_t *count = xcalloc((size_t)max + 1, sizeof *count);
+    for (size_t i = 0; i < n; i++) count[v[i]]++;
+    size_t k = 0;
+    for (int t = 0; t <= max; t++)
+        for (size_t c = count[t]; c > 0; c--) v[k++] = t;
+    free(count);
+}
+
 void surv_fit(const int *t, const bool *event, size_t n, surv_curve *out)
 {
     memset(out, 0, sizeof *out);
@@ -20,13 +38,15 @@ void surv_fit(const int *t, const bool *event, size_t n, surv_curve *out)
     out->times = xcalloc(n ? n : 1, sizeof *out->times);
     int *ev = xcalloc(n ? n : 1, sizeof *ev);
     size_t nev = 0;
+    int max = 0;
     for (size_t i = 0; i < n; i++) {
         int ti = t[i] < 0 ? 0 : t[i];
         out->times[i] = ti;
+        if (ti > max) max = ti;
         if (event[i]) ev[nev++] = ti;
     }
-    qsort(out->times, n, sizeof *out->times, cmp_int);
-    qsort(ev, nev, sizeof *ev, cmp_int);
+    sort_times(out->times, n, max);
+    sort_times(ev, nev, max);
     out->step_t = xcalloc(nev ? nev : 1, sizeof *out->step_t);
     out->step_n = xcalloc(nev ? nev : 1, sizeof *out->step_n);
     out->step_d = xcalloc(nev ? nev : 1, sizeof *out->step_d);
@@ -67,6 +87,13 @@ double surv_at(const surv_curve *c, int t, long *n_step)
     }
     if (n_step) *n_step = n;
     return s;
+}
+
+long surv_events(const surv_curve *c, int t)
+{
+    long d = 0;
+    for (size_t j = 0; j < c->nsteps && c->step_t[j] <= t; j++) d += c->step_d[j];
+    return d;
 }
 
 long surv_at_risk(const surv_curve *c, int t)

@@ -33,6 +33,9 @@ void surv_free(surv_curve *c);
  * is none: the smallest risk set the value depends on. */
 double surv_at(const surv_curve *c, int t, long *n_step);
 
+/* The number of events at or before t. */
+long surv_events(const surv_curve *c, int t);
+
 /* The number of cases at risk at t: those whose time is t or more. */
 long surv_at_risk(const surv_curve *c, int t);
 

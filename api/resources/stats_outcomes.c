@@ -142,8 +142,17 @@ static void add(trow *row, size_t u, size_t p, long rk)
     t->ks += rk;
 }
 
-/* Tallies every case by unit (tl->units set by the caller) and platform. */
-static void counts_fill(counts *c, const groups *g, const oc_case *cases, size_t ncases)
+/* Each case's platform, groups and unit, computed once. */
+typedef struct {
+    size_t plat;               /* nplat: not a platform of the tree */
+    size_t group[NBREAKDOWNS]; /* 0: none of the breakdown's codes */
+    size_t unit_whole, unit_series;
+} case_index;
+
+/* Tallies every case by unit (tl->units set by the caller; `series`: the case's unit_series,
+ * else unit_whole) and platform. */
+static void counts_fill(counts *c, const groups *g, const oc_case *cases, const case_index *idx,
+                        size_t ncases, bool series)
 {
     for (int f = 0; f < NFIG; f++)
         for (size_t i = 0; i < g->n; i++)
@@ -157,16 +166,14 @@ static void counts_fill(counts *c, const groups *g, const oc_case *cases, size_t
 
     for (size_t i = 0; i < ncases; i++) {
         const oc_case *x = &cases[i];
-        size_t p = platform_of(x->platform), u = unit_of(&c->tl, x->month);
+        size_t p = idx[i].plat, u = series ? idx[i].unit_series : idx[i].unit_whole;
         if (p == stats_tree()->nplat) continue;
         add(total, u, p, x->rk);
         size_t gs[1 + NBREAKDOWNS];
         size_t ng = 0;
         gs[ng++] = 0;
-        for (int b = 0; b < NBREAKDOWNS; b++) {
-            size_t gi = group_of(g, b, x);
-            if (gi) gs[ng++] = gi;
-        }
+        for (int b = 0; b < NBREAKDOWNS; b++)
+            if (idx[i].group[b]) gs[ng++] = idx[i].group[b];
         for (size_t k = 0; k < ng; k++) {
             size_t gi = gs[k];
             add(c->row[F_CASES][gi], u, p, x->rk);
@@ -342,16 +349,69 @@ static const int MEASURE_FIG[OC_NMEASURES][3] = {{F_CASES, F_SUP_EV, F_SUP_CE},
 static const int SHARE_MONTHS[OC_NMEASURES][3] = {{3, 6, 12}, {3, 6, 12}, {6, 12, 24}, {6, 12, 24}};
 #define CURVE_MONTHS 24
 
+/* The times and events of a group's cases for one measure (the curve's input). */
+typedef struct {
+    int *t;
+    bool *ev;
+    size_t n, cap;
+} sample;
+
 /* The answer being built, and where a group's figures come from. */
 typedef struct {
     stats_report rp;
     const counts *c;
     const official_rows *o;
     const oc_case *cases;
+    const case_index *idx;
     size_t ncases;
     size_t scope;
-    const char *cohort; /* the CSV's cohort column */
+    bool series;                     /* units of x->c: the series' (else the whole period's) */
+    const char *cohort;              /* the CSV's cohort column */
+    sample (*samples)[OC_NMEASURES]; /* [group][measure] for the units being rendered */
 } ctx;
+
+static void sample_add(sample *s, int t, bool ev)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->t = xrealloc(s->t, s->cap * sizeof *s->t);
+        s->ev = xrealloc(s->ev, s->cap * sizeof *s->ev);
+    }
+    s->t[s->n] = t;
+    s->ev[s->n++] = ev;
+}
+
+/* The samples of every group over units [u0, u0 + nu) in the question's scope. */
+static void samples_build(ctx *x, size_t ngroups, size_t u0, size_t nu)
+{
+    x->samples = xcalloc(ngroups, sizeof *x->samples);
+    for (size_t i = 0; i < x->ncases; i++) {
+        const case_index *ci = &x->idx[i];
+        size_t u = x->series ? ci->unit_series : ci->unit_whole;
+        if (ci->plat >= stats_tree()->nplat || !stats_scope_has(x->scope, ci->plat) || u < u0 ||
+            u >= u0 + nu)
+            continue;
+        const oc_case *c = &x->cases[i];
+        for (int m = 0; m < OC_NMEASURES; m++) {
+            if (c->s[m] == OC_NONE) continue;
+            sample_add(&x->samples[0][m], c->t[m], c->s[m] == OC_EVENT);
+            for (int b = 0; b < NBREAKDOWNS; b++)
+                if (ci->group[b])
+                    sample_add(&x->samples[ci->group[b]][m], c->t[m], c->s[m] == OC_EVENT);
+        }
+    }
+}
+
+static void samples_free(ctx *x, size_t ngroups)
+{
+    for (size_t g = 0; g < ngroups; g++)
+        for (int m = 0; m < OC_NMEASURES; m++) {
+            free(x->samples[g][m].t);
+            free(x->samples[g][m].ev);
+        }
+    free(x->samples);
+    x->samples = NULL;
+}
 
 typedef struct {
     const bool *hidden;
@@ -360,21 +420,15 @@ typedef struct {
     size_t u0, nu;
 } where;
 
-/* Whether a case is in the question's scope and units. */
-static bool case_in(const ctx *x, const where *w, const oc_case *c)
-{
-    size_t p = platform_of(c->platform), u = unit_of(&x->c->tl, c->month);
-    return p < stats_tree()->nplat && stats_scope_has(x->scope, p) && u >= w->u0 &&
-           u < w->u0 + w->nu;
-}
-
-/* One figure: obj[key] (null when hidden or `absent`), its status, and its CSV row. */
+/* One figure: obj[key] (null when hidden or `absent`; none when obj is NULL), its status,
+ * and its CSV row (CSV answers only). */
 static void put(ctx *x, json_t *obj, json_t *status, const char *key, published v, bool absent,
                 const char *section, const char *code, const char *measure)
 {
-    json_object_set_new(obj, key, absent ? JCHECK(json_null()) : pub_json(v));
+    if (obj) json_object_set_new(obj, key, absent ? JCHECK(json_null()) : pub_json(v));
     char st[2] = {(char)v.status, 0};
     if (status) json_object_set_new(status, key, JCHECK(json_string(st)));
+    if (!x->csv) return;
     char val[40] = "";
     if (!absent) pub_text(v, val, sizeof val);
     csv_field(&x->rp.csv, x->cohort, false);
@@ -395,8 +449,8 @@ static published estimate(double value, bool ok, bool is_days)
 
 /* One measure's block of a group: its counts, quantiles (support, housing), shares at the
  * horizons and, when `curve`, its monthly curve. */
-static json_t *measure_block(ctx *x, const where *w, const groups *g, int b, int m, bool curve,
-                             const char *section, const char *code)
+static json_t *measure_block(ctx *x, const where *w, int m, bool curve, const char *section,
+                             const char *code)
 {
     json_t *blk = JCHECK(json_object()), *status = JCHECK(json_object());
     static const char *const COUNT_KEY[3] = {"cases", "events", "censored"};
@@ -415,18 +469,10 @@ static json_t *measure_block(ctx *x, const where *w, const groups *g, int b, int
         put(x, blk, status, COUNT_KEY[i], cnt[i], false, section, code, MEASURE_KEY[m]);
     }
     /* the curve of the group's cases in the scope */
-    int *t = xcalloc(x->ncases ? x->ncases : 1, sizeof *t);
-    bool *ev = xcalloc(x->ncases ? x->ncases : 1, sizeof *ev);
-    size_t n = 0;
-    for (size_t i = 0; i < x->ncases; i++) {
-        const oc_case *c = &x->cases[i];
-        if (c->s[m] == OC_NONE || !case_in(x, w, c) || (w->gi && group_of(g, b, c) != w->gi))
-            continue;
-        t[n] = c->t[m];
-        ev[n++] = c->s[m] == OC_EVENT;
-    }
+    const sample *sm = &x->samples[w->gi][m];
+    size_t n = sm->n;
     surv_curve sc;
-    surv_fit(t, ev, n, &sc);
+    surv_fit(sm->t, sm->ev, n, &sc);
     long T = stats_sdc()->threshold;
     bool counted = cnt[0].status != SDC_HIDDEN;
     if (m <= OC_HOUSING) {
@@ -439,11 +485,12 @@ static json_t *measure_block(ctx *x, const where *w, const groups *g, int b, int
             long at = 0;
             if (surv_quantile(&sc, QS[i].q, &qt, &at))
                 put(x, blk, status, QS[i].key,
-                    estimate(qt, cohort_estimate_ok(counted, (long)n, at, T), true), false, section,
-                    code, MEASURE_KEY[m]);
+                    estimate(qt, cohort_estimate_ok(counted, (long)n, at, surv_events(&sc, qt), T),
+                             true),
+                    false, section, code, MEASURE_KEY[m]);
             else /* not reached by the end of observation: null, published as such */
                 put(x, blk, status, QS[i].key,
-                    estimate(0, cohort_estimate_ok(counted, (long)n, T, T), true), true, section,
+                    estimate(0, cohort_estimate_ok(counted, (long)n, T, 0, T), true), true, section,
                     code, MEASURE_KEY[m]);
         }
     }
@@ -452,45 +499,38 @@ static json_t *measure_block(ctx *x, const where *w, const groups *g, int b, int
         int months = SHARE_MONTHS[m][i], h = cohort_horizon_days(months);
         long at;
         double s = surv_at(&sc, h, &at);
-        bool ok = cohort_estimate_ok(counted, (long)n, at, T);
+        bool ok = cohort_estimate_ok(counted, (long)n, at, surv_events(&sc, h), T);
         published v = estimate(m == OC_RETENTION ? s : 1.0 - s, ok, false);
         char st[2] = {(char)v.status, 0}, fig[24];
         json_array_append_new(shares, JCHECK(json_pack("{s:i, s:o, s:s}", "months", months, "share",
                                                        pub_json(v), "status", st)));
         snprintf(fig, sizeof fig, "share_%d_months", months);
-        json_t *scratch = JCHECK(json_object());
-        put(x, scratch, NULL, fig, v, false, section, code, MEASURE_KEY[m]);
-        json_decref(scratch);
+        put(x, NULL, NULL, fig, v, false, section, code, MEASURE_KEY[m]);
     }
     json_object_set_new(blk, m == OC_RETENTION ? "still_housed" : "within", shares);
-    if (curve) {
+    if (curve && m <= OC_HOUSING) {
         json_t *pts = JCHECK(json_array());
         for (int mo = 1; mo <= CURVE_MONTHS; mo++) {
             int h = cohort_horizon_days(mo);
             long at;
             double s = surv_at(&sc, h, &at);
-            bool ok = cohort_estimate_ok(counted, (long)n, at, T);
+            bool ok = cohort_estimate_ok(counted, (long)n, at, surv_events(&sc, h), T);
             published v = estimate(m == OC_RETENTION ? s : 1.0 - s, ok, false);
             json_array_append_new(
                 pts, JCHECK(json_pack("{s:i, s:o}", "month", mo, "share", pub_json(v))));
             char fig[24];
             snprintf(fig, sizeof fig, "curve_%d_months", mo);
-            json_t *scratch = JCHECK(json_object());
-            put(x, scratch, NULL, fig, v, false, section, code, MEASURE_KEY[m]);
-            json_decref(scratch);
+            put(x, NULL, NULL, fig, v, false, section, code, MEASURE_KEY[m]);
         }
         json_object_set_new(blk, "curve", pts);
     }
     json_object_set_new(blk, "status", status);
     surv_free(&sc);
-    free(ev);
-    free(t);
     return blk;
 }
 
 /* A group: its cohort size and the four measures. */
-static json_t *group_json(ctx *x, const where *w, const groups *g, int b, bool curve,
-                          const char *section)
+static json_t *group_json(ctx *x, const where *w, const groups *g, bool curve, const char *section)
 {
     const char *code = w->gi ? g->code[w->gi] : "";
     json_t *obj = JCHECK(json_object());
@@ -504,8 +544,7 @@ static json_t *group_json(ctx *x, const where *w, const groups *g, int b, bool c
     char st[2] = {(char)ref.status, 0};
     json_object_set_new(obj, "status", JCHECK(json_string(st)));
     for (int m = 0; m < OC_NMEASURES; m++)
-        json_object_set_new(obj, MEASURE_KEY[m],
-                            measure_block(x, w, g, b, m, curve, section, code));
+        json_object_set_new(obj, MEASURE_KEY[m], measure_block(x, w, m, curve, section, code));
     return obj;
 }
 
@@ -517,12 +556,16 @@ static void render_period(ctx *x, json_t *obj, const groups *g, grid_kind kind, 
     size_t one = 0;
     bool *hidden = xcalloc((size_t)NFIG * ns, sizeof *hidden);
     table_flags(x->c, x->o, &one, 1, false, kind, u0, nu, hidden);
+    samples_build(x, g->n, u0, nu);
     where w = {hidden, 1, 0, 0, kind, u0, nu};
-    json_t *all = group_json(x, &w, g, -1, true, section);
+    json_t *all = group_json(x, &w, g, true, section);
     json_object_update(obj, all);
     json_decref(all);
     free(hidden);
-    if (!breakdowns) return;
+    if (!breakdowns) {
+        samples_free(x, g->n);
+        return;
+    }
     json_t *youth = JCHECK(json_object());
     for (int b = 0; b < NBREAKDOWNS; b++) {
         size_t ng = g->bd_count[b];
@@ -533,7 +576,7 @@ static void render_period(ctx *x, json_t *obj, const groups *g, grid_kind kind, 
         json_t *arr = JCHECK(json_array());
         for (size_t k = 0; k < ng; k++) {
             where wk = {hidden, ng, gi[k], k, kind, u0, nu};
-            json_t *cell = group_json(x, &wk, g, b, false, BREAKDOWNS[b].section);
+            json_t *cell = group_json(x, &wk, g, false, BREAKDOWNS[b].section);
             if ((b == BD_KIND && !strcmp(g->code[gi[k]], "envaul")) ||
                 (b == BD_AGE && !strcmp(g->code[gi[k]], "age_18_25")))
                 json_object_set(youth, g->code[gi[k]], cell);
@@ -544,6 +587,7 @@ static void render_period(ctx *x, json_t *obj, const groups *g, grid_kind kind, 
         free(gi);
     }
     json_object_set_new(obj, "youth", youth);
+    samples_free(x, g->n);
 }
 
 /* ---- GET /v1/stats/outcomes ------------------------------------------------------------------ */
@@ -587,7 +631,6 @@ void stats_outcomes_get(lda_req *r)
     }
     groups g;
     groups_init(&g);
-    json_object_set_new(p.filters, "granularity", JCHECK(json_string(grid_kind_name(gran))));
 
     /* the whole period: one unit, or the years of a range */
     bool years = p.period.kind == GRID_YEARS;
@@ -596,7 +639,13 @@ void stats_outcomes_get(lda_req *r)
     stats_tallies_init(&whole.tl, years ? (size_t)grid_nyears(&p.period) : 1);
     for (size_t i = 0; i < whole.tl.nunits; i++)
         grid_month_date(p.period.first + (years ? 12 * (int)i : 0), whole.tl.units[i]);
-    counts_fill(&whole, &g, cases, ncases);
+    case_index *idx = xcalloc(ncases ? ncases : 1, sizeof *idx);
+    for (size_t i = 0; i < ncases; i++) {
+        idx[i].plat = platform_of(cases[i].platform);
+        for (int b = 0; b < NBREAKDOWNS; b++) idx[i].group[b] = group_of(&g, b, &cases[i]);
+        idx[i].unit_whole = unit_of(&whole.tl, cases[i].month);
+    }
+    counts_fill(&whole, &g, cases, idx, ncases, false);
     official_rows o = {{NULL}, {NULL}, {NULL}};
     stats_official_set(&o, &whole.tl, SDC_REFERRALS_RECEIVED, "total", "");
 
@@ -612,10 +661,13 @@ void stats_outcomes_get(lda_req *r)
     x.c = &whole;
     x.o = &o;
     x.cases = cases;
+    x.idx = idx;
     x.ncases = ncases;
     x.scope = p.scope;
+    x.csv = p.csv;
     x.cohort = label;
     json_object_set_new(x.rp.doc, "as_of", JCHECK(json_string(as_of)));
+    json_object_set_new(x.rp.doc, "granularity", JCHECK(json_string(grid_kind_name(gran))));
     json_t *cohort = JCHECK(json_object());
     render_period(&x, cohort, &g, p.period.kind, 0, whole.tl.nunits, true, "cohort");
     json_t *youth = json_incref(json_object_get(cohort, "youth"));
@@ -636,11 +688,13 @@ void stats_outcomes_get(lda_req *r)
     memset(&series, 0, sizeof series);
     stats_tallies_init(&series.tl, npoints);
     for (size_t i = 0; i < npoints; i++) grid_month_date(points[i].sub.first, series.tl.units[i]);
-    counts_fill(&series, &g, cases, ncases);
+    for (size_t i = 0; i < ncases; i++) idx[i].unit_series = unit_of(&series.tl, cases[i].month);
+    counts_fill(&series, &g, cases, idx, ncases, true);
     official_rows so = {{NULL}, {NULL}, {NULL}};
     stats_official_set(&so, &series.tl, SDC_REFERRALS_RECEIVED, "total", "");
     x.c = &series;
     x.o = &so;
+    x.series = true;
     json_t *items = JCHECK(json_array());
     for (size_t i = 0; i < npoints; i++) {
         json_t *item = JCHECK(
@@ -654,6 +708,7 @@ void stats_outcomes_get(lda_req *r)
     free(points);
     stats_tallies_free(&series.tl);
     stats_tallies_free(&whole.tl);
+    free(idx);
     free(cases);
     bool csv = p.csv;
     stats_params_free(&p);

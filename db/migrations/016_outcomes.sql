@@ -244,7 +244,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $
            CASE WHEN f.return_on <= as_of THEN 'E' ELSE 'C' END END
   FROM outcome_fact f
   WHERE f.received_on >= m0 AND f.received_on < m1
-  ORDER BY f.received_on, f.referral_id
 $$;
 
 -- ---- 3. BI: the cohort sizes, protected ----------------------------------------------------

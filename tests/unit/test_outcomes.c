@@ -30,6 +30,7 @@ TEST(kaplan_meier_matches_the_hand_computed_curve)
     CHECK(NEAR(surv_at(&c, 3, &at), 0.875) && at == 8);
     CHECK(NEAR(surv_at(&c, 10, &at), 7.0 / 12.0) && at == 6);
     CHECK(NEAR(surv_at(&c, 100, &at), 0.0) && at == 1);
+    CHECK(surv_events(&c, 2) == 0 && surv_events(&c, 7) == 3 && surv_events(&c, 99) == 5);
     CHECK(surv_at_risk(&c, 0) == 8 && surv_at_risk(&c, 10) == 3 && surv_at_risk(&c, 16) == 0);
     int t;
     long n;
@@ -80,10 +81,11 @@ TEST(horizons_and_rounding)
 
 TEST(an_estimate_needs_a_published_count_twice_the_threshold_and_enough_at_risk)
 {
-    CHECK(cohort_estimate_ok(true, 22, 11, 11));
-    CHECK(!cohort_estimate_ok(true, 21, 21, 11));  /* fewer than 2 x threshold cases */
-    CHECK(!cohort_estimate_ok(true, 40, 10, 11));  /* too few at risk where it is read */
-    CHECK(!cohort_estimate_ok(false, 40, 40, 11)); /* its count is hidden */
+    CHECK(cohort_estimate_ok(true, 22, 11, 11, 11) && cohort_estimate_ok(true, 22, 22, 0, 11));
+    CHECK(!cohort_estimate_ok(true, 21, 21, 11, 11));  /* fewer than 2 x threshold cases */
+    CHECK(!cohort_estimate_ok(true, 40, 10, 12, 11));  /* too few at risk where it is read */
+    CHECK(!cohort_estimate_ok(true, 40, 30, 3, 11));   /* a share telling a small count */
+    CHECK(!cohort_estimate_ok(false, 40, 40, 12, 11)); /* its count is hidden */
 }
 
 TEST(hidden_counts_are_closed_under_every_family)
