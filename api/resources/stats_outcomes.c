@@ -366,6 +366,7 @@ typedef struct {
     size_t ncases;
     size_t scope;
     bool series;                     /* units of x->c: the series' (else the whole period's) */
+    bool csv;                        /* a CSV answer (else JSON: no CSV rows) */
     const char *cohort;              /* the CSV's cohort column */
     sample (*samples)[OC_NMEASURES]; /* [group][measure] for the units being rendered */
 } ctx;
