@@ -311,3 +311,12 @@ export function expectedOutcomes(t, q) {
   }));
   return out;
 }
+
+/** The true count of figure (`referrals`, or a measure's `cases`, `events`, `censored`) of a
+ * group (dim '' for the whole cohort) over a question's period and scope. */
+export function trueCount(t, q, dim, code, measure, figure) {
+  const fig = measure === 'cohort' ? 'cases' : MEASURE_FIGS[MEASURES.indexOf(measure)][['cases', 'events', 'censored'].indexOf(figure)];
+  const tal = tallies(t, unitsOf(q.period), dim, code, fig);
+  const { scope } = scopeOf(t, q);
+  return tal.reduce((a, x) => a + scopeN(t, x, scope), 0);
+}
