@@ -80,6 +80,7 @@ const lda_route ROUTES[] = {
     {"GET", "/openapi.yaml", 0, BODY_NONE, NULL, openapi_get},
     {"GET", "/docs", 0, BODY_NONE, NULL, docs_get},
     {"GET", "/observatory", 0, BODY_NONE, NULL, observatory_page_get},
+    {"GET", "/outcomes", 0, BODY_NONE, NULL, outcomes_page_get},
     {"GET", "/assets/{name}", 0, BODY_NONE, NULL, assets_get},
     {"GET", "/vendor/{name}", 0, BODY_NONE, NULL, vendor_get},
     {"GET", "/v1/vocabularies", 0, BODY_NONE, NULL, vocabularies_get},

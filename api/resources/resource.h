@@ -110,6 +110,7 @@ void measures_patch(lda_req *r);
 /* web.c */
 void docs_get(lda_req *r);
 void observatory_page_get(lda_req *r);
+void outcomes_page_get(lda_req *r);
 void assets_get(lda_req *r);
 void vendor_get(lda_req *r);
 /* stats.c */

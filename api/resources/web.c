@@ -1,11 +1,11 @@
 /*
- * The two pages served for people: GET /docs (the API reference, rendered in the browser
- * from /openapi.yaml by Swagger UI) and GET /observatory (the youth observatory dashboard),
- * with their assets. Files come from LDA_WEB_DIR (default: web/ next to the build folder of
- * the binary): the pages and our scripts from web/static/, third-party bundles from
- * web/vendor/ (filled from npm packages by scripts/web-deps.sh, never committed).
- * Only flat file names of a known type are served: no path ever reaches the file system
- * from the request beyond one checked segment.
+ * The pages served for people: GET /docs (the API reference, rendered in the browser from
+ * /openapi.yaml by Swagger UI), GET /observatory (the youth observatory dashboard) and
+ * GET /outcomes (the outcome cohorts' dashboard), with their assets. Files come from LDA_WEB_DIR
+ * (default: web/ next to the build folder of the binary): the pages and our scripts from
+ * web/static/, third-party bundles from web/vendor/ (filled from npm packages by
+ * scripts/web-deps.sh, never committed). Only flat file names of a known type are served: no path
+ * ever reaches the file system from the request beyond one checked segment.
  */
 #include "core/log.h"
 #include "core/mem.h"
@@ -116,6 +116,8 @@ static void send_file(lda_req *r, const char *sub, const char *name)
 void docs_get(lda_req *r) { send_file(r, "static", "docs.html"); }
 
 void observatory_page_get(lda_req *r) { send_file(r, "static", "observatory.html"); }
+
+void outcomes_page_get(lda_req *r) { send_file(r, "static", "outcomes.html"); }
 
 void assets_get(lda_req *r) { send_file(r, "static", r->params[0]); }
 

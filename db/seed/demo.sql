@@ -692,10 +692,10 @@ SELECT pg_temp.duuid('measure:' || n || ':' || k), pg_temp.duuid('referral:' || 
 FROM d_measure ORDER BY n, k;
 
 -- ---------------------------------------------------------------------------------------------
--- Returns (the outcome cohorts of GET /v1/stats/outcomes): about one referral in fifteen of
+-- Returns (the outcome cohorts of GET /v1/stats/outcomes): about one referral in ten of
 -- 2020-2022 is a household the platform already knew, referred again more than a month after
 -- its previous referral closed (accompaniment ended, with or without housing; reoriented; no
--- follow-up). That referral moves to the earlier household (same platform, same housing
+-- follow-up), half of them after an accompaniment ended housed. That referral moves to the earlier household (same platform, same housing
 -- situation at first referral, so every figure above holds) and its own household row goes.
 -- Referrals with an ENVAUL measure or a youth flat-share stay as they are (their head's age
 -- on those dates is their own).
@@ -707,7 +707,7 @@ DECLARE
   m int;
 BEGIN
   FOR c IN SELECT d.n, d.platform, d.hs, d.received_on FROM d
-           WHERE d.yr >= 2020 AND pg_temp.u('return:' || d.n) < 0.07
+           WHERE d.yr >= 2020 AND pg_temp.u('return:' || d.n) < 0.10
              AND NOT EXISTS (SELECT 1 FROM d_measure x WHERE x.n = d.n
                              AND (x.kind = 'envaul' OR x.housing_type = 'youth_flatshare'))
            ORDER BY d.n
@@ -719,7 +719,9 @@ BEGIN
       AND e.status IN ('accompaniment_ended', 'reoriented', 'no_follow_up')
       AND e.dates[cardinality(e.dates)] < c.received_on - 30
       AND NOT EXISTS (SELECT 1 FROM d_return x WHERE x.n1 = e.n OR x.n2 = e.n)
-    ORDER BY pg_temp.u('return-of:' || c.n || ':' || e.n), e.n
+    -- half of them after an accompaniment ended housed, when there is one
+    ORDER BY (e.status = 'accompaniment_ended' AND e.housed AND pg_temp.u('return-housed:' || c.n) < 0.5) DESC,
+             pg_temp.u('return-of:' || c.n || ':' || e.n), e.n
     LIMIT 1;
     IF m IS NOT NULL THEN
       INSERT INTO d_return (n2, n1) VALUES (c.n, m);
