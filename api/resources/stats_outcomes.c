@@ -13,329 +13,14 @@
 #include "core/mem.h"
 #include "domain/cohort.h"
 #include "domain/survival.h"
-#include "domain/vocab.h"
 #include "resources/resource.h"
+#include "resources/outcome_counts.h"
 #include "resources/stats_shared.h"
 #include "store/outcomes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- groups: the whole cohort, then each breakdown's codes --------------------------------- */
-
-enum { BD_KIND, BD_COMPOSITION, BD_AGE, BD_HISTORY, NBREAKDOWNS };
-
-static const struct {
-    const char *section, *dim, *vocab, *extra, *extra_label;
-} BREAKDOWNS[NBREAKDOWNS] = {
-    {"by_measure_kind", "kind", "measure_kind", "none", "Sans mesure"},
-    {"by_composition", "composition", "composition", NULL, NULL},
-    {"by_age_band", "age_band", "age_band", "not_collected", "Non renseigné"},
-    {"by_history", "history", NULL, NULL, NULL},
-};
-
-static const char *const HISTORY[] = {"first_time", "returning"};
-static const char *const HISTORY_LABELS[] = {"Première saisine", "Déjà connu (nouvelle saisine)"};
-
-#define MAX_GROUPS 48
-
-typedef struct {
-    size_t n;
-    size_t bd_first[NBREAKDOWNS], bd_count[NBREAKDOWNS]; /* group 0 is the whole cohort */
-    const char *code[MAX_GROUPS];                        /* bare code ("" for the cohort) */
-    const char *label[MAX_GROUPS];
-    char key[MAX_GROUPS][48]; /* tallies code: "kind:adsl" */
-} groups;
-
-static void groups_init(groups *g)
-{
-    memset(g, 0, sizeof *g);
-    g->code[0] = "";
-    g->label[0] = "Toutes les saisines";
-    g->n = 1;
-    for (int b = 0; b < NBREAKDOWNS; b++) {
-        g->bd_first[b] = g->n;
-        if (BREAKDOWNS[b].vocab) {
-            const vocab *v = vocab_find(BREAKDOWNS[b].vocab);
-            for (size_t i = 0; v && i < v->ncodes && g->n < MAX_GROUPS - 1; i++) {
-                g->code[g->n] = v->codes[i].code;
-                g->label[g->n++] = v->codes[i].label_fr;
-            }
-        } else
-            for (size_t i = 0; i < 2; i++) {
-                g->code[g->n] = HISTORY[i];
-                g->label[g->n++] = HISTORY_LABELS[i];
-            }
-        if (BREAKDOWNS[b].extra && g->n < MAX_GROUPS) {
-            g->code[g->n] = BREAKDOWNS[b].extra;
-            g->label[g->n++] = BREAKDOWNS[b].extra_label;
-        }
-        g->bd_count[b] = g->n - g->bd_first[b];
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        int b = NBREAKDOWNS - 1;
-        while (b >= 0 && (i == 0 || g->bd_first[b] > i)) b--;
-        if (i == 0)
-            g->key[i][0] = '\0';
-        else
-            snprintf(g->key[i], sizeof g->key[i], "%s:%s", BREAKDOWNS[b].dim, g->code[i]);
-    }
-}
-
-/* The group of a case in breakdown b, or 0 when its code is not one of the breakdown's. */
-static size_t group_of(const groups *g, int b, const oc_case *x)
-{
-    const char *v = b == BD_KIND          ? x->kind
-                    : b == BD_COMPOSITION ? x->composition
-                    : b == BD_AGE         ? x->age_band
-                                          : x->history;
-    for (size_t i = g->bd_first[b]; i < g->bd_first[b] + g->bd_count[b]; i++)
-        if (!strcmp(g->code[i], v)) return i;
-    return 0;
-}
-
-/* ---- counts -------------------------------------------------------------------------------- */
-
-/* The counts published for each group. The cohort of retention is the housed (F_HOU_EV). */
-enum {
-    F_CASES,
-    F_SUP_EV,
-    F_SUP_CE,
-    F_HOU_EV,
-    F_HOU_CE,
-    F_RET_EV,
-    F_RET_CE,
-    F_RTN_N,
-    F_RTN_EV,
-    F_RTN_CE,
-    NFIG
-};
-static const char *const FIG_DIM[NFIG] = {"cases",  "sup_ev", "sup_ce", "hou_ev", "hou_ce",
-                                          "ret_ev", "ret_ce", "rtn_n",  "rtn_ev", "rtn_ce"};
-
-typedef struct {
-    tallies tl;
-    trow *row[NFIG][MAX_GROUPS];
-} counts;
-
-/* The unit (index in tl->units, ascending first days) a month falls in. */
-static size_t unit_of(const tallies *tl, const char *month)
-{
-    size_t u = 0;
-    while (u + 1 < tl->nunits && strcmp(tl->units[u + 1], month) <= 0) u++;
-    return u;
-}
-
-static size_t platform_of(const char *code)
-{
-    const sdc_tree *t = stats_tree();
-    size_t p = 0;
-    while (p < t->nplat && strcmp(t->code[p], code)) p++;
-    return p;
-}
-
-static void add(trow *row, size_t u, size_t p, long rk)
-{
-    sdc_tally *t = &row->t[u * stats_tree()->nplat + p];
-    t->n++;
-    t->ks += rk;
-}
-
-/* Each case's platform, groups and unit, computed once. */
-typedef struct {
-    size_t plat;               /* nplat: not a platform of the tree */
-    size_t group[NBREAKDOWNS]; /* 0: none of the breakdown's codes */
-    size_t unit_whole, unit_series;
-} case_index;
-
-/* Tallies every case by unit (tl->units set by the caller; `series`: the case's unit_series,
- * else unit_whole) and platform. */
-static void counts_fill(counts *c, const groups *g, const oc_case *cases, const case_index *idx,
-                        size_t ncases, bool series)
-{
-    for (int f = 0; f < NFIG; f++)
-        for (size_t i = 0; i < g->n; i++)
-            c->row[f][i] = stats_tallies_add(&c->tl, FIG_DIM[f], g->key[i]);
-    stats_tallies_add(&c->tl, "total", "");
-    /* the pointers stay valid from here: no row is added after this point */
-    for (int f = 0; f < NFIG; f++)
-        for (size_t i = 0; i < g->n; i++)
-            c->row[f][i] = (trow *)stats_tallies_get(&c->tl, FIG_DIM[f], g->key[i]);
-    trow *total = (trow *)stats_tallies_get(&c->tl, "total", "");
-
-    for (size_t i = 0; i < ncases; i++) {
-        const oc_case *x = &cases[i];
-        size_t p = idx[i].plat, u = series ? idx[i].unit_series : idx[i].unit_whole;
-        if (p == stats_tree()->nplat) continue;
-        add(total, u, p, x->rk);
-        size_t gs[1 + NBREAKDOWNS];
-        size_t ng = 0;
-        gs[ng++] = 0;
-        for (int b = 0; b < NBREAKDOWNS; b++)
-            if (idx[i].group[b]) gs[ng++] = idx[i].group[b];
-        for (size_t k = 0; k < ng; k++) {
-            size_t gi = gs[k];
-            add(c->row[F_CASES][gi], u, p, x->rk);
-            if (x->s[OC_SUPPORT] == OC_EVENT) add(c->row[F_SUP_EV][gi], u, p, x->rk);
-            if (x->s[OC_SUPPORT] == OC_OPEN) add(c->row[F_SUP_CE][gi], u, p, x->rk);
-            if (x->s[OC_HOUSING] == OC_EVENT) add(c->row[F_HOU_EV][gi], u, p, x->rk);
-            if (x->s[OC_HOUSING] == OC_OPEN) add(c->row[F_HOU_CE][gi], u, p, x->rk);
-            if (x->s[OC_RETENTION] == OC_EVENT) add(c->row[F_RET_EV][gi], u, p, x->rk);
-            if (x->s[OC_RETENTION] == OC_OPEN) add(c->row[F_RET_CE][gi], u, p, x->rk);
-            if (x->s[OC_RETURN] != OC_NONE) add(c->row[F_RTN_N][gi], u, p, x->rk);
-            if (x->s[OC_RETURN] == OC_EVENT) add(c->row[F_RTN_EV][gi], u, p, x->rk);
-            if (x->s[OC_RETURN] == OC_OPEN) add(c->row[F_RTN_CE][gi], u, p, x->rk);
-        }
-    }
-}
-
-/* The hidden flags of one "table": the whole cohort (one group, partition false) or one
- * breakdown (its groups, a partition), over units [u0, u0 + nu), for every figure, group
- * and scope: hidden[(f * ng + k) * ns + s]. The cohort size follows the rules of any count
- * (an exact official figure for whole years on all platforms or an AMI); every other count
- * is hidden with the cohort it splits, then closed under the platform tree, the breakdown's
- * codes and the events/censored split of retention and of returns. */
-static void table_flags(const counts *c, const official_rows *o, const size_t *gi, size_t ng,
-                        bool partition, grid_kind kind, size_t u0, size_t nu, bool *hidden)
-{
-    const sdc_tree *t = stats_tree();
-    size_t ns = sdc_nscopes(t), nplat = t->nplat, ncell = (size_t)NFIG * ng * ns;
-#define CELL(f, k, s) ((((size_t)(f)) * ng + (k)) * ns + (s))
-    bool *unit = NULL;
-    if (nu > 1) { /* a range of years: hidden in one of its years is hidden */
-        unit = xcalloc(ncell, sizeof *unit);
-        bool *one = xcalloc(ncell, sizeof *one);
-        for (size_t u = u0; u < u0 + nu; u++) {
-            table_flags(c, o, gi, ng, partition, GRID_YEAR, u, 1, one);
-            for (size_t i = 0; i < ncell; i++) unit[i] = unit[i] || one[i];
-        }
-        free(one);
-    }
-    const char **codes = xcalloc(ng, sizeof *codes);
-    const sdc_tally **cells = xcalloc(ng, sizeof *cells);
-    bool *h = xcalloc(ng * ns, sizeof *h);
-    long *n = xcalloc(ncell, sizeof *n);
-    for (int f = 0; f < NFIG; f++) {
-        for (size_t k = 0; k < ng; k++) {
-            codes[k] = c->row[f][gi[k]]->code;
-            cells[k] = c->row[f][gi[k]]->t + u0 * nplat;
-        }
-        sdc_breakdown_hide(stats_sdc(), t, cells, codes, ng, nu, partition, h);
-        for (size_t k = 0; k < ng; k++)
-            for (size_t s = 0; s < ns; s++) {
-                hidden[CELL(f, k, s)] = h[k * ns + s] || (unit && unit[CELL(f, k, s)]);
-                sdc_tally sum = {0, 0};
-                for (size_t u = 0; u < nu; u++) {
-                    sdc_tally x = sdc_scope_tally(t, cells[k] + u * nplat, s);
-                    sum.n += x.n;
-                }
-                n[CELL(f, k, s)] = sum.n;
-            }
-    }
-    /* the cohort of all platforms or an AMI over whole years: the official figure's rule */
-    if (!partition && (kind == GRID_YEAR || kind == GRID_YEARS))
-        for (size_t s = nplat; s < ns; s++)
-            hidden[CELL(F_CASES, 0, s)] =
-                stats_headline_count(&c->tl, o, SDC_REFERRALS_RECEIVED, true, kind, u0, nu, s)
-                    .status == SDC_HIDDEN;
-
-    /* the families of the counts other than the cohort size */
-    size_t cap = (size_t)NFIG * ng * (SDC_MAX_PLATFORMS + 4) + (size_t)NFIG * ns * ng + 4 * ng * ns;
-    size_t *members = xcalloc(cap, sizeof *members), *start = xcalloc(cap / 2 + 2, sizeof *start);
-    size_t nm = 0, nf = 0;
-    for (int f = F_SUP_EV; f < NFIG; f++)
-        for (size_t k = 0; k < ng; k++) {
-            for (int fam = 0; fam < SDC_NFAMILIES; fam++) { /* platforms of an AMI, code order */
-                start[nf++] = nm;
-                size_t first = nm;
-                for (size_t p = 0; p < nplat; p++)
-                    if (t->family[p] == fam) {
-                        size_t at = nm++;
-                        while (at > first &&
-                               strcmp(t->code[members[at - 1] % ns], t->code[p]) > 0) {
-                            members[at] = members[at - 1];
-                            at--;
-                        }
-                        members[at] = CELL(f, k, p);
-                    }
-            }
-            start[nf++] = nm; /* the AMIs */
-            for (int fam = 0; fam < SDC_NFAMILIES; fam++) members[nm++] = CELL(f, k, nplat + fam);
-        }
-    if (partition)
-        for (int f = F_SUP_EV; f < NFIG; f++)
-            for (size_t s = 0; s < ns; s++) {
-                start[nf++] = nm;
-                size_t first = nm;
-                for (size_t k = 0; k < ng; k++) { /* byte order of the codes */
-                    size_t at = nm++;
-                    while (at > first &&
-                           strcmp(codes[(members[at - 1] / ns) % ng], c->row[f][gi[k]]->code) > 0) {
-                        members[at] = members[at - 1];
-                        at--;
-                    }
-                    members[at] = CELL(f, k, s);
-                }
-            }
-    for (size_t k = 0; k < ng; k++)
-        for (size_t s = 0; s < ns; s++) {
-            start[nf++] = nm;
-            members[nm++] = CELL(F_RET_EV, k, s);
-            members[nm++] = CELL(F_RET_CE, k, s);
-            start[nf++] = nm;
-            members[nm++] = CELL(F_RTN_EV, k, s);
-            members[nm++] = CELL(F_RTN_CE, k, s);
-        }
-    start[nf] = nm;
-    /* a count is hidden with the cohort it splits; until nothing changes */
-    for (bool again = true; again;) {
-        again = false;
-        for (size_t k = 0; k < ng; k++)
-            for (size_t s = 0; s < ns; s++) {
-                static const struct {
-                    int parent, first, last;
-                } SPLITS[] = {{F_CASES, F_SUP_EV, F_RTN_CE},
-                              {F_HOU_EV, F_RET_EV, F_RET_CE},
-                              {F_RTN_N, F_RTN_EV, F_RTN_CE}};
-                for (size_t x = 0; x < 3; x++)
-                    if (hidden[CELL(SPLITS[x].parent, k, s)])
-                        for (int f = SPLITS[x].first; f <= SPLITS[x].last; f++)
-                            if (!hidden[CELL(f, k, s)]) {
-                                hidden[CELL(f, k, s)] = true;
-                                again = true;
-                            }
-            }
-        if (cohort_close(n, hidden, members, start, nf)) again = true;
-    }
-#undef CELL
-    free(start);
-    free(members);
-    free(n);
-    free(h);
-    free(cells);
-    free(codes);
-    free(unit);
-}
-
-/* The published value of figure f of group gi (k-th of its table) in the question's scope. */
-static published count_value(const counts *c, const official_rows *o, const bool *hidden, size_t ng,
-                             int f, size_t gi, size_t k, grid_kind kind, size_t u0, size_t nu,
-                             size_t scope)
-{
-    const sdc_tree *t = stats_tree();
-    size_t ns = sdc_nscopes(t);
-    bool h = hidden[((size_t)f * ng + k) * ns + scope];
-    if (f == F_CASES && gi == 0 && scope >= t->nplat && (kind == GRID_YEAR || kind == GRID_YEARS))
-        return stats_headline_count(&c->tl, o, SDC_REFERRALS_RECEIVED, true, kind, u0, nu, scope);
-    sdc_tally sum = {0, 0};
-    for (size_t u = u0; u < u0 + nu; u++) {
-        sdc_tally x = sdc_scope_tally(t, c->row[f][gi]->t + u * t->nplat, scope);
-        sum.n += x.n;
-        sum.ks += x.ks;
-    }
-    return pub_count(sdc_protect(stats_sdc(), sum, h));
-}
 
 /* ---- estimates ----------------------------------------------------------------------------- */
 
@@ -359,10 +44,10 @@ typedef struct {
 /* The answer being built, and where a group's figures come from. */
 typedef struct {
     stats_report rp;
-    const counts *c;
+    const oc_counts *c;
     const official_rows *o;
     const oc_case *cases;
-    const case_index *idx;
+    const oc_case_index *idx;
     size_t ncases;
     size_t scope;
     bool series;                     /* units of x->c: the series' (else the whole period's) */
@@ -387,7 +72,7 @@ static void samples_build(ctx *x, size_t ngroups, size_t u0, size_t nu)
 {
     x->samples = xcalloc(ngroups, sizeof *x->samples);
     for (size_t i = 0; i < x->ncases; i++) {
-        const case_index *ci = &x->idx[i];
+        const oc_case_index *ci = &x->idx[i];
         size_t u = x->series ? ci->unit_series : ci->unit_whole;
         if (ci->plat >= stats_tree()->nplat || !stats_scope_has(x->scope, ci->plat) || u < u0 ||
             u >= u0 + nu)
@@ -457,8 +142,8 @@ static json_t *measure_block(ctx *x, const where *w, int m, bool curve, const ch
     static const char *const COUNT_KEY[3] = {"cases", "events", "censored"};
     published cnt[3];
     for (int i = 0; i < 3; i++) {
-        cnt[i] = count_value(x->c, x->o, w->hidden, w->ng, MEASURE_FIG[m][i], w->gi, w->k, w->kind,
-                             w->u0, w->nu, x->scope);
+        cnt[i] = oc_count_value(x->c, x->o, w->hidden, w->ng, MEASURE_FIG[m][i], w->gi, w->k,
+                                w->kind, w->u0, w->nu, x->scope);
         if (cnt[i].status == SDC_EXACT) {
             bool seen = false;
             size_t j;
@@ -531,7 +216,8 @@ static json_t *measure_block(ctx *x, const where *w, int m, bool curve, const ch
 }
 
 /* A group: its cohort size and the four measures. */
-static json_t *group_json(ctx *x, const where *w, const groups *g, bool curve, const char *section)
+static json_t *group_json(ctx *x, const where *w, const oc_groups *g, bool curve,
+                          const char *section)
 {
     const char *code = w->gi ? g->code[w->gi] : "";
     json_t *obj = JCHECK(json_object());
@@ -539,8 +225,8 @@ static json_t *group_json(ctx *x, const where *w, const groups *g, bool curve, c
         json_object_set_new(obj, "code", JCHECK(json_string(code)));
         json_object_set_new(obj, "label_fr", JCHECK(json_string(g->label[w->gi])));
     }
-    published ref = count_value(x->c, x->o, w->hidden, w->ng, F_CASES, w->gi, w->k, w->kind, w->u0,
-                                w->nu, x->scope);
+    published ref = oc_count_value(x->c, x->o, w->hidden, w->ng, F_CASES, w->gi, w->k, w->kind,
+                                   w->u0, w->nu, x->scope);
     put(x, obj, NULL, "referrals", ref, false, section, code, "cohort");
     char st[2] = {(char)ref.status, 0};
     json_object_set_new(obj, "status", JCHECK(json_string(st)));
@@ -550,13 +236,13 @@ static json_t *group_json(ctx *x, const where *w, const groups *g, bool curve, c
 }
 
 /* The whole cohort and every breakdown over units [u0, u0 + nu) of x->c into obj. */
-static void render_period(ctx *x, json_t *obj, const groups *g, grid_kind kind, size_t u0,
+static void render_period(ctx *x, json_t *obj, const oc_groups *g, grid_kind kind, size_t u0,
                           size_t nu, bool breakdowns, const char *section)
 {
     size_t ns = sdc_nscopes(stats_tree());
     size_t one = 0;
     bool *hidden = xcalloc((size_t)NFIG * ns, sizeof *hidden);
-    table_flags(x->c, x->o, &one, 1, false, kind, u0, nu, hidden);
+    oc_table_flags(x->c, x->o, &one, 1, false, kind, u0, nu, hidden);
     samples_build(x, g->n, u0, nu);
     where w = {hidden, 1, 0, 0, kind, u0, nu};
     json_t *all = group_json(x, &w, g, true, section);
@@ -573,17 +259,17 @@ static void render_period(ctx *x, json_t *obj, const groups *g, grid_kind kind, 
         size_t *gi = xcalloc(ng, sizeof *gi);
         for (size_t k = 0; k < ng; k++) gi[k] = g->bd_first[b] + k;
         hidden = xcalloc((size_t)NFIG * ng * ns, sizeof *hidden);
-        table_flags(x->c, x->o, gi, ng, true, kind, u0, nu, hidden);
+        oc_table_flags(x->c, x->o, gi, ng, true, kind, u0, nu, hidden);
         json_t *arr = JCHECK(json_array());
         for (size_t k = 0; k < ng; k++) {
             where wk = {hidden, ng, gi[k], k, kind, u0, nu};
-            json_t *cell = group_json(x, &wk, g, false, BREAKDOWNS[b].section);
+            json_t *cell = group_json(x, &wk, g, false, oc_breakdown_section(b));
             if ((b == BD_KIND && !strcmp(g->code[gi[k]], "envaul")) ||
                 (b == BD_AGE && !strcmp(g->code[gi[k]], "age_18_25")))
                 json_object_set(youth, g->code[gi[k]], cell);
             json_array_append_new(arr, cell);
         }
-        json_object_set_new(obj, BREAKDOWNS[b].section, arr);
+        json_object_set_new(obj, oc_breakdown_section(b), arr);
         free(hidden);
         free(gi);
     }
@@ -630,23 +316,23 @@ void stats_outcomes_get(lda_req *r)
         problem_send_err(r, e, NULL);
         return;
     }
-    groups g;
-    groups_init(&g);
+    oc_groups g;
+    oc_groups_init(&g);
 
     /* the whole period: one unit, or the years of a range */
     bool years = p.period.kind == GRID_YEARS;
-    counts whole;
+    oc_counts whole;
     memset(&whole, 0, sizeof whole);
     stats_tallies_init(&whole.tl, years ? (size_t)grid_nyears(&p.period) : 1);
     for (size_t i = 0; i < whole.tl.nunits; i++)
         grid_month_date(p.period.first + (years ? 12 * (int)i : 0), whole.tl.units[i]);
-    case_index *idx = xcalloc(ncases ? ncases : 1, sizeof *idx);
+    oc_case_index *idx = xcalloc(ncases ? ncases : 1, sizeof *idx);
     for (size_t i = 0; i < ncases; i++) {
-        idx[i].plat = platform_of(cases[i].platform);
-        for (int b = 0; b < NBREAKDOWNS; b++) idx[i].group[b] = group_of(&g, b, &cases[i]);
-        idx[i].unit_whole = unit_of(&whole.tl, cases[i].month);
+        idx[i].plat = oc_platform_of(cases[i].platform);
+        for (int b = 0; b < NBREAKDOWNS; b++) idx[i].group[b] = oc_group_of(&g, b, &cases[i]);
+        idx[i].unit_whole = oc_unit_of(&whole.tl, cases[i].month);
     }
-    counts_fill(&whole, &g, cases, idx, ncases, false);
+    oc_counts_fill(&whole, &g, cases, idx, ncases, false);
     official_rows o = {{NULL}, {NULL}, {NULL}};
     stats_official_set(&o, &whole.tl, SDC_REFERRALS_RECEIVED, "total", "");
 
@@ -685,12 +371,12 @@ void stats_outcomes_get(lda_req *r)
     /* the series of cohorts by year or quarter */
     grid_point *points = NULL;
     size_t npoints = grid_points(&p.period, gran, &points);
-    counts series;
+    oc_counts series;
     memset(&series, 0, sizeof series);
     stats_tallies_init(&series.tl, npoints);
     for (size_t i = 0; i < npoints; i++) grid_month_date(points[i].sub.first, series.tl.units[i]);
-    for (size_t i = 0; i < ncases; i++) idx[i].unit_series = unit_of(&series.tl, cases[i].month);
-    counts_fill(&series, &g, cases, idx, ncases, true);
+    for (size_t i = 0; i < ncases; i++) idx[i].unit_series = oc_unit_of(&series.tl, cases[i].month);
+    oc_counts_fill(&series, &g, cases, idx, ncases, true);
     official_rows so = {{NULL}, {NULL}, {NULL}};
     stats_official_set(&so, &series.tl, SDC_REFERRALS_RECEIVED, "total", "");
     x.c = &series;
