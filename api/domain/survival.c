@@ -18,14 +18,16 @@ static int cmp_int(const void *a, const void *b)
 #define SURV_COUNTING_MAX 65536
 static void sort_times(int *v, size_t n, int max)
 {
-    if (n < 2) return;
+    size_t k = 1;
+    while (k < n && v[k - 1] <= v[k]) k++;
+    if (k >= n) return; /* already in order (and n < 2) */
     if (max >= SURV_COUNTING_MAX) {
         qsort(v, n, sizeof *v, cmp_int);
         return;
     }
     size_t *count = xcalloc((size_t)max + 1, sizeof *count);
     for (size_t i = 0; i < n; i++) count[v[i]]++;
-    size_t k = 0;
+    k = 0;
     for (int t = 0; t <= max; t++)
         for (size_t c = count[t]; c > 0; c--) v[k++] = t;
     free(count);

@@ -101,15 +101,20 @@ static void add(trow *row, size_t u, size_t p, long rk)
 void oc_counts_fill(oc_counts *c, const oc_groups *g, const oc_case *cases,
                     const oc_case_index *idx, size_t ncases, bool series)
 {
-    for (int f = 0; f < NFIG; f++)
-        for (size_t i = 0; i < g->n; i++)
-            c->row[f][i] = stats_tallies_add(&c->tl, FIG_DIM[f], g->key[i]);
-    stats_tallies_add(&c->tl, "total", "");
-    /* the pointers stay valid from here: no row is added after this point */
-    for (int f = 0; f < NFIG; f++)
-        for (size_t i = 0; i < g->n; i++)
-            c->row[f][i] = (trow *)stats_tallies_get(&c->tl, FIG_DIM[f], g->key[i]);
-    trow *total = (trow *)stats_tallies_get(&c->tl, "total", "");
+    /* every row at once (each (dim, code) is new), `total` first: the official figure's
+     * lookups find it at once; no row is added after this point, so the pointers hold */
+    size_t nplat = stats_tree()->nplat, nrows = 1 + (size_t)NFIG * g->n;
+    c->tl.rows = xcalloc(nrows, sizeof *c->tl.rows);
+    c->tl.nrows = c->tl.cap = nrows;
+    for (size_t k = 0; k < nrows; k++) {
+        trow *row = &c->tl.rows[k];
+        int f = k ? (int)((k - 1) / g->n) : 0;
+        snprintf(row->dim, sizeof row->dim, "%s", k ? FIG_DIM[f] : "total");
+        snprintf(row->code, sizeof row->code, "%s", k ? g->key[(k - 1) % g->n] : "");
+        row->t = xcalloc(c->tl.nunits * nplat, sizeof *row->t);
+        if (k) c->row[f][(k - 1) % g->n] = row;
+    }
+    trow *total = &c->tl.rows[0];
 
     for (size_t i = 0; i < ncases; i++) {
         const oc_case *x = &cases[i];

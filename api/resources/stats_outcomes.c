@@ -48,6 +48,7 @@ typedef struct {
     const official_rows *o;
     const oc_case *cases;
     const oc_case_index *idx;
+    size_t *order[OC_NMEASURES]; /* each measure's cases by time */
     size_t ncases;
     size_t scope;
     bool series;                     /* units of x->c: the series' (else the whole period's) */
@@ -71,21 +72,20 @@ static void sample_add(sample *s, int t, bool ev)
 static void samples_build(ctx *x, size_t ngroups, size_t u0, size_t nu)
 {
     x->samples = xcalloc(ngroups, sizeof *x->samples);
-    for (size_t i = 0; i < x->ncases; i++) {
-        const oc_case_index *ci = &x->idx[i];
-        size_t u = x->series ? ci->unit_series : ci->unit_whole;
-        if (ci->plat >= stats_tree()->nplat || !stats_scope_has(x->scope, ci->plat) || u < u0 ||
-            u >= u0 + nu)
-            continue;
-        const oc_case *c = &x->cases[i];
-        for (int m = 0; m < OC_NMEASURES; m++) {
-            if (c->s[m] == OC_NONE) continue;
+    for (int m = 0; m < OC_NMEASURES; m++) /* in order of time: the curves need no sort */
+        for (size_t k = 0; k < x->ncases; k++) {
+            size_t i = x->order[m][k];
+            const oc_case_index *ci = &x->idx[i];
+            const oc_case *c = &x->cases[i];
+            size_t u = x->series ? ci->unit_series : ci->unit_whole;
+            if (c->s[m] == OC_NONE || ci->plat >= stats_tree()->nplat ||
+                !stats_scope_has(x->scope, ci->plat) || u < u0 || u >= u0 + nu)
+                continue;
             sample_add(&x->samples[0][m], c->t[m], c->s[m] == OC_EVENT);
             for (int b = 0; b < NBREAKDOWNS; b++)
                 if (ci->group[b])
                     sample_add(&x->samples[ci->group[b]][m], c->t[m], c->s[m] == OC_EVENT);
         }
-    }
 }
 
 static void samples_free(ctx *x, size_t ngroups)
@@ -298,6 +298,30 @@ static void period_label(const grid_period *p, char out[32])
     }
 }
 
+typedef struct {
+    const oc_case *cases;
+    int m;
+} by_time_arg;
+
+static int by_time(const void *a, const void *b, void *arg)
+{
+    const by_time_arg *x = arg;
+    int ta = x->cases[*(const size_t *)a].t[x->m], tb = x->cases[*(const size_t *)b].t[x->m];
+    return (ta > tb) - (ta < tb);
+}
+
+/* order[m]: the cases by their time in measure m (one sort each, then every curve is drawn
+ * from samples already in order). Caller frees each. */
+static void sort_by_time(const oc_case *cases, size_t n, size_t *order[OC_NMEASURES])
+{
+    for (int m = 0; m < OC_NMEASURES; m++) {
+        order[m] = xcalloc(n ? n : 1, sizeof *order[m]);
+        for (size_t i = 0; i < n; i++) order[m][i] = i;
+        by_time_arg arg = {cases, m};
+        qsort_r(order[m], n, sizeof *order[m], by_time, &arg);
+    }
+}
+
 void stats_outcomes_get(lda_req *r)
 {
     const char *gq = query_get(&r->query, "granularity"); /* checked by the route */
@@ -308,8 +332,7 @@ void stats_outcomes_get(lda_req *r)
     char as_of[11];
     oc_case *cases = NULL;
     size_t ncases = 0;
-    lda_err e = outcomes_as_of(db, as_of);
-    if (!e) e = outcomes_cases(db, p.m0, p.m1, as_of, &cases, &ncases);
+    lda_err e = outcomes_cases(db, p.m0, p.m1, as_of, &cases, &ncases);
     db_release(db);
     if (e) {
         stats_params_free(&p);
@@ -350,6 +373,7 @@ void stats_outcomes_get(lda_req *r)
     x.cases = cases;
     x.idx = idx;
     x.ncases = ncases;
+    sort_by_time(cases, ncases, x.order);
     x.scope = p.scope;
     x.csv = p.csv;
     x.cohort = label;
@@ -395,6 +419,7 @@ void stats_outcomes_get(lda_req *r)
     free(points);
     stats_tallies_free(&series.tl);
     stats_tallies_free(&whole.tl);
+    for (int m = 0; m < OC_NMEASURES; m++) free(x.order[m]);
     free(idx);
     free(cases);
     bool csv = p.csv;

@@ -10,8 +10,8 @@ static db_stmt S_AS_OF = {"outcomes_as_of", "SELECT lda_outcome_as_of()::text", 
 static db_stmt S_CASES = {
     "outcomes_cases",
     "SELECT month, platform, rk, kind, composition, age_band, history, outcome, housed,"
-    " support_t, support_s, housing_t, housing_s, retention_t, retention_s, return_t, return_s"
-    " FROM lda_outcome_cases($1::date, $2::date, $3::date)",
+    " support_t, support_s, housing_t, housing_s, retention_t, retention_s, return_t, return_s,"
+    " as_of FROM lda_outcome_cases($1::date, $2::date)",
     0};
 
 lda_err outcomes_as_of(db_conn *c, char out[11])
@@ -24,21 +24,31 @@ lda_err outcomes_as_of(db_conn *c, char out[11])
     return strlen(out) == 10 ? LDA_OK : LDA_EINTERNAL;
 }
 
+/* Copies a field, cut to cap - 1 bytes (codes and dates are short). */
 static void text(char *dst, size_t cap, PGresult *r, int row, int col)
 {
-    snprintf(dst, cap, "%s", PQgetvalue(r, row, col));
+    size_t n = (size_t)PQgetlength(r, row, col);
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, PQgetvalue(r, row, col), n);
+    dst[n] = '\0';
 }
 
-lda_err outcomes_cases(db_conn *c, const char *m0, const char *m1, const char *as_of, oc_case **out,
+lda_err outcomes_cases(db_conn *c, const char *m0, const char *m1, char as_of[11], oc_case **out,
                        size_t *count)
 {
-    const char *p[] = {m0, m1, as_of};
+    const char *p[] = {m0, m1};
     lda_err e;
     *out = NULL;
     *count = 0;
-    PGresult *r = db_exec(c, &S_CASES, 3, p, &e);
+    PGresult *r = db_exec(c, &S_CASES, 2, p, &e);
     if (!r) return e;
     int rows = PQntuples(r);
+    if (rows == 0) { /* no referral in the period: the date alone */
+        PQclear(r);
+        *out = xcalloc(1, sizeof **out);
+        return outcomes_as_of(c, as_of);
+    }
+    text(as_of, 11, r, 0, 17);
     *out = xcalloc(rows ? (size_t)rows : 1, sizeof **out);
     for (int i = 0; i < rows; i++) {
         oc_case *x = &(*out)[i];

@@ -35,9 +35,9 @@ typedef struct {
 /* The observation date ("YYYY-MM-DD"). */
 lda_err outcomes_as_of(db_conn *c, char out[11]);
 
-/* The referrals received in the whole months [m0, m1), observed up to as_of. *out is
- * allocated (caller frees). */
-lda_err outcomes_cases(db_conn *c, const char *m0, const char *m1, const char *as_of, oc_case **out,
+/* The referrals received in the whole months [m0, m1) and the observation date they are
+ * observed up to ("YYYY-MM-DD"). *out is allocated (caller frees). */
+lda_err outcomes_cases(db_conn *c, const char *m0, const char *m1, char as_of[11], oc_case **out,
                        size_t *count);
 
 #endif

@@ -217,32 +217,34 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
 $$;
 
 -- One row per referral received in the whole months [m0, m1), on every platform (disclosure
--- control looks at the neighbouring cells), observed up to as_of: its month, platform, record
--- key, breakdown codes, official outcome, and for each measure its time in days (the event's,
--- or the end of observation) and state: E the event happened, X closed without it (support
--- and housing only), C still open (censored); NULL when the case is not in the measure's
+-- control looks at the neighbouring cells), observed up to the observation date (its first
+-- column, the same in every row: one round trip): its month, platform, record key,
+-- breakdown codes, official outcome, and for each measure its time in days (the event's, or
+-- the end of observation) and state: E the event happened, X closed without it (support and
+-- housing only), C still open (censored); NULL when the case is not in the measure's
 -- population (retention: housed; returns: accompaniment ended housed).
-CREATE FUNCTION lda_outcome_cases(m0 date, m1 date, as_of date)
-RETURNS TABLE (month date, platform text, rk integer, kind text, composition text,
+CREATE FUNCTION lda_outcome_cases(m0 date, m1 date)
+RETURNS TABLE (as_of date, month date, platform text, rk integer, kind text, composition text,
                age_band text, history text, outcome text, housed boolean,
                support_t integer, support_s text, housing_t integer, housing_s text,
                retention_t integer, retention_s text, return_t integer, return_s text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
-  SELECT date_trunc('month', f.received_on)::date, f.platform, f.rk, f.kind, f.composition,
+  WITH a AS (SELECT lda_outcome_as_of() AS d)
+  SELECT a.d, date_trunc('month', f.received_on)::date, f.platform, f.rk, f.kind, f.composition,
          f.age_band, f.history, f.outcome, f.housing_on IS NOT NULL,
-         greatest(0, CASE WHEN f.support_on <= as_of THEN f.support_on ELSE as_of END - f.received_on),
-         CASE WHEN f.support_on <= as_of THEN 'E' WHEN f.support_closed THEN 'X' ELSE 'C' END,
-         greatest(0, CASE WHEN f.housing_on <= as_of THEN f.housing_on ELSE as_of END - f.received_on),
-         CASE WHEN f.housing_on <= as_of THEN 'E' WHEN f.housing_closed THEN 'X' ELSE 'C' END,
-         CASE WHEN f.housing_on <= as_of THEN
-           greatest(0, CASE WHEN f.loss_on <= as_of THEN f.loss_on ELSE as_of END - f.housing_on) END,
-         CASE WHEN f.housing_on <= as_of THEN CASE WHEN f.loss_on <= as_of THEN 'E' ELSE 'C' END END,
-         CASE WHEN f.ended_housed_on <= as_of THEN
-           greatest(0, CASE WHEN f.return_on <= as_of THEN f.return_on ELSE as_of END
+         greatest(0, CASE WHEN f.support_on <= a.d THEN f.support_on ELSE a.d END - f.received_on),
+         CASE WHEN f.support_on <= a.d THEN 'E' WHEN f.support_closed THEN 'X' ELSE 'C' END,
+         greatest(0, CASE WHEN f.housing_on <= a.d THEN f.housing_on ELSE a.d END - f.received_on),
+         CASE WHEN f.housing_on <= a.d THEN 'E' WHEN f.housing_closed THEN 'X' ELSE 'C' END,
+         CASE WHEN f.housing_on <= a.d THEN
+           greatest(0, CASE WHEN f.loss_on <= a.d THEN f.loss_on ELSE a.d END - f.housing_on) END,
+         CASE WHEN f.housing_on <= a.d THEN CASE WHEN f.loss_on <= a.d THEN 'E' ELSE 'C' END END,
+         CASE WHEN f.ended_housed_on <= a.d THEN
+           greatest(0, CASE WHEN f.return_on <= a.d THEN f.return_on ELSE a.d END
                        - f.ended_housed_on) END,
-         CASE WHEN f.ended_housed_on <= as_of THEN
-           CASE WHEN f.return_on <= as_of THEN 'E' ELSE 'C' END END
-  FROM outcome_fact f
+         CASE WHEN f.ended_housed_on <= a.d THEN
+           CASE WHEN f.return_on <= a.d THEN 'E' ELSE 'C' END END
+  FROM outcome_fact f, a
   WHERE f.received_on >= m0 AND f.received_on < m1
 $$;
 
@@ -313,7 +315,7 @@ GRANT SELECT ON reporting.outcome_cohorts_yearly TO lda_bi;
 
 REVOKE ALL ON FUNCTION lda_outcome_refresh(uuid[]), lda_outcome_on_referral(),
   lda_outcome_on_measure(), lda_outcome_on_household(), lda_outcome_as_of(),
-  lda_outcome_cases(date, date, date) FROM PUBLIC;
+  lda_outcome_cases(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lda_outcome_refresh(uuid[]), lda_outcome_on_referral(),
   lda_outcome_on_measure(), lda_outcome_on_household(), lda_outcome_as_of(),
-  lda_outcome_cases(date, date, date) TO lda_app;
+  lda_outcome_cases(date, date) TO lda_app;

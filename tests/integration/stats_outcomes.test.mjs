@@ -275,7 +275,7 @@ test('lda_bi reads the cohort sizes as the API publishes them, and none of the r
         }
       }
       await assert.rejects(bi.query('SELECT 1 FROM outcome_fact LIMIT 1'), /permission denied/);
-      await assert.rejects(bi.query("SELECT * FROM lda_outcome_cases('2022-01-01', '2023-01-01', '2022-12-31')"), /permission denied/);
+      await assert.rejects(bi.query("SELECT * FROM lda_outcome_cases('2022-01-01', '2023-01-01')"), /permission denied/);
       await assert.rejects(bi.query('SELECT lda_outcome_as_of()'), /permission denied/);
     });
   }
