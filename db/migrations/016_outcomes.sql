@@ -229,7 +229,7 @@ RETURNS TABLE (as_of date, month date, platform text, rk integer, kind text, com
                support_t integer, support_s text, housing_t integer, housing_s text,
                retention_t integer, retention_s text, return_t integer, return_s text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
-  WITH a AS (SELECT lda_outcome_as_of() AS d)
+  WITH a AS MATERIALIZED (SELECT lda_outcome_as_of() AS d)   -- once, not once per use
   SELECT a.d, date_trunc('month', f.received_on)::date, f.platform, f.rk, f.kind, f.composition,
          f.age_band, f.history, f.outcome, f.housing_on IS NOT NULL,
          greatest(0, CASE WHEN f.support_on <= a.d THEN f.support_on ELSE a.d END - f.received_on),
