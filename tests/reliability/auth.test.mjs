@@ -215,6 +215,7 @@ const OPS = [
   { key: 'POST /v1/siao-requests/batch', roles: PUSH, ...batch('/v1/siao-requests/batch', (x, P) => C.siaoRecord(x, { platform: P.code })) },
   { key: 'GET /v1/siao-requests', roles: PUSH, req: () => ({ path: '/v1/siao-requests?limit=500' }), ok: 200, list: (P) => [P.pushed.siaoRequest] },
   { key: 'GET /v1/stats/activity', roles: STATS, req: (P) => ({ path: `/v1/stats/activity?platform=${P.code}` }), ok: 200, cross: 403 },
+  { key: 'GET /v1/stats/outcomes', roles: STATS, req: (P) => ({ path: `/v1/stats/outcomes?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth/series', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth/series?platform=${P.code}` }), ok: 200, cross: 403 },
 ];
