@@ -9,9 +9,9 @@ static db_stmt S_AS_OF = {"outcomes_as_of", "SELECT lda_outcome_as_of()::text", 
 
 static db_stmt S_CASES = {
     "outcomes_cases",
-    "SELECT month, platform, rk, kind, composition, age_band, history, outcome, housed,"
-    " support_t, support_s, housing_t, housing_s, retention_t, retention_s, return_t, return_s,"
-    " as_of FROM lda_outcome_cases($1::date, $2::date)",
+    "SELECT month, platform, rk, kind, composition, age_band, history, support_t, support_s,"
+    " housing_t, housing_s, retention_t, retention_s, return_t, return_s, as_of"
+    " FROM lda_outcome_cases($1::date, $2::date)",
     0};
 
 lda_err outcomes_as_of(db_conn *c, char out[11])
@@ -48,7 +48,7 @@ lda_err outcomes_cases(db_conn *c, const char *m0, const char *m1, char as_of[11
         *out = xcalloc(1, sizeof **out);
         return outcomes_as_of(c, as_of);
     }
-    text(as_of, 11, r, 0, 17);
+    text(as_of, 11, r, 0, 15);
     *out = xcalloc(rows ? (size_t)rows : 1, sizeof **out);
     for (int i = 0; i < rows; i++) {
         oc_case *x = &(*out)[i];
@@ -59,12 +59,10 @@ lda_err outcomes_cases(db_conn *c, const char *m0, const char *m1, char as_of[11
         text(x->composition, sizeof x->composition, r, i, 4);
         text(x->age_band, sizeof x->age_band, r, i, 5);
         text(x->history, sizeof x->history, r, i, 6);
-        text(x->outcome, sizeof x->outcome, r, i, 7);
-        x->housed = PQgetvalue(r, i, 8)[0] == 't';
         for (int m = 0; m < OC_NMEASURES; m++) {
-            bool none = PQgetisnull(r, i, 10 + 2 * m);
-            x->t[m] = none ? 0 : atoi(PQgetvalue(r, i, 9 + 2 * m));
-            x->s[m] = none ? OC_NONE : (oc_state)PQgetvalue(r, i, 10 + 2 * m)[0];
+            bool none = PQgetisnull(r, i, 8 + 2 * m);
+            x->t[m] = none ? 0 : atoi(PQgetvalue(r, i, 7 + 2 * m));
+            x->s[m] = none ? OC_NONE : (oc_state)PQgetvalue(r, i, 8 + 2 * m)[0];
         }
     }
     *count = (size_t)rows;

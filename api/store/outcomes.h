@@ -26,8 +26,6 @@ typedef struct {
     char composition[24];
     char age_band[16]; /* head's age band on received_on, or not_collected */
     char history[12];  /* first_time | returning */
-    char outcome[16];  /* accompanied | reoriented | no_follow_up | in_progress */
-    bool housed;       /* a measure with housing accessed or maintained */
     int t[OC_NMEASURES];
     oc_state s[OC_NMEASURES];
 } oc_case;

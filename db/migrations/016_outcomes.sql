@@ -219,19 +219,18 @@ $$;
 -- One row per referral received in the whole months [m0, m1), on every platform (disclosure
 -- control looks at the neighbouring cells), observed up to the observation date (its first
 -- column, the same in every row: one round trip): its month, platform, record key,
--- breakdown codes, official outcome, and for each measure its time in days (the event's, or
+-- breakdown codes, and for each measure its time in days (the event's, or
 -- the end of observation) and state: E the event happened, X closed without it (support and
 -- housing only), C still open (censored); NULL when the case is not in the measure's
 -- population (retention: housed; returns: accompaniment ended housed).
 CREATE FUNCTION lda_outcome_cases(m0 date, m1 date)
 RETURNS TABLE (as_of date, month date, platform text, rk integer, kind text, composition text,
-               age_band text, history text, outcome text, housed boolean,
-               support_t integer, support_s text, housing_t integer, housing_s text,
+               age_band text, history text, support_t integer, support_s text, housing_t integer, housing_s text,
                retention_t integer, retention_s text, return_t integer, return_s text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
   WITH a AS MATERIALIZED (SELECT lda_outcome_as_of() AS d)   -- once, not once per use
   SELECT a.d, date_trunc('month', f.received_on)::date, f.platform, f.rk, f.kind, f.composition,
-         f.age_band, f.history, f.outcome, f.housing_on IS NOT NULL,
+         f.age_band, f.history,
          greatest(0, CASE WHEN f.support_on <= a.d THEN f.support_on ELSE a.d END - f.received_on),
          CASE WHEN f.support_on <= a.d THEN 'E' WHEN f.support_closed THEN 'X' ELSE 'C' END,
          greatest(0, CASE WHEN f.housing_on <= a.d THEN f.housing_on ELSE a.d END - f.received_on),
