@@ -10,7 +10,7 @@
 // Environment: BENCH_SCALE (seed-demo --scale, default 50: 2 million SIAO requests, about ten
 // minutes in all), BENCH_DURATION (seconds per wrk / pgbench load, default 5), BENCH_RUNS
 // (repetitions of the ingest and statistics timings, default 5), BENCH_ONLY (comma-separated
-// subset of: reads,list,write,stats,ingest; start-up is always measured), LDA_THREADS /
+// subset of: reads,list,write,stats,outcomes,ingest; start-up is always measured), LDA_THREADS /
 // LDA_DB_POOL (passed to the service; the pgbench clients follow LDA_DB_POOL).
 //
 // Paths measured (see docs/performance.md for what limits each):
@@ -26,6 +26,10 @@
 //   stats    the three statistics endpoints (one-year one-platform, whole period) against the
 //            same figures by plain SQL over the raw rows; GET /v1/observatory/youth with wrk
 //            against pgbench running the statements the endpoint runs
+//   outcomes GET /v1/stats/outcomes over the whole period of the referrals (2019-2022, all
+//            platforms, cohorts by year) against the same figures recomputed by plain SQL from
+//            the case tables (each referral's dates through the view lda_outcome_referral, the
+//            Kaplan–Meier curves by window functions, every group and measure)
 //   ingest   records/s through POST /v1/siao-requests/batch (10 000 per request) against
 //            `psql \copy` of the same rows into the same table
 //
@@ -48,7 +52,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'reads,list,write,stats,ingest').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'reads,list,write,stats,outcomes,ingest').split(',').map((s) => s.trim()));
 const THREADS = Number(process.env.LDA_THREADS ?? 8);
 const POOL = Number(process.env.LDA_DB_POOL ?? 8);
 const PG_DIR = join(ROOT, 'bench', 'var', 'pg');
@@ -493,6 +497,74 @@ async function benchStatsTimings(svc, analyst) {
   return out;
 }
 
+// ---- outcome cohorts ------------------------------------------------------------------------
+
+const OUTCOMES_QUERY = 'from=2019-01-01&to=2022-12-31';
+
+/** The outcome figures of 2019-2022, all platforms, recomputed from the case tables: each
+ * referral's dates (lda_outcome_referral, over referral, measure and household), the
+ * observation date, every case's time and event per measure, then per group (the cohort and
+ * each breakdown code) and measure the counts, the Kaplan–Meier curve, the shares at the
+ * horizons and the quartiles. */
+function naiveOutcomesSql() {
+  return `WITH asof AS (
+  SELECT least((now() AT TIME ZONE 'Europe/Paris')::date,
+               (date_trunc('month', max(last_on)) + interval '1 month - 1 day')::date) AS d
+  FROM lda_outcome_referral),
+f AS (SELECT * FROM lda_outcome_referral WHERE received_on >= DATE '2019-01-01' AND received_on < DATE '2023-01-01'),
+obs AS (
+  SELECT m.measure,
+         CASE m.measure
+           WHEN 'support' THEN greatest(0, least(coalesce(f.support_on, a.d), a.d) - f.received_on)
+           WHEN 'housing' THEN greatest(0, least(coalesce(f.housing_on, a.d), a.d) - f.received_on)
+           WHEN 'retention' THEN greatest(0, least(coalesce(f.loss_on, a.d), a.d) - f.housing_on)
+           ELSE greatest(0, least(coalesce(f.return_on, a.d), a.d) - f.ended_housed_on) END AS t,
+         coalesce(CASE m.measure
+           WHEN 'support' THEN f.support_on <= a.d WHEN 'housing' THEN f.housing_on <= a.d
+           WHEN 'retention' THEN f.loss_on <= a.d ELSE f.return_on <= a.d END, false) AS ev,
+         f.kind, f.composition, f.age_band, f.history
+  FROM f, asof a, (VALUES ('support'), ('housing'), ('retention'), ('returns')) m (measure)
+  WHERE m.measure IN ('support', 'housing') OR (m.measure = 'retention' AND f.housing_on <= a.d)
+     OR (m.measure = 'returns' AND f.ended_housed_on <= a.d)),
+g AS (
+  SELECT o.measure, d.dim, d.code, o.t, o.ev FROM obs o,
+    LATERAL (VALUES ('all', ''), ('kind', o.kind), ('composition', o.composition),
+                    ('age_band', o.age_band), ('history', o.history)) d (dim, code)),
+steps AS (SELECT measure, dim, code, t, count(*) FILTER (WHERE ev) AS d, count(*) AS n_t FROM g GROUP BY 1, 2, 3, 4),
+risk AS (SELECT s.*, sum(n_t) OVER (PARTITION BY measure, dim, code ORDER BY t DESC) AS at_risk FROM steps s),
+km AS (
+  SELECT r.*, CASE WHEN bool_or(d = at_risk) OVER w THEN 0
+                   ELSE exp(sum(ln(nullif(1 - d::float8 / at_risk, 0))) OVER w) END AS s
+  FROM risk r WINDOW w AS (PARTITION BY measure, dim, code ORDER BY t))
+SELECT measure, dim, code, sum(n_t) AS cases, sum(d) AS events,
+       min(s) FILTER (WHERE t <= 91) AS s3, min(s) FILTER (WHERE t <= 183) AS s6,
+       min(s) FILTER (WHERE t <= 365) AS s12, min(s) FILTER (WHERE t <= 731) AS s24,
+       min(t) FILTER (WHERE s <= 0.75 AND d > 0) AS q1, min(t) FILTER (WHERE s <= 0.5 AND d > 0) AS median,
+       min(t) FILTER (WHERE s <= 0.25 AND d > 0) AS q3
+FROM km GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
+}
+
+async function benchOutcomes(svc, analyst) {
+  const path = `/v1/stats/outcomes?${OUTCOMES_QUERY}`;
+  const times = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${svc.url}${path}`, { headers: { Authorization: `Bearer ${analyst}` } });
+    await res.text();
+    if (res.status !== 200) throw new Error(`${path} ${res.status}`);
+    if (i > 0) times.push(performance.now() - t0); // the first prepares the statements
+  }
+  const sql = naiveOutcomesSql();
+  const row = { query: OUTCOMES_QUERY, api_ms: round(median(times), 1), naive_sql: sql };
+  commands.push(`${RUNS} x GET ${path} (analyst token, one at a time, after one warm-up; median)`);
+  commands.push(`psql $DB -qAt -v ON_ERROR_STOP=1  (stdin: \\timing on, then ${RUNS} x the naive SQL of results.outcomes.naive_sql; median of psql's Time)`);
+  row.naive_sql_ms = round(psqlServerMs(svc.dbUrl, sql), 1);
+  row.ratio_naive_over_api = ratio(row.naive_sql_ms, row.api_ms);
+  row.referrals = Number((await svc.sql('SELECT count(*) FROM referral')).rows[0].count);
+  log('outcomes', { ...row, naive_sql: undefined });
+  return row;
+}
+
 // ---- the run -------------------------------------------------------------------------------
 
 function referralBody(tag, i) {
@@ -624,6 +696,7 @@ async function main() {
       };
       log(`youth load: ${results.stats.youth_one_year_one_platform_load.api_c64.rps} req/s, pgbench ${results.stats.youth_one_year_one_platform_load.pgbench.tps} tps`);
     }
+    if (ONLY.has('outcomes')) results.outcomes = await benchOutcomes(svc, analyst);
     if (ONLY.has('ingest')) {
       results.ingest = await benchIngest(svc, siao);
       log('ingest', results.ingest);
@@ -691,6 +764,11 @@ function printTable(R) {
         `naive SQL ${row.naive_youth_sql_ms} ms`, `${row.ratio_naive_over_api_youth} x faster`,
         name === 'whole_period' ? '>= 20 x faster' : '', name === 'whole_period' ? row.ratio_naive_over_api_youth >= 20 : undefined);
     }
+  }
+  if (R.outcomes) {
+    const o = R.outcomes;
+    add(`GET /v1/stats/outcomes 2019-2022, all platforms (${o.referrals} referrals)`, `${o.api_ms} ms`, `naive SQL ${o.naive_sql_ms} ms`,
+      `${o.ratio_naive_over_api} x faster`, '>= 20 x faster', o.ratio_naive_over_api >= 20);
   }
   const head = ['path', 'lda-api', 'baseline (same run)', 'ratio', 'target', 'met'];
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((row) => String(row[k]).length)));

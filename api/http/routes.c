@@ -7,6 +7,7 @@
 
 static const char *const FORMATS[] = {"json", "csv", NULL};
 static const char *const GRANULARITIES[] = {"month", "quarter", "year", NULL};
+static const char *const COHORT_GRANULARITIES[] = {"quarter", "year", NULL};
 static const char *const AUDIT_TYPES[] = {"household",
                                           "referral",
                                           "measure",
@@ -101,6 +102,8 @@ static const qparam Q_SERIES[] = {Q_STATS_COMMON,
                                   {"age_band", Q_CODE, 0, 0, "age_band", false, NULL},
                                   {"granularity", Q_CHOICE, 0, 0, NULL, false, GRANULARITIES},
                                   QPARAM_END};
+static const qparam Q_OUTCOMES[] = {
+    Q_STATS_COMMON, {"granularity", Q_CHOICE, 0, 0, NULL, false, COHORT_GRANULARITIES}, QPARAM_END};
 
 /* the change feed and webhooks */
 static const qparam Q_CHANGES[] = {{"after", Q_CURSOR, QC_INT_INT, 0, NULL, false, NULL},
@@ -135,6 +138,7 @@ const lda_route ROUTES[] = {
     {"GET", "/observatory", 0, BODY_NONE, NULL, observatory_page_get},
     {"GET", "/prevention", 0, BODY_NONE, NULL, prevention_page_get},
     {"GET", "/housing", 0, BODY_NONE, NULL, housing_page_get},
+    {"GET", "/outcomes", 0, BODY_NONE, NULL, outcomes_page_get},
     {"GET", "/assets/{name}", 0, BODY_NONE, NULL, assets_get},
     {"GET", "/vendor/{name}", 0, BODY_NONE, NULL, vendor_get},
     {"GET", "/v1/vocabularies", 0, BODY_NONE, NULL, vocabularies_get},
@@ -211,6 +215,7 @@ const lda_route ROUTES[] = {
     {"POST", "/v1/siao-requests/batch", PUSH, BODY_BATCH, Q_BATCH, siao_requests_batch},
     {"GET", "/v1/siao-requests", PUSH, BODY_NONE, Q_SIAO, siao_requests_list},
     {"GET", "/v1/stats/activity", STATS, BODY_NONE, Q_ACTIVITY, stats_activity_get},
+    {"GET", "/v1/stats/outcomes", STATS, BODY_NONE, Q_OUTCOMES, stats_outcomes_get},
     {"GET", "/v1/observatory/youth", STATS, BODY_NONE, Q_YOUTH, observatory_youth_get},
     {"GET", "/v1/observatory/youth/series", STATS, BODY_NONE, Q_SERIES, observatory_series_get},
     {"GET", "/v1/stats/prevention", STATS, BODY_NONE, Q_ACTIVITY, stats_prevention_get},

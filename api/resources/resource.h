@@ -151,6 +151,7 @@ void docs_get(lda_req *r);
 void observatory_page_get(lda_req *r);
 void prevention_page_get(lda_req *r);
 void housing_page_get(lda_req *r);
+void outcomes_page_get(lda_req *r);
 void assets_get(lda_req *r);
 void vendor_get(lda_req *r);
 /* stats.c */
@@ -160,6 +161,9 @@ void observatory_series_get(lda_req *r);
 /* stats_prevention.c, stats_housing.c */
 void stats_prevention_get(lda_req *r);
 void stats_housing_get(lda_req *r);
+
+/* stats_outcomes.c */
+void stats_outcomes_get(lda_req *r);
 /* batch.c */
 void siao_requests_batch(lda_req *r);
 void siao_requests_list(lda_req *r);

@@ -344,12 +344,6 @@ static sdc_figure partition_count(const tallies *tl, const char *dim, const char
     return out;
 }
 
-/* The official figures' rows, by sdc_official (NULL: not asked), and where they are. */
-typedef struct {
-    const trow *row[SDC_NOFFICIAL];
-    const char *dim[SDC_NOFFICIAL], *code[SDC_NOFFICIAL];
-} official_rows;
-
 static void official_set(official_rows *o, const tallies *tl, sdc_official f, const char *dim,
                          const char *code)
 {
@@ -834,4 +828,19 @@ void stats_by_platform(stats_report *rp, const tallies *tl, const stats_params *
 void stats_answer_err(lda_req *r, stats_params *p, tallies *tl, lda_err e)
 {
     answer_err(r, p, tl, e);
+}
+
+trow *stats_tallies_add(tallies *tl, const char *dim, const char *code)
+{
+    return tallies_add(tl, dim, code);
+}
+void stats_official_set(official_rows *o, const tallies *tl, sdc_official f, const char *dim,
+                        const char *code)
+{
+    official_set(o, tl, f, dim, code);
+}
+published stats_headline_count(const tallies *tl, const official_rows *o, sdc_official f,
+                               bool official, grid_kind kind, size_t u0, size_t nu, size_t scope)
+{
+    return headline_count(tl, o, f, official, kind, u0, nu, scope);
 }

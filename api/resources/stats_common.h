@@ -2,8 +2,8 @@
  * stats_common — what the statistics endpoints share (resources/stats.c): the question
  * (grid, platforms, format) read from the request, the true counts gathered by unit and
  * platform (tallies), and their publication through domain/disclosure with the reference data
- * (the perturbation table, the platform tree) loaded once. Used by stats_prevention.c and
- * stats_housing.c beside the endpoints of stats.c.
+ * (the perturbation table, the platform tree) loaded once. Used by stats_prevention.c,
+ * stats_housing.c and stats_outcomes.c beside the endpoints of stats.c.
  */
 #ifndef LDA_RESOURCES_STATS_COMMON_H
 #define LDA_RESOURCES_STATS_COMMON_H
@@ -45,6 +45,12 @@ typedef struct {
     size_t nrows, cap;
 } tallies;
 
+/* The official figures' rows, by sdc_official (NULL: not asked), and where they are. */
+typedef struct {
+    const trow *row[SDC_NOFFICIAL];
+    const char *dim[SDC_NOFFICIAL], *code[SDC_NOFFICIAL];
+} official_rows;
+
 /* The platform tree and the disclosure parameters in force (valid after stats_begin). */
 const sdc_tree *stats_tree(void);
 const sdc_params *stats_sdc(void);
@@ -66,6 +72,13 @@ void stats_tallies_free(tallies *tl);
 /* Adds the counts of c to their rows (counts of unknown units or platforms are ignored). */
 void stats_tallies_fill(tallies *tl, const stats_counts *c);
 const trow *stats_tallies_get(const tallies *tl, const char *dim, const char *code);
+trow *stats_tallies_add(tallies *tl, const char *dim, const char *code);
+
+/* The official figures: their rows, then a headline count published by their rule. */
+void stats_official_set(official_rows *o, const tallies *tl, sdc_official f, const char *dim,
+                        const char *code);
+published stats_headline_count(const tallies *tl, const official_rows *o, sdc_official f,
+                               bool official, grid_kind kind, size_t u0, size_t nu, size_t scope);
 
 /* The protected counts of the codes of a dimension over units [u0, u0 + nu) for a scope
  * (partition: the codes split their total: sdc_breakdown_hide). out[ncodes]. */

@@ -2,11 +2,11 @@
  * The pages served for people: GET /docs (the API reference, rendered in the browser from
  * /openapi.yaml by Swagger UI), GET /observatory (the youth observatory dashboard), GET
  * /prevention and GET /housing (the dashboards of eviction prevention and of the housing
- * offer), with their assets. Files come from LDA_WEB_DIR (default: web/ next to the build folder of
- * the binary): the pages and our scripts from web/static/, third-party bundles from
- * web/vendor/ (filled from npm packages by scripts/web-deps.sh, never committed).
- * Only flat file names of a known type are served: no path ever reaches the file system
- * from the request beyond one checked segment.
+ * offer), GET /outcomes (the outcome cohorts' dashboard), with their assets. Files come from
+ * LDA_WEB_DIR (default: web/ next to the build folder of the binary): the pages and our scripts
+ * from web/static/, third-party bundles from web/vendor/ (filled from npm packages by
+ * scripts/web-deps.sh, never committed). Only flat file names of a known type are served: no path
+ * ever reaches the file system from the request beyond one checked segment.
  */
 #include "core/log.h"
 #include "core/mem.h"
@@ -132,6 +132,8 @@ void observatory_page_get(lda_req *r) { send_file(r, "static", "observatory.html
 void prevention_page_get(lda_req *r) { send_file(r, "static", "prevention.html"); }
 
 void housing_page_get(lda_req *r) { send_file(r, "static", "housing.html"); }
+
+void outcomes_page_get(lda_req *r) { send_file(r, "static", "outcomes.html"); }
 
 void assets_get(lda_req *r) { send_file(r, "static", r->params[0]); }
 

@@ -103,7 +103,9 @@ static lda_err record_keys(PGconn *pg, const char *key)
             return LDA_EDB;
         }
     }
-    return LDA_OK;
+    /* the outcome facts copy their referral's record key (their triggers were off) */
+    return run(pg, "UPDATE outcome_fact f SET rk = r.rk FROM referral r"
+                   " WHERE r.id = f.referral_id AND f.rk IS DISTINCT FROM r.rk");
 }
 
 static lda_err empty(PGconn *pg)

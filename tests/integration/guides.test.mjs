@@ -179,7 +179,7 @@ function withoutTestBlocks(markdown) {
 /** Every statistics request (path and query) written in a text: [{ path, query }]. */
 export function statisticsRequests(text) {
   const out = [];
-  for (const m of text.matchAll(/\/v1\/(?:stats\/(?:activity|prevention|housing)|observatory\/youth(?:\/series)?)(?:\?([^\s'"`)<>\\]*))?/g)) {
+  for (const m of text.matchAll(/\/v1\/(?:stats\/(?:activity|prevention|housing|outcomes)|observatory\/youth(?:\/series)?)(?:\?([^\s'"`)<>\\]*))?/g)) {
     out.push({ path: m[0].split('?')[0], query: m[1] ?? '' });
   }
   return out;

@@ -19,6 +19,7 @@ import {
   monthDate,
 } from '../integration/_helpers/disclosure-oracle.mjs';
 import { loadAxes, expectedPrevention, preventionRows } from '../integration/_helpers/axes-oracle.mjs';
+import { loadOutcomeTruth, trueCount, BREAKDOWNS as OUTCOME_BREAKDOWNS } from '../integration/_helpers/outcomes-oracle.mjs';
 
 const SEED = Number(process.env.PRIVACY_SEED ?? 62);
 const TARGETS = Number(process.env.PRIVACY_TARGETS ?? 300);
@@ -26,7 +27,7 @@ const MAX_TARGETS = Number(process.env.PRIVACY_MAX_TARGETS ?? 800);
 const ATTACKABLE = 60;
 const MAX_RATE = 1 / 3;
 
-let svc, token, truth, biUrl;
+let svc, token, truth, biUrl, outcomeTruth;
 const cache = new Map();
 const results = [];
 
@@ -40,6 +41,7 @@ function url(c, csv = false) {
   if (c.scope.ami) parts.push(`ami=${c.scope.ami}`);
   if (c.endpoint === 'youth' && c.band && c.band !== 'age_18_25') parts.push(`age_band=${c.band}`);
   if (csv) parts.push('format=csv');
+  if (c.endpoint === 'outcomes') return `/v1/stats/outcomes?${parts.join('&')}`;
   return `${c.endpoint === 'youth' ? '/v1/observatory/youth' : '/v1/stats/activity'}?${parts.join('&')}`;
 }
 
@@ -66,6 +68,10 @@ async function apiValue(c, { csv = false } = {}) {
     return r[3] === '' ? null : Number(r[3]);
   }
   const doc = await fetchDoc(url(c));
+  if (c.endpoint === 'outcomes') {
+    const g = c.section === 'cohort' ? doc.cohort : doc[c.section].find((x) => x.code === c.code);
+    return c.measure === 'cohort' ? g.referrals : g[c.measure][c.figure];
+  }
   if (c.section === 'headline') return doc[c.code];
   const cell = doc[c.section].find((x) => x.code === c.code);
   return cell ? cell.count : 0; // a platform outside the scope asked counts nothing
@@ -80,6 +86,10 @@ function truthOf(c) {
 }
 
 function computeTruth(c) {
+  if (c.endpoint === 'outcomes') {
+    const dim = c.section === 'cohort' ? '' : OUTCOME_BREAKDOWNS.find(([sec]) => sec === c.section)[1];
+    return trueCount(outcomeTruth, { period: c.period, ...c.scope }, dim, c.code, c.measure, c.figure);
+  }
   const units = [[c.period.first, c.period.last]];
   const { scope } = scopeOf(truth, c.scope);
   const band = BANDS[c.band ?? 'age_18_25'];
@@ -128,6 +138,10 @@ const years = (endpoint) => (endpoint === 'youth' ? [2019, 2025] : [2019, 2022])
 function reader(kind) {
   return async (c, opts = {}) => {
     if (kind === 'api') return apiValue(c, opts);
+    if (c.endpoint === 'outcomes') {
+      const n = truthOf(c);
+      return n > 0 && n < truth.settings.threshold ? null : n;
+    }
     const sib = c.section !== 'headline' && c.section !== 'by_platform'
       ? codesOf(c.section).map((code) => ({ ...c, code })) : null;
     return legacyValue(c, sib);
@@ -146,7 +160,55 @@ function randomBreakdownCell(rng, endpoint, kinds) {
   return { endpoint, section, code: rng.pick(codesOf(section)), period: p, scope: rng.pick(SCOPES) };
 }
 
+// outcome counts (GET /v1/stats/outcomes): a cohort's breakdown cell, or a measure's events
+// or censored cases, from a period, a platform or an AMI
+const OUTCOME_SECTIONS = ['by_measure_kind', 'by_composition', 'by_age_band', 'by_history'];
+const OUTCOME_MEASURES = ['time_to_support', 'time_to_housing', 'retention', 'returns'];
+const outcomeCodes = (section) => ({
+  by_measure_kind: [...CODES.measure_kind, 'none'], by_composition: CODES.composition,
+  by_age_band: [...CODES.age_band, 'not_collected'], by_history: ['first_time', 'returning'],
+})[section];
+function randomOutcomeCell(rng) {
+  const y = rng.int(2019, 2022), k = rng.pick(['quarter', 'year', 'year']);
+  const p = k === 'quarter' ? period('quarter', y, rng.int(0, 3)) : period('year', y);
+  const section = rng.pick(['cohort', ...OUTCOME_SECTIONS]);
+  const measure = rng.pick(['cohort', ...OUTCOME_MEASURES]);
+  return {
+    endpoint: 'outcomes', section, code: section === 'cohort' ? '' : rng.pick(outcomeCodes(section)), period: p,
+    scope: rng.pick(SCOPES), measure, figure: measure === 'cohort' ? 'referrals' : rng.pick(['events', 'censored']),
+  };
+}
+
 const FAMILIES = {
+  // an outcome count as the rest of its cohort subtracted: its breakdown's total minus the
+  // other codes; a measure's cases minus its other part (retention, returns); all platforms
+  // minus the others; an AMI minus its other platforms
+  outcomes: {
+    target: randomOutcomeCell,
+    estimate: async (c, read) => {
+      const routes = [];
+      if (c.section !== 'cohort') {
+        routes.push(async () => sub(await read({ ...c, section: 'cohort', code: '' }),
+          sum(await Promise.all(outcomeCodes(c.section).filter((x) => x !== c.code).map((code) => read({ ...c, code }))))));
+      }
+      if (['retention', 'returns'].includes(c.measure)) {
+        routes.push(async () => sub(await read({ ...c, figure: 'cases' }), await read({ ...c, figure: c.figure === 'events' ? 'censored' : 'events' })));
+      }
+      if (c.scope.platform) {
+        const ami = AMI[c.scope.platform];
+        routes.push(async () => sub(await read({ ...c, scope: {} }),
+          sum(await Promise.all(PLATFORMS.filter((p) => p !== c.scope.platform).map((p) => read({ ...c, scope: { platform: p } }))))));
+        routes.push(async () => sub(await read({ ...c, scope: { ami } }),
+          sum(await Promise.all(PLATFORMS.filter((p) => p !== c.scope.platform && AMI[p] === ami).map((p) => read({ ...c, scope: { platform: p } }))))));
+      }
+      const est = [];
+      for (const r of routes) {
+        const d = await r();
+        if (d !== null && Number.isFinite(d)) est.push(d);
+      }
+      return est.length ? est.reduce((a, b) => a + b, 0) / est.length : null;
+    },
+  },
   // a year and the same year plus the next (or the previous) one
   adjacent_periods: {
     target: (rng) => randomBreakdownCell(rng, rng.pick(['youth', 'activity']), ['year']),
@@ -398,6 +460,7 @@ before(async () => {
   const v = await svc.api('GET', '/v1/vocabularies');
   CODES = Object.fromEntries(Object.entries(v.json).map(([k, list]) => [k, list.map((c) => c.code)]));
   truth = await loadTruth((text) => svc.sql(text));
+  outcomeTruth = await loadOutcomeTruth((text) => svc.sql(text), CODES);
   // an lda_bi login, as an operator would give a BI tool
   const role = `bi_attacker_${process.pid}`;
   await svc.sql(`DROP ROLE IF EXISTS ${role}`).catch(() => {});

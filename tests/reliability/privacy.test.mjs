@@ -227,7 +227,7 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
     // the change feed carries ids, codes and dates only: never a canary
     partner: ['/v1/partners', `/v1/partners/${ids.partner}`, '/v1/referrals', `/v1/referrals/${ids.partnerReferral}`, '/v1/prevention-cases', `/v1/prevention-cases/${ids.partnerCase}`, '/v1/changes?limit=500'],
     siao: ['/v1/siao-requests', '/v1/households', '/v1/referrals', '/v1/changes?limit=500'],
-    analyst: ['/v1/stats/activity', '/v1/observatory/youth', '/v1/observatory/youth/series', '/v1/observatory/youth?format=csv'],
+    analyst: ['/v1/stats/activity', '/v1/stats/outcomes', '/v1/stats/outcomes?format=csv', '/v1/observatory/youth', '/v1/observatory/youth/series', '/v1/observatory/youth?format=csv'],
   };
   let reads = 0;
   for (const [who, paths] of Object.entries(READS)) {
