@@ -368,11 +368,17 @@ BEGIN
   IF NOT (SELECT current FROM observatory_state) THEN
     RAISE EXCEPTION 'the observatory rollups are being rebuilt: purge later' USING ERRCODE = '55000';
   END IF;
-  SELECT array_agg(s.id) INTO ids FROM (
-    SELECT id FROM siao_request WHERE received_at < cutoff LIMIT max_rows FOR UPDATE) s;
+  -- platform by platform, oldest first: index ranges of (platform, received_at), which skip
+  -- the rows earlier batches deleted (a scan of the table would read them again each time)
+  SELECT array_agg(x.id) INTO ids FROM (
+    SELECT y.id FROM platform pf,
+           LATERAL (SELECT s.id FROM siao_request s WHERE s.platform = pf.code
+                      AND s.received_at < cutoff ORDER BY s.received_at LIMIT max_rows) y
+    LIMIT max_rows) x;
   IF ids IS NULL THEN
     RETURN 0;
   END IF;
+  PERFORM 1 FROM siao_request WHERE id = ANY (ids) ORDER BY id FOR UPDATE;
   SELECT array_agg(DISTINCT s.person_key ORDER BY s.person_key) INTO keys FROM siao_request s
    WHERE s.id = ANY (ids) AND s.age BETWEEN 18 AND 25 AND s.person_key IS NOT NULL;
   -- as lda_observe: one writer per person at a time
