@@ -18,14 +18,17 @@
 #include "store/token.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/purge.h"
 #include "store/seed.h"
 #include "store/stats.h"
 #include "worker/deliver.h"
+#include "worker/retention.h"
 
 #include <curl/curl.h>
 
 #include <libpq-fe.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,7 @@ static int cmd_migrate(const lda_config *cfg, int argc, char **argv);
 static int cmd_version(const lda_config *cfg, int argc, char **argv);
 static int cmd_token(const lda_config *cfg, int argc, char **argv);
 static int cmd_seed(const lda_config *cfg, int argc, char **argv);
+static int cmd_purge(const lda_config *cfg, int argc, char **argv);
 
 static const command COMMANDS[] = {
     {"serve", cmd_serve, "serve the HTTP API (the default)",
@@ -73,6 +77,17 @@ static const command COMMANDS[] = {
      "referrals of 2019-2022 that reproduce the department's activity report, and SIAO\n"
      "requests 2019-2025 for the youth observatory. --scale N (1..1000, default 1)\n"
      "multiplies the SIAO requests, for benchmarks (N=100: millions of rows).\n"},
+    {"purge", cmd_purge, "remove the data past its retention period (audited)",
+     "lda-api purge [--dry-run] [--as-of YYYY-MM-DD]\n\n"
+     "Counts (--dry-run) or removes, kind by kind, the rows past their retention period\n"
+     "(LDA_RETENTION_*: SIAO requests after reception, closed referrals with their events,\n"
+     "measures and placements after closing, prevention cases after their last activity,\n"
+     "households with their last referral or case, audit events), in batches of one\n"
+     "transaction each: safe to interrupt (Ctrl-C stops after the current batch) and to run\n"
+     "again. Removing writes one audit event with the counts. The statistics keep what the\n"
+     "removed rows counted. --as-of: the periods end on that day instead of today (not a\n"
+     "later day). One purge at a time per database: exit status 1 when another runs.\n"
+     "The service runs it daily at LDA_PURGE_HOUR.\n"},
     {"version", cmd_version, "print the version and the schema version it needs",
      "lda-api version\n"},
 };
@@ -297,6 +312,82 @@ static int cmd_seed(const lda_config *cfg, int argc, char **argv)
     return rc;
 }
 
+static atomic_bool purge_stop;
+static void purge_on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&purge_stop, true);
+}
+
+static void purge_print(const purge_plan *p, const purge_counts *n, bool dry)
+{
+    printf("purge as of %s%s\n", p->as_of, dry ? " (dry run: nothing removed)" : "");
+    printf("%-24s %-44s %10s\n", "kind", "retention", dry ? "past it" : "removed");
+    lda_config periods = {.retention_siao_request_months = p->siao_request_months,
+                          .retention_referral_months = p->referral_months,
+                          .retention_prevention_months = p->prevention_months,
+                          .retention_audit_months = p->audit_months};
+    for (int i = 0; i < RETENTION_KIND_COUNT; i++) {
+        char period[64];
+        snprintf(period, sizeof period, "%ld months after %s",
+                 retention_months(&periods, RETENTION_KINDS[i].name), RETENTION_KINDS[i].after);
+        printf("%-24s %-44s %10lld\n", RETENTION_KINDS[i].name, period, n->n[i]);
+    }
+}
+
+static int cmd_purge(const lda_config *cfg, int argc, char **argv)
+{
+    int rc = need_url(cfg);
+    if (rc) return rc;
+    bool dry = false;
+    const char *as_of = NULL;
+    for (int i = 0; i < argc; i++) {
+        int32_t day;
+        if (!strcmp(argv[i], "--dry-run"))
+            dry = true;
+        else if (!strcmp(argv[i], "--as-of") && i + 1 < argc && parse_date(argv[i + 1], &day) &&
+                 day <= today_paris())
+            as_of = argv[++i];
+        else {
+            fprintf(stderr, "purge: expected [--dry-run] [--as-of YYYY-MM-DD] (a day not after "
+                            "today)\n");
+            return 2;
+        }
+    }
+    db_pool_start(cfg);
+    PGconn *pg = db_connect_dedicated();
+    if (!pg) {
+        db_pool_stop();
+        return 1;
+    }
+    PQclear(PQexec(pg, "SET statement_timeout = '10min'"));
+    purge_plan plan;
+    purge_plan_init(&plan, cfg, as_of);
+    purge_counts n;
+    lda_err e;
+    if (dry)
+        e = purge_due(pg, &plan, &n);
+    else if ((e = purge_lock(pg)) == LDA_ECONFLICT)
+        fprintf(stderr, "purge: another purge is running on this database\n");
+    else if (!e) {
+        struct sigaction sa = {.sa_handler = purge_on_signal};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        bool skipped;
+        e = purge_execute(pg, &plan, false, &purge_stop, &n, &skipped);
+        purge_unlock(pg);
+    }
+    PQfinish(pg);
+    db_pool_stop();
+    if (e) {
+        if (e != LDA_ECONFLICT) fprintf(stderr, "purge: failed (%s)\n", lda_err_name(e));
+        return 1;
+    }
+    purge_print(&plan, &n, dry);
+    if (atomic_load(&purge_stop)) fprintf(stderr, "purge: interrupted; run it again to go on\n");
+    return 0;
+}
+
 static int cmd_version(const lda_config *cfg, int argc, char **argv)
 {
     (void)cfg;
@@ -440,7 +531,9 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
     longpoll_init(cfg->changes_max_waiters, "/v1/changes", 250);
     change_clock_start(cfg, on_changes);
     deliver_start(cfg);
+    retention_start(cfg);
     rc = server_run(cfg);
+    retention_stop();
     deliver_stop();
     change_clock_stop();
     audit_stop();

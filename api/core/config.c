@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_STRING, K_LONG, K_BOOL, K_LOGLEVEL, K_LISTEN } kind;
+typedef enum { K_STRING, K_LONG, K_BOOL, K_LOGLEVEL, K_LISTEN, K_HOUR } kind;
 
 /* Where a K_LISTEN setting keeps its parsed address, by the offset of its text. */
 static struct sockaddr_in *listen_addr_of(lda_config *c, size_t offset)
@@ -112,6 +112,19 @@ static const setting SETTINGS[] = {
      "delay before the first retry of a failed delivery, doubled at each attempt (1 h at most)"},
     {"LDA_WEBHOOK_GIVE_UP_S", K_LONG, OFF(webhook_give_up_s), "86400", 1, 2592000,
      "a delivery failing this long is given up and its endpoint disabled"},
+    /* retention (docs/security.md): what `lda-api purge` and the daily run remove */
+    {"LDA_RETENTION_SIAO_REQUEST_MONTHS", K_LONG, OFF(retention_siao_request_months), "60", 12,
+     1200, "months a SIAO request is kept after its reception"},
+    {"LDA_RETENTION_REFERRAL_MONTHS", K_LONG, OFF(retention_referral_months), "24", 12, 1200,
+     "months a closed referral (events, measures, placements; its household when nothing else "
+     "keeps it) is kept after it closed"},
+    {"LDA_RETENTION_PREVENTION_MONTHS", K_LONG, OFF(retention_prevention_months), "24", 12, 1200,
+     "months an eviction prevention case is kept after its last activity or follow-up"},
+    {"LDA_RETENTION_AUDIT_MONTHS", K_LONG, OFF(retention_audit_months), "12", 6, 120,
+     "months an audit event is kept"},
+    {"LDA_PURGE_HOUR", K_HOUR, OFF(purge_hour), "off", 0, 23,
+     "hour of the day (Europe/Paris, 0..23) at which the service purges what is past its "
+     "retention period once a day, or off (then run lda-api purge from cron)"},
 };
 
 static bool parse_listen(const char *v, struct sockaddr_in *sa)
@@ -173,6 +186,17 @@ static bool apply(lda_config *c, const setting *s, const char *v, char *msg, siz
         snprintf(msg, msglen, "%s: expected debug, info, warn or error", s->env);
         return false;
     }
+    case K_HOUR:
+        if (!strcmp(v, "off")) {
+            *(long *)field = -1;
+            return true;
+        }
+        if (!parse_long(v, s->min, s->max, (long *)field)) {
+            snprintf(msg, msglen, "%s: expected off or an hour from %ld to %ld", s->env, s->min,
+                     s->max);
+            return false;
+        }
+        return true;
     case K_LISTEN:
         if (!parse_listen(v, listen_addr_of(c, s->offset))) {
             snprintf(msg, msglen, "%s: expected an IPv4 address and port, e.g. 127.0.0.1:8080",
@@ -259,6 +283,7 @@ void config_print_help(void)
         printf("  %-28s %s", s->env, s->help);
         if (s->def) printf(" (default %s)", s->def);
         if (s->kind == K_LONG) printf(" [%ld..%ld]", s->min, s->max);
+        if (s->kind == K_HOUR) printf(" [off, %ld..%ld]", s->min, s->max);
         printf("\n");
     }
 }

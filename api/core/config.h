@@ -54,6 +54,12 @@ typedef struct {
     long webhook_timeout_s;      /* LDA_WEBHOOK_TIMEOUT_S: one attempt, connection included */
     long webhook_retry_base_ms;  /* LDA_WEBHOOK_RETRY_BASE_MS: first retry delay, doubled */
     long webhook_give_up_s;      /* LDA_WEBHOOK_GIVE_UP_S: failing this long disables */
+    /* retention */
+    long retention_siao_request_months; /* LDA_RETENTION_SIAO_REQUEST_MONTHS */
+    long retention_referral_months;     /* LDA_RETENTION_REFERRAL_MONTHS: after closing */
+    long retention_prevention_months;   /* LDA_RETENTION_PREVENTION_MONTHS: after last activity */
+    long retention_audit_months;        /* LDA_RETENTION_AUDIT_MONTHS */
+    long purge_hour;                    /* LDA_PURGE_HOUR: 0..23, -1: off */
 } lda_config;
 
 /*

@@ -20,6 +20,7 @@ static const char *const AUDIT_TYPES[] = {"household",
                                           "housing_offer",
                                           "placement",
                                           "fluidity_meeting",
+                                          "retention",
                                           NULL};
 
 /* limit and cursor; `kind` (a qcursor) says what the list's cursor holds: its sort key, id */

@@ -261,7 +261,7 @@ static db_stmt S_LIST = {
     "  ORDER BY id LIMIT $7::int + 1)"
     " SELECT coalesce(json_agg(json_build_object('id', id, 'at', at, 'token_id', token_id,"
     "  'role', role, 'action', action, 'resource_type', resource_type, 'resource_id', resource_id,"
-    "  'request_id', request_id, 'status', status) ORDER BY id), '[]')::text,"
+    "  'request_id', request_id, 'status', status, 'counts', counts) ORDER BY id), '[]')::text,"
     "  count(*), (array_agg(id::text ORDER BY id))[$7::int],"
     "  (array_agg(id::text ORDER BY id))[$7::int] FROM page",
     0};

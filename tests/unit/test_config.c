@@ -116,6 +116,35 @@ TEST(hardening_defaults)
     CHECK(!load(bad, &c, msg) && strstr(msg, "LDA_BATCH_LISTEN"));
 }
 
+TEST(retention_settings_have_safe_defaults_and_floors)
+{
+    lda_config c;
+    char msg[256];
+    const char *const none[] = {NULL};
+    CHECK(load(none, &c, msg));
+    CHECK(c.retention_siao_request_months == 60 && c.retention_referral_months == 24);
+    CHECK(c.retention_prevention_months == 24 && c.retention_audit_months == 12);
+    CHECK(c.purge_hour == -1); /* off unless the deployment sets an hour */
+    config_free(&c);
+    const char *const hour[] = {"LDA_PURGE_HOUR", "4", NULL};
+    CHECK(load(hour, &c, msg) && c.purge_hour == 4);
+    config_free(&c);
+    const char *const off[] = {"LDA_PURGE_HOUR", "off", NULL};
+    CHECK(load(off, &c, msg) && c.purge_hour == -1);
+    config_free(&c);
+    const char *const bad_hour[] = {"LDA_PURGE_HOUR", "24", NULL};
+    CHECK(!load(bad_hour, &c, msg) && strstr(msg, "LDA_PURGE_HOUR") == msg);
+    const char *const word[] = {"LDA_PURGE_HOUR", "never", NULL};
+    CHECK(!load(word, &c, msg) && strstr(msg, "LDA_PURGE_HOUR") == msg);
+    const char *const short_siao[] = {"LDA_RETENTION_SIAO_REQUEST_MONTHS", "11", NULL};
+    CHECK(!load(short_siao, &c, msg) && strstr(msg, "LDA_RETENTION_SIAO_REQUEST_MONTHS") == msg);
+    const char *const short_audit[] = {"LDA_RETENTION_AUDIT_MONTHS", "5", NULL};
+    CHECK(!load(short_audit, &c, msg) && strstr(msg, "LDA_RETENTION_AUDIT_MONTHS") == msg);
+    const char *const ok[] = {"LDA_RETENTION_REFERRAL_MONTHS", "12", NULL};
+    CHECK(load(ok, &c, msg) && c.retention_referral_months == 12);
+    config_free(&c);
+}
+
 int main(void)
 {
     RUN(defaults_are_safe);
@@ -123,5 +152,6 @@ int main(void)
     RUN(values_are_read);
     RUN(cors_any_origin_is_refused);
     RUN(hardening_defaults);
+    RUN(retention_settings_have_safe_defaults_and_floors);
     return check_summary();
 }
