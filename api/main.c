@@ -547,7 +547,7 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    /* Dates "fall on the day they have in Europe/Paris" (SPEC §3). */
+    /* Dates "fall on the day they have in Europe/Paris". */
     setenv("TZ", "Europe/Paris", 1);
     tzset();
 

@@ -1,4 +1,4 @@
-// lda-api benchmarks (issue 8): every figure measured side by side in one run, against the
+// lda-api benchmarks: every figure measured side by side in one run, against the
 // limits of PostgreSQL itself on the same machine (pgbench running the SQL the service runs,
 // `psql \copy`) and of a bare libmicrohttpd server; printed as a table of figures and ratios
 // with the exact command lines, and written to bench/results/<time>.json.

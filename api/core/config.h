@@ -1,6 +1,6 @@
 /*
  * config — the service's settings, read from the environment once, before any thread
- * starts, validated, then handed around as an immutable struct (SPEC §8).
+ * starts, validated, then handed around as an immutable struct.
  */
 #ifndef LDA_CORE_CONFIG_H
 #define LDA_CORE_CONFIG_H

@@ -1,5 +1,5 @@
 /*
- * household (domain) — the fields of a household and of its head (SPEC §2), and the
+ * household (domain) — the fields of a household and of its head, and the
  * person_key: HMAC-SHA-256 under the pseudonymisation key of the head's normalised last
  * name, first name and birth date, so that the same person is recognised across referrals
  * and sources whatever the case, accents or spacing of their names.

@@ -1,5 +1,5 @@
 /*
- * referral (domain) — the fields of a referral, its status machine (SPEC §2), and the
+ * referral (domain) — the fields of a referral, its status machine, and the
  * fields of partners and support measures.
  *
  *   received ──> assessing ──> orientation_proposed ──> accompanied ──> accompaniment_ended

@@ -1,5 +1,5 @@
 /*
- * siao (domain) — an SIAO request as pushed by a source system (SPEC §2), and the batch
+ * siao (domain) — an SIAO request as pushed by a source system, and the batch
  * records of households and referrals: their field descriptions and rules.
  */
 #ifndef LDA_DOMAIN_SIAO_H

@@ -1,4 +1,4 @@
-/* token (domain) — what a token creation request must satisfy (SPEC §4). */
+/* token (domain) — what a token creation request must satisfy. */
 #ifndef LDA_DOMAIN_TOKEN_H
 #define LDA_DOMAIN_TOKEN_H
 

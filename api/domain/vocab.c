@@ -1,5 +1,5 @@
 /*
- * vocab — the product's enumerations (SPEC §2) as static data: every code with
+ * vocab — the product's enumerations as static data: every code with
  * its French label, in the order of the specification. Validation, rendering,
  * the batch path and GET /v1/vocabularies all read these tables.
  *

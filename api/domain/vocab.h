@@ -1,5 +1,5 @@
 /*
- * vocab — every enumeration of the product (SPEC §2), described once as data.
+ * vocab — every enumeration of the product described once as data.
  *
  * Validation, rendering, the batch path and GET /v1/vocabularies all read these
  * tables: a code is never spelled twice in the C sources.
@@ -22,7 +22,7 @@ typedef struct {
     size_t ncodes;
 } vocab;
 
-/* All enumerations, in a stable order (the order of SPEC §2). */
+/* All enumerations, in a stable order (the order of the vocabularies of openapi.yaml). */
 extern const vocab VOCABS[];
 extern const size_t VOCAB_COUNT;
 

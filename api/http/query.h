@@ -1,6 +1,6 @@
 /*
  * query — the query string, parsed strictly and checked against what a route accepts
- * (SPEC §3: query parameters are validated like bodies; nothing is silently ignored).
+ * (query parameters are validated like bodies; nothing is silently ignored).
  */
 #ifndef LDA_HTTP_QUERY_H
 #define LDA_HTTP_QUERY_H

@@ -26,7 +26,7 @@ struct sockaddr;
 /* The listener a request came in on (LDA_LISTEN, LDA_BATCH_LISTEN, LDA_METRICS_LISTEN). */
 typedef enum { LISTEN_MAIN = 0, LISTEN_BATCH, LISTEN_METRICS } listener_kind;
 
-/* Roles (SPEC §4) as bits, so a route can allow several. */
+/* Roles as bits, so a route can allow several. */
 typedef enum {
     ROLE_ADMIN = 1u << 0,
     ROLE_COORDINATOR = 1u << 1,

@@ -1,5 +1,5 @@
 /*
- * Batch ingestion (SPEC §5): POST /v1/{siao-requests,households,referrals}/batch.
+ * Batch ingestion: POST /v1/{siao-requests,households,referrals}/batch.
  *
  * One flow for the three kinds: parse (JSON array or NDJSON, at most 10 000 records),
  * validate every record with the same rules as the single-record routes, then — in one

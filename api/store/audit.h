@@ -1,5 +1,5 @@
 /*
- * audit — the audit log of reads and writes of personal data (SPEC §4).
+ * audit — the audit log of reads and writes of personal data.
  *
  * Events are queued in memory by the request and written by a background thread in one
  * multi-row INSERT at least every 200 ms (and on shutdown), so that auditing a read costs

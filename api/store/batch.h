@@ -1,6 +1,6 @@
 /*
  * batch (store) — set-based upserts of pushed records, and the idempotency keys that make
- * a retried batch safe (SPEC §5).
+ * a retried batch safe.
  *
  * Every function takes the valid records of a batch: a JSON array of objects, each with
  * "idx" (its index in the request; increasing) and "content_hash". They reach PostgreSQL in

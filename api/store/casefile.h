@@ -1,5 +1,5 @@
 /*
- * casefile — the store of case management (SPEC §2): partners, households, referrals and
+ * casefile — the store of case management: partners, households, referrals and
  * their events, support measures. Every function takes the caller's scope: a PostgreSQL
  * text[] literal of platform codes ("{artois,lens_henin}"), or NULL for every platform;
  * a row outside the scope is LDA_ENOTFOUND, exactly as if it did not exist.

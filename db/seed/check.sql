@@ -2,7 +2,7 @@
 -- db/seed/demo.sql reproduces, the consistency rules every demo row follows, and the youth
 -- share of the SIAO requests. Plain SQL, read-only:
 --   psql "$LDA_DATABASE_URL" -f db/seed/check.sql
--- Definitions are those of SPEC §6 (GET /v1/stats/activity), over referrals received from
+-- Definitions are those of docs/statistics.md (GET /v1/stats/activity), over referrals received from
 -- 2019-01-01 to 2022-12-31. Every row of "expected figures" should say ok; every
 -- "consistency" row should count 0 violations.
 

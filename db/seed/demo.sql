@@ -56,7 +56,7 @@ CREATE FUNCTION pg_temp.between(seed text, lo int, hi int) RETURNS int LANGUAGE 
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Partners: referring organisations of the Pas-de-Calais (kinds of SPEC §2). Those with no
+-- Partners: referring organisations of the Pas-de-Calais (the partner kinds of the vocabularies). Those with no
 -- platform work department-wide.
 
 CREATE TEMP TABLE d_partner (key text PRIMARY KEY, name text, kind text, platform text);

@@ -1,4 +1,4 @@
-// Access control (SPEC §4): the role × route matrix, platform scope (404 outside it), the
+// Access control: the role × route matrix, platform scope (404 outside it), the
 // partner's own-referrals view, the analyst seeing no case data, token management
 // (creation, hashing, listing, revocation through the API and the CLI, expiry, header only),
 // the audit log (one event per read, no personal data in it) and the per-token rate limit.

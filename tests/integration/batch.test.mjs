@@ -1,4 +1,4 @@
-// Batch ingestion (SPEC §5, with §2 SIAO request and §3 conventions):
+// Batch ingestion:
 // POST /v1/{siao-requests,households,referrals}/batch upserted by (source, external_id), the
 // per-record report, NDJSON, ?atomic=true, Idempotency-Key (replay, mismatch, token scope,
 // concurrency), crash safety (SIGKILL mid-batch, retry: each record exactly once), the

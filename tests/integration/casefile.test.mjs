@@ -1,4 +1,4 @@
-// Case management over HTTP (SPEC §2 Partner, Household, Referral, Support measure; §3; §4):
+// Case management over HTTP (partners, households, referrals, support measures; conventions; access):
 // a referral's whole life, validation (422/400/413/415 and nothing stored), optimistic
 // concurrency, duplicate persons, erasure, partners, and identity never reaching a partner.
 import { test, before, after } from 'node:test';
@@ -376,7 +376,7 @@ test('the household created inline with a referral is audited under its own id',
   const audit = await auditOf(full.json.household);
   assert.ok(
     audit.some((a) => a.action === 'create' && a.resource_type === 'household' && a.token_id === tokId.partner),
-    `SPEC §4: every write of personal data (the inline household) leaves an audit event; got ${JSON.stringify(audit)}`,
+    `every write of personal data (the inline household) leaves an audit event; got ${JSON.stringify(audit)}`,
   );
 });
 

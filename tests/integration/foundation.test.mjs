@@ -24,7 +24,7 @@ import {
 
 const MAX_BODY = 2048;
 
-// SPEC §2, platform table.
+// The platform table.
 const PLATFORMS = [
   { code: 'artois', name: 'Artois', ami: 1, active_since: '2019-01-01' },
   { code: 'lens_henin', name: 'Lens-Hénin', ami: 1, active_since: '2019-01-01' },
@@ -33,7 +33,7 @@ const PLATFORMS = [
   { code: 'montreuillois', name: 'Montreuillois', ami: 2, active_since: '2021-01-01' },
 ];
 
-// SPEC §2, Funding (ordered by ami then year, as openapi.yaml says).
+// Funding (ordered by ami then year, as openapi.yaml says).
 const FUNDING = [
   { ami: 1, year: 2018, amount_eur: 223978 },
   { ami: 1, year: 2019, amount_eur: 880000 },
@@ -45,8 +45,8 @@ const FUNDING = [
   { ami: 2, year: 2022, amount_eur: 836493 },
 ];
 
-// SPEC §2: every enumeration and its codes. `unknown: true` marks the enumerations of a
-// person's situation, which also accept `unknown` (SPEC §2, "Source systems do not always
+// Every enumeration and its codes. `unknown: true` marks the enumerations of a
+// person's situation, which also accept `unknown` ("Source systems do not always
 // know a value").
 const VOCABULARIES = {
   platform: { codes: ['artois', 'lens_henin', 'audomarois', 'boulonnais', 'montreuillois'] },
@@ -218,7 +218,7 @@ test('vocabularies_hold_every_enumeration_of_the_spec_with_french_labels', async
     }
   }
   const label = (name, code) => vocab[name].find((e) => e.code === code)?.label_fr;
-  // SPEC §2's own example, and a few labels that must be French (accents included).
+  // The documented example, and a few labels that must be French (accents included).
   assert.equal(label('housing_situation', 'hosted_by_third_party'), 'Hébergé chez des tiers');
   assert.equal(label('platform', 'lens_henin'), 'Lens-Hénin');
   assert.match(label('sex', 'female'), /^Femme/);

@@ -1,4 +1,4 @@
-// Keyset pagination of /v1/referrals (and /v1/households) over 10 000 rows (SPEC §3 lists):
+// Keyset pagination of /v1/referrals (and /v1/households) over 10 000 rows:
 // ordered by (updated_at, id), each row exactly once even while new referrals are created
 // during the walk; limit and cursor validated (422); filters return exactly the matching rows.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// The referral status machine (SPEC §2), exhaustively: every (from, to) pair of the seven
+// The referral status machine, exhaustively: every (from, to) pair of the seven
 // statuses. Allowed pairs answer 200 and move the referral; every other pair (the same status
 // included) answers 409 problem+json and changes nothing — neither the referral nor its events.
 // Plus: accompanied needs a measure (409), `on` before the current status's date or in the
@@ -18,7 +18,7 @@ const STATUSES = [
   'no_follow_up',
 ];
 
-// SPEC §2:
+// The status machine:
 //   received ──> assessing ──> orientation_proposed ──> accompanied ──> accompaniment_ended
 //      └─────────────┴────────────────┴──> reoriented | no_follow_up
 const ALLOWED = new Set([

@@ -1,4 +1,4 @@
-// Shared helpers of the reliability suites faults, abuse and load (issue 9): a private
+// Shared helpers of the reliability suites faults, abuse and load: a private
 // PostgreSQL cluster that a test may stop and restart (the shared test cluster serves other
 // tests in parallel and must stay up), a harness Service on it, time-bounded load loops with
 // a tally of what was answered, request bodies, and the service's resident memory.

@@ -1,4 +1,4 @@
-// Abuse suite (issue 9): hostile or broken clients must not starve real ones nor crash the
+// Abuse suite: hostile or broken clients must not starve real ones nor crash the
 // service.
 //
 //   1. Slowloris: hundreds of connections sending their request headers one byte at a time,

@@ -1,4 +1,4 @@
-// Authentication and authorisation (issue 9, SPEC §4): every operation of openapi.yaml with no
+// Authentication and authorisation: every operation of openapi.yaml with no
 // token, an unknown, revoked or expired one, malformed Authorization headers and tokens sent
 // where they must not work (query string, cookie); every role — admin, coordinator, partner,
 // siao, analyst, and scoped tokens of another platform — against every operation: an operation
@@ -192,7 +192,7 @@ after(async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The matrix, from SPEC §4: who may use each operation, and a request on a platform's data.
+// The matrix: who may use each operation, and a request on a platform's data.
 
 const ADMIN = ['admin'];
 const CASE = ['admin', 'coordinator'];
@@ -437,9 +437,9 @@ test('the_matrix_covers_every_protected_operation_of_openapi_yaml_with_the_roles
   assert.deepEqual([...keys].sort(), protectedOps.map(C.opKey).sort(), 'OPS lists exactly the protected operations');
   for (const o of protectedOps) {
     const mine = OPS.find((x) => x.key === C.opKey(o));
-    assert.deepEqual(documentedRoles(o, all), [...mine.roles].sort(), `${C.opKey(o)}: roles documented in openapi.yaml vs SPEC §4`);
+    assert.deepEqual(documentedRoles(o, all), [...mine.roles].sort(), `${C.opKey(o)}: roles documented in openapi.yaml vs the access matrix`);
   }
-  C.summary(t, `matrix: ${OPS.length} protected operations, their roles as documented in openapi.yaml and SPEC §4 (${all.length - protectedOps.length} public operations)`);
+  C.summary(t, `matrix: ${OPS.length} protected operations, their roles as documented in openapi.yaml and the access matrix (${all.length - protectedOps.length} public operations)`);
 });
 
 test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing_changes', async (t) => {

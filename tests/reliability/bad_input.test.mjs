@@ -1,4 +1,4 @@
-// Bad input (issue 9): every writable operation and every query parameter of openapi.yaml fed
+// Bad input: every writable operation and every query parameter of openapi.yaml fed
 // malformed JSON, wrong types, huge bodies (Content-Length and chunked), deep nesting, invalid
 // UTF-8, NUL bytes, SQL injection strings, duplicate and unknown keys, out-of-range dates and
 // numbers, missing and wrong Content-Types; every path fed the methods it does not document.

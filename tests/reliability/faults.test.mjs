@@ -1,4 +1,4 @@
-// Fault suite (issue 9): what happens to the service and its data when PostgreSQL or the
+// Fault suite: what happens to the service and its data when PostgreSQL or the
 // service itself fails.
 //
 //   1. PostgreSQL restarted (fast shutdown, start) under a bounded mixed load: answers during

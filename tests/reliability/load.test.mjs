@@ -1,4 +1,4 @@
-// Load suite (issue 9): a bounded mixed read/write load for 60 s with zero 5xx, and memory
+// Load suite: a bounded mixed read/write load for 60 s with zero 5xx, and memory
 // back to baseline after it.
 //
 // 8 concurrent clients, each sending its next request as soon as the previous one is

@@ -1,4 +1,4 @@
-// Privacy (issue 9): a representative workload run with canary values — random markers in
+// Privacy: a representative workload run with canary values — random markers in
 // names, notes, free-text fields, SIAO external ids and person keys — and errors provoked with
 // canaries in bad input (validation errors, conflicts, malformed bodies, crafted cursors and
 // query values, refused credentials), while every line the service writes (stdout, stderr)

@@ -1,4 +1,4 @@
-// Record generators and small helpers for tests/integration/batch.test.mjs (SPEC §5 batch
+// Record generators and small helpers for tests/integration/batch.test.mjs (batch
 // ingestion): deterministic SIAO requests, households and referrals as a source pushes them.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
