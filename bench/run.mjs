@@ -638,6 +638,11 @@ async function main() {
       const one = (name) => captured[name].statements.map((s, i) => toPgbench(s, `s${i}p`));
       r.pgbench_household = await pgbench('household', svc.dbUrl, one('household'), { scope: 'artois,lens_henin' });
       r.pgbench_platform = await pgbench('platform', svc.dbUrl, one('platform'), { scope: '' });
+      // the baseline of the household read: the plain SELECT of the row, nothing else (no
+      // audit, no scope check), 8 clients, the same role and scope
+      r.pgbench_household_plain_c8 = await pgbench('household-plain', svc.dbUrl, [{ sql: 'SELECT * FROM household WHERE id = :hid', vars: { hid: household } }], { scope: 'artois,lens_henin', clients: 8 });
+      r.household_c8 = await wrk(`${svc.url}/v1/households/${household}`, { conns: 8, headers: auth(coordinator) });
+      log(`reads c8: household ${r.household_c8.rps} req/s, plain SELECT ${r.pgbench_household_plain_c8.tps} tps`);
       for (const c of [64, 256]) {
         r[`hello_c${c}`] = await wrk(hello.url, { conns: c });
         r[`platform_c${c}`] = await wrk(`${svc.url}/v1/platforms/artois`, { conns: c });
@@ -728,6 +733,13 @@ function printTable(R) {
   const fmtB = (p) => (p ? `${p.tps} tps, p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms` : 'n/a');
   if (R.reads) {
     const r = R.reads;
+    if (r.household_c8 && r.pgbench_household_plain_c8) {
+      const q8 = ratio(r.household_c8.rps, r.pgbench_household_plain_c8.tps);
+      add('GET /v1/households/{id}, c8', fmt(r.household_c8), `pgbench plain SELECT * FROM household WHERE id = $1, 8 clients: ${fmtB(r.pgbench_household_plain_c8)}`, q8, '>= 0.5', q8 >= 0.5);
+      const h64 = r.household_c64;
+      const tail = round(h64.p99_ms / h64.p50_ms, 1);
+      add('GET /v1/households/{id}, c64: p99 / p50', `${tail}`, '', '', '<= 3 (no head-of-line blocking)', tail <= 3);
+    }
     for (const c of [64, 256]) {
       const h = r[`household_c${c}`];
       const q = ratio(h.rps, r.pgbench_household.tps);

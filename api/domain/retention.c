@@ -1,6 +1,5 @@
 #include "domain/retention.h"
 #include "core/parse.h"
-#include "domain/schema.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,36 +48,6 @@ int32_t retention_cutoff(int32_t day, long months)
     snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld", y, m, d);
     int32_t out = day;
     return parse_date(buf, &out) ? out : day;
-}
-
-/* The day (Europe/Paris: the process runs with TZ=Europe/Paris) of a timestamp. */
-static bool paris_day(const char *ts, int32_t *day)
-{
-    int64_t us;
-    if (!ts || !parse_timestamp(ts, &us)) return false;
-    time_t t = (time_t)(us / 1000000 - (us % 1000000 < 0));
-    struct tm tm;
-    if (!localtime_r(&t, &tm)) return false;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    return parse_date(buf, day);
-}
-
-bool retention_check_siao_request(const json_t *in, int32_t today, long months, json_t *errors)
-{
-    int32_t day;
-    if (months <= 0 || !paris_day(json_string_value(json_object_get(in, "received_at")), &day))
-        return true;
-    int32_t cutoff = retention_cutoff(today, months);
-    if (day >= cutoff) return true;
-    char msg[160], date[16];
-    format_date(cutoff, date);
-    snprintf(msg, sizeof msg,
-             "is older than the retention period of SIAO requests (%ld months: before %s): not "
-             "stored",
-             months, date);
-    schema_error(errors, "", "received_at", msg);
-    return false;
 }
 
 bool retention_daily_due(long purge_hour, int hour_now, int32_t today, int32_t last_day)

@@ -29,13 +29,6 @@ long retention_months(const lda_config *cfg, const char *kind);
  * 2024-02-29. */
 int32_t retention_cutoff(int32_t day, long months);
 
-/* SIAO requests received before the retention cut-off of `today` are not stored (a purge may
- * already have removed them and kept their statistics: stored again, they would count twice).
- * Appends an error on /received_at to `errors` and returns false when `in`'s received_at
- * (RFC 3339, its day in Europe/Paris) is before retention_cutoff(today, months). A missing
- * or malformed received_at is left to the field validation (returns true). */
-bool retention_check_siao_request(const json_t *in, int32_t today, long months, json_t *errors);
-
 /* Whether the daily purge is due: it is the purge hour (hour_now == purge_hour; -1: off) and
  * this process has not run it on `today` yet (last_day: the day of its last run, or -1). A
  * service down for the whole hour skips that day: the next day's run removes what it would

@@ -21,7 +21,6 @@
 #include "resources/resource.h"
 #include "resources/batch.h"
 #include "http/route.h"
-#include "domain/retention.h"
 #include "store/audit.h"
 #include "store/batch.h"
 
@@ -409,10 +408,8 @@ done:
 
 static bool siao_validate(lda_req *r, const json_t *rec, const vctx *ctx, json_t *errors)
 {
-    bool ok = siao_request_validate(rec, ctx, errors);
-    return retention_check_siao_request(rec, ctx->today, r->cfg->retention_siao_request_months,
-                                        errors) &&
-           ok;
+    (void)r;
+    return siao_request_validate(rec, ctx, errors);
 }
 
 static lda_err siao_send(lda_req *r, db_conn *c, const char *source, const json_t *records,

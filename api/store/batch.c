@@ -90,7 +90,9 @@ static const batch_column SIAO_COLUMNS[] = {
 #define SIAO_NCOLUMNS (sizeof SIAO_COLUMNS / sizeof SIAO_COLUMNS[0])
 
 /* A record whose stored row lies on a platform outside the caller's scope ($2) is not
- * touched: it is reported ("foreign"). $3.. are the columns of SIAO_COLUMNS, in order. */
+ * touched: it is reported ("foreign", field platform); nor is one received before the cut-off of
+ * a purge already run (field received_at: it may have been purged, and the rollups still count
+ * it). $3.. are the columns of SIAO_COLUMNS, in order. */
 static const char SIAO_UPSERT[] =
     "WITH input AS (SELECT * FROM unnest($3::int[], $4::text[], $5::timestamptz[], $6::text[],"
     "  $7::text[], $8::text[], $9::smallint[], $10::smallint[], $11::text[], $12::text[],"
@@ -100,6 +102,8 @@ static const char SIAO_UPSERT[] =
     " foreign_rows AS (SELECT i.idx FROM input i JOIN lda_stored_platforms('siao_request', $1,"
     "  ARRAY(SELECT external_id FROM input)) s ON s.external_id = i.external_id"
     "  WHERE $2::text[] IS NOT NULL AND NOT s.platform = ANY($2::text[])),"
+    " purged AS (SELECT idx FROM input WHERE received_at < lda_siao_purge_horizon()"
+    "  AND idx NOT IN (SELECT idx FROM foreign_rows)),"
     " up AS (INSERT INTO siao_request AS s (source, external_id, received_at, platform, channel,"
     "  person_key, age, birth_year, sex, composition, situation, resources, needs, response,"
     "  alternatives_known, content_hash)"
@@ -108,7 +112,7 @@ static const char SIAO_UPSERT[] =
     "birth_year)::smallint),"
     "  birth_year, sex, composition, situation, coalesce(resources::text[], '{}'),"
     "  coalesce(needs::text[], '{}'), response, alternatives_known, content_hash FROM input"
-    "  WHERE idx NOT IN (SELECT idx FROM foreign_rows)"
+    "  WHERE idx NOT IN (SELECT idx FROM foreign_rows) AND idx NOT IN (SELECT idx FROM purged)"
     "  ON CONFLICT (source, external_id) DO UPDATE SET received_at = EXCLUDED.received_at,"
     "  platform = EXCLUDED.platform, channel = EXCLUDED.channel, person_key = EXCLUDED.person_key,"
     "  age = EXCLUDED.age, birth_year = EXCLUDED.birth_year, sex = EXCLUDED.sex,"
@@ -119,7 +123,9 @@ static const char SIAO_UPSERT[] =
     "  RETURNING (xmax = 0) AS inserted, id)"
     " SELECT (SELECT count(*) FILTER (WHERE inserted) FROM up),"
     "  (SELECT count(*) FILTER (WHERE NOT inserted) FROM up),"
-    "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text,"
+    "  (SELECT coalesce(json_agg(json_build_object('idx', idx, 'field', field) ORDER BY idx), '[]')"
+    "   FROM (SELECT idx, 'platform' AS field FROM foreign_rows"
+    "         UNION ALL SELECT idx, 'received_at' FROM purged) b)::text,"
     "  (SELECT coalesce(json_agg(id), '[]') FROM up)::text";
 
 typedef struct {
@@ -197,6 +203,17 @@ static void put_value(text_buf *b, const json_t *v, text_buf *scratch)
     tb_put(b, "NULL", 4); /* null or absent: not collected (validated records hold no other kind) */
 }
 
+static json_t *siao_why(const json_t *pb)
+{
+    const char *field = json_string_value(json_object_get(pb, "field"));
+    if (field && !strcmp(field, "received_at"))
+        return JCHECK(json_pack(
+            "[{s:s, s:s}]", "field", "/received_at", "message",
+            "is older than the retention period of SIAO requests, and older requests have been "
+            "purged: not stored"));
+    return batch_foreign_why(pb);
+}
+
 lda_err siao_request_upsert_send(db_conn *c, const char *source, const char *scope,
                                  const json_t *records, batch_pending *p)
 {
@@ -219,8 +236,8 @@ lda_err siao_request_upsert_send(db_conn *c, const char *source, const char *sco
         params[2 + k] = cols[k].buf;
     }
     free(scratch.buf);
-    lda_err e = batch_send(c, SIAO_UPSERT, 2 + (int)SIAO_NCOLUMNS, params, records,
-                           batch_foreign_why, "siao_request_upsert", p);
+    lda_err e = batch_send(c, SIAO_UPSERT, 2 + (int)SIAO_NCOLUMNS, params, records, siao_why,
+                           "siao_request_upsert", p);
     for (size_t k = 0; k < SIAO_NCOLUMNS; k++) free(cols[k].buf);
     return e;
 }

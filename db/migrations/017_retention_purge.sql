@@ -49,6 +49,19 @@ CREATE TABLE purge_marker (
 );
 GRANT SELECT ON purge_marker TO lda_app;
 
+-- The latest cut-off a purge of SIAO requests used. A request received before it may have been
+-- purged already, its figures kept by the rollups: pushed again, it would be counted twice, so
+-- it is not stored (the batch rejects it). Before any purge there is no such cut-off.
+CREATE TABLE siao_purge_horizon (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  cutoff   timestamptz NOT NULL
+);
+
+CREATE FUNCTION lda_siao_purge_horizon() RETURNS timestamptz
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+  SELECT cutoff FROM siao_purge_horizon
+$$;
+
 CREATE FUNCTION lda_purging() RETURNS boolean
 LANGUAGE sql STABLE AS $$
   SELECT EXISTS (SELECT 1 FROM purge_marker WHERE xid = pg_current_xact_id_if_assigned())
@@ -215,7 +228,48 @@ CREATE OR REPLACE VIEW lda_monthly_count AS
   UNION ALL   -- the purged referrals (migration 017)
   SELECT 'activity', x.month, x.platform,
          CASE x.dim WHEN 'total' THEN 'referrals_received' ELSE x.dim END, x.code, x.n, x.ks
-  FROM activity_archive x;
+  FROM activity_archive x
+  -- eviction prevention and the housing offer (migration 015)
+  UNION ALL
+  SELECT 'prevention', k.month, k.platform,
+         CASE WHEN GROUPING(k.first_kind) = 0 THEN 'first_action'
+              WHEN GROUPING(k.entry_stage) = 0 THEN 'entry_stage'
+              WHEN GROUPING(k.debt_band) = 0 THEN 'debt_band' ELSE 'cases' END,
+         coalesce(k.first_kind, k.entry_stage, k.debt_band, ''), count(*), sum(k.rk)::bigint
+  FROM lda_prevention_cohort k
+  GROUP BY k.month, k.platform, GROUPING SETS ((k.first_kind), (k.entry_stage), (k.debt_band), ())
+  UNION ALL
+  SELECT 'prevention', f.month, f.platform, 'follow_up_' || f.at_months, f.situation, count(*),
+         sum(f.key)::bigint
+  FROM lda_prevention_follow f GROUP BY 2, 3, 4, 5
+  UNION ALL
+  SELECT 'prevention', date_trunc('month', x.done_on)::date, c.platform,
+         CASE WHEN GROUPING(x.kind) = 0 THEN 'action_kind' ELSE 'actions' END,
+         coalesce(x.kind, ''), count(*), sum(x.rk)::bigint
+  FROM prevention_action x JOIN prevention_case c ON c.id = x.case_id
+  GROUP BY date_trunc('month', x.done_on)::date, c.platform, GROUPING SETS ((x.kind), ())
+  UNION ALL
+  SELECT 'housing', date_trunc('month', x.entered_on)::date, x.platform,
+         CASE WHEN GROUPING(o.kind) = 0 THEN 'offer_kind'
+              WHEN GROUPING(o.typology) = 0 THEN 'typology' ELSE 'placements' END,
+         coalesce(o.kind, o.typology, ''), count(*), sum(x.rk)::bigint
+  FROM placement x JOIN housing_offer o ON o.id = x.offer_id
+  GROUP BY date_trunc('month', x.entered_on)::date, x.platform,
+           GROUPING SETS ((o.kind), (o.typology), ())
+  UNION ALL
+  SELECT 'housing', date_trunc('month', m.held_on)::date, m.platform, g.dimension, '',
+         sum(g.n)::bigint, sum(g.ks)::bigint
+  FROM fluidity_meeting m,
+       LATERAL (VALUES ('meetings', 1::bigint, m.rk::bigint),
+                       ('proposals_made', m.proposals_made::bigint,
+                        m.rk::bigint * m.proposals_made),
+                       ('proposals_accepted', m.proposals_accepted::bigint,
+                        m.rk::bigint * m.proposals_accepted)) g (dimension, n, ks)
+  GROUP BY 2, 3, 4
+  UNION ALL
+  SELECT 'housing', date_trunc('month', m.held_on)::date, m.platform, 'households_presented', '',
+         count(*), sum(x.rk)::bigint
+  FROM fluidity_meeting m JOIN fluidity_presentation x ON x.meeting_id = m.id GROUP BY 2, 3;
 
 -- ---- 5. what is past its period ---------------------------------------------------------------
 
@@ -368,6 +422,8 @@ BEGIN
   IF NOT (SELECT current FROM observatory_state) THEN
     RAISE EXCEPTION 'the observatory rollups are being rebuilt: purge later' USING ERRCODE = '55000';
   END IF;
+  INSERT INTO siao_purge_horizon AS h (cutoff) VALUES (cutoff)
+  ON CONFLICT (only_row) DO UPDATE SET cutoff = greatest(h.cutoff, excluded.cutoff);
   -- platform by platform, oldest first: index ranges of (platform, received_at), which skip
   -- the rows earlier batches deleted (a scan of the table would read them again each time)
   SELECT array_agg(x.id) INTO ids FROM (

@@ -368,6 +368,8 @@ const OPS = [
   { key: 'PATCH /v1/fluidity-meetings/{id}', roles: CASE, req: (P) => ({ path: `/v1/fluidity-meetings/${P.meeting}`, body: { proposals_made: 2 } }), ok: 200, cross: 404 },
   { key: 'GET /v1/stats/activity', roles: STATS, req: (P) => ({ path: `/v1/stats/activity?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/stats/outcomes', roles: STATS, req: (P) => ({ path: `/v1/stats/outcomes?platform=${P.code}` }), ok: 200, cross: 403 },
+  { key: 'GET /v1/stats/prevention', roles: STATS, req: (P) => ({ path: `/v1/stats/prevention?platform=${P.code}` }), ok: 200, cross: 403 },
+  { key: 'GET /v1/stats/housing', roles: STATS, req: (P) => ({ path: `/v1/stats/housing?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth?platform=${P.code}` }), ok: 200, cross: 403 },
   { key: 'GET /v1/observatory/youth/series', roles: STATS, req: (P) => ({ path: `/v1/observatory/youth/series?platform=${P.code}` }), ok: 200, cross: 403 },
   // the feed: a list whose items carry their platform (another platform's never shown)

@@ -57,43 +57,10 @@ TEST(daily_run_at_its_hour_once_a_day)
     CHECK(retention_daily_due(0, 0, today, -1));
 }
 
-static bool check_at(const char *received_at, const char *today, long months, json_t **errors)
-{
-    json_t *in = json_pack("{s:s}", "received_at", received_at);
-    *errors = json_array();
-    bool ok = retention_check_siao_request(in, day(today), months, *errors);
-    json_decref(in);
-    return ok;
-}
-
-TEST(siao_request_older_than_its_period_is_refused)
-{
-    json_t *errors;
-    CHECK(check_at("2023-01-01T00:30:00+01:00", "2025-01-01", 24, &errors));
-    CHECK(json_array_size(errors) == 0);
-    json_decref(errors);
-    /* 2022-12-31 23:30 UTC is 2023-01-01 00:30 in Paris: kept */
-    CHECK(check_at("2022-12-31T23:30:00Z", "2025-01-01", 24, &errors));
-    json_decref(errors);
-    /* 2022-12-31 22:30 UTC is 23:30 in Paris, the day before the cut-off */
-    CHECK(!check_at("2022-12-31T22:30:00Z", "2025-01-01", 24, &errors));
-    CHECK(json_array_size(errors) == 1);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "field")),
-              "/received_at");
-    CHECK(strstr(json_string_value(json_object_get(json_array_get(errors, 0), "message")),
-                 "retention") != NULL);
-    json_decref(errors);
-    /* malformed: left to the field validation */
-    CHECK(check_at("yesterday", "2025-01-01", 24, &errors));
-    CHECK(json_array_size(errors) == 0);
-    json_decref(errors);
-}
-
 int main(void)
 {
     RUN(cutoff_goes_back_whole_months_and_clamps_the_day);
     RUN(every_kind_has_a_period);
     RUN(daily_run_at_its_hour_once_a_day);
-    RUN(siao_request_older_than_its_period_is_refused);
     return check_summary();
 }
