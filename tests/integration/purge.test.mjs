@@ -36,6 +36,7 @@ let before0; // the statistics before any purge
 let due; // the dry run's counts
 let rows0; // the tables' row counts before any purge
 let sample; // a referral (and its household) the purge must remove
+let purged; // the ids of the referrals and cases past their period, and of every household
 
 const show = (res) => `${res.status} ${res.text?.slice(0, 400)}`;
 
@@ -75,6 +76,23 @@ async function statistics() {
   questions.push('/v1/observatory/youth?from=2022-01-01&to=2023-12-31', '/v1/observatory/youth/series?from=2022-01-01&to=2023-12-31&granularity=month');
   questions.push('/v1/observatory/youth/series?from=2022-01-01&to=2023-12-31&granularity=quarter&ami=1');
   questions.push('/v1/observatory/youth?from=2022-01-01&to=2022-12-31&format=csv', '/v1/stats/activity?from=2019-01-01&to=2022-12-31&format=csv');
+  // eviction prevention (the demo's cohorts of 2021 and 2022), the housing offer and the outcome
+  // cohorts: years, several years, one platform, one AMI; crossed tables, quartiles, rates and
+  // the stocks on a period's last day (waiting households, free places) come with each answer
+  for (const s of scopes) {
+    for (const y of [2021, 2022]) questions.push(`/v1/stats/prevention?from=${y}-01-01&to=${y}-12-31${s}`);
+    questions.push(`/v1/stats/prevention?from=2021-01-01&to=2022-12-31${s}`);
+    for (const y of [2020, 2021, 2022]) questions.push(`/v1/stats/housing?from=${y}-01-01&to=${y}-12-31${s}`);
+    questions.push(`/v1/stats/housing?from=2019-01-01&to=2022-12-31${s}`);
+    for (const y of [2019, 2020, 2021, 2022]) questions.push(`/v1/stats/outcomes?from=${y}-01-01&to=${y}-12-31${s}`);
+    questions.push(`/v1/stats/outcomes?from=2019-01-01&to=2022-12-31${s}`);
+  }
+  questions.push('/v1/stats/prevention?from=2021-04-01&to=2021-06-30', '/v1/stats/prevention?from=2022-03-01&to=2022-03-31&ami=1');
+  questions.push('/v1/stats/housing?from=2021-06-01&to=2021-06-30', '/v1/stats/housing?from=2022-01-01&to=2022-03-31&platform=artois');
+  questions.push('/v1/stats/outcomes?from=2021-01-01&to=2021-12-31&ami=1&granularity=quarter', '/v1/stats/outcomes?from=2020-01-01&to=2022-12-31&granularity=year&platform=lens_henin');
+  questions.push('/v1/stats/prevention?from=2021-01-01&to=2022-12-31&format=csv', '/v1/stats/prevention?from=2021-01-01&to=2021-12-31&ami=1&format=csv');
+  questions.push('/v1/stats/housing?from=2019-01-01&to=2022-12-31&format=csv', '/v1/stats/housing?from=2022-01-01&to=2022-12-31&platform=boulonnais&format=csv');
+  questions.push('/v1/stats/outcomes?from=2019-01-01&to=2022-12-31&format=csv', '/v1/stats/outcomes?from=2021-01-01&to=2021-12-31&ami=1&granularity=quarter&format=csv');
   const answers = {};
   for (const q of questions) {
     const res = await svc.api('GET', q, { token: tok.analyst, timeout: 60_000 });
@@ -97,6 +115,17 @@ async function statistics() {
   for (const v of ['youth_monthly', 'activity_monthly', 'youth_persons_monthly', 'official_yearly', 'platforms', 'funding']) {
     views[v] = (await svc.sql(`SELECT * FROM reporting.${v}`)).rows.map((r) => JSON.stringify(r)).sort();
   }
+  // the views of the other statistics, read as a BI tool reads them
+  const bi = new pg.Client({ connectionString: svc.dbUrl });
+  await bi.connect();
+  try {
+    await bi.query('SET ROLE lda_bi');
+    for (const v of ['prevention_monthly', 'housing_monthly', 'outcome_cohorts_yearly']) {
+      views[v] = (await bi.query(`SELECT * FROM reporting.${v}`)).rows.map((r) => JSON.stringify(r)).sort();
+    }
+  } finally {
+    await bi.end();
+  }
   return { answers, views };
 }
 
@@ -118,6 +147,18 @@ before(async () => {
   tok.admin = await svc.createToken('admin', { name: 'purge-admin' });
   tok.analyst = await svc.createToken('analyst', { name: 'purge-analyst' });
   before0 = await statistics();
+  // not vacuous: the views have published rows for the periods the purge empties
+  const { rows: [published] } = await svc.sql(`SELECT
+      (SELECT count(*) FROM reporting.prevention_monthly WHERE month < '2022-01-01' AND count > 0)::int AS prevention,
+      (SELECT count(*) FROM reporting.housing_monthly WHERE month < '2022-01-01' AND count > 0)::int AS housing,
+      (SELECT count(*) FROM reporting.outcome_cohorts_yearly WHERE year < 2022 AND referrals > 0)::int AS outcomes`);
+  for (const [v, n] of Object.entries(published)) assert.ok(n > 0, `the ${v} view publishes counts before 2022`);
+  // the rows the purge will remove (their ids must not survive in any remnant)
+  purged = (await svc.sql(`SELECT array_agg(id::text) AS ids FROM (
+      SELECT id FROM lda_retention_referral WHERE closed_on < '2024-01-01'
+      UNION ALL SELECT id FROM lda_retention_prevention_case WHERE last_activity < '2024-01-01'
+      UNION ALL SELECT household_id FROM referral
+      UNION ALL SELECT household_id FROM prevention_case) x`)).rows[0].ids;
   rows0 = await rowCounts();
   sample = (await svc.sql(`SELECT r.id, r.household_id, h.head_last_name, h.person_key FROM referral r
     JOIN household h ON h.id = r.household_id
@@ -133,7 +174,8 @@ after(async () => {
 
 test('the dry run counts, per kind, what is past its period, and changes nothing', async () => {
   due = await purge(['--dry-run']);
-  for (const k of ['siao_requests', 'referrals', 'referral_events', 'measures', 'households', 'prevention_cases', 'prevention_actions']) {
+  for (const k of ['siao_requests', 'referrals', 'referral_events', 'measures', 'placements', 'fluidity_presentations', 'households',
+    'prevention_cases', 'prevention_actions', 'prevention_follow_ups']) {
     assert.ok(due[k] > 0, `the demo data has ${k} past their period: ${JSON.stringify(due)}`);
   }
   assert.equal(due.audit_events, 0, 'the audit log is younger than its period');
@@ -228,6 +270,55 @@ test('the purged rows and their identity are gone', async () => {
   assert.deepEqual(c, { referrals: 0, cases: 0, unreferred: 0 }, 'nothing closed before the cut-off, no household left alone');
 });
 
+test('the remnants the statistics keep hold no identity, no free text and no key to a person', async () => {
+  const remnants = ['fluidity_presentation_archive', 'placement_archive', 'prevention_action_archive', 'prevention_case_archive',
+    'prevention_follow_up_archive', 'waiting_archive'];
+  // dates, codes, amounts, record keys, offers and meetings, and fresh ids: nothing else
+  const { rows: cols } = await svc.sql(`SELECT table_name AS t, string_agg(column_name, ',' ORDER BY ordinal_position) AS c
+    FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY ($1) GROUP BY 1 ORDER BY 1`, [remnants]);
+  assert.deepEqual(Object.fromEntries(cols.map((r) => [r.t, r.c])), {
+    fluidity_presentation_archive: 'meeting_id,rk',
+    placement_archive: 'referral_id,offer_id,platform,rk,entered_on,left_on,received_on',
+    prevention_action_archive: 'case_id,done_on,kind,rk',
+    prevention_case_archive: 'id,platform,rk,debt_eur,first_on,first_kind,entry_stage,debt_band',
+    prevention_follow_up_archive: 'case_id,at_months,situation,rk',
+    waiting_archive: 'id,platform,rk,composition,received_on,closed_on,housed_on',
+  });
+  // one remnant per purged row the statistics counted
+  const { rows: [n] } = await svc.sql(`SELECT
+      (SELECT count(*) FROM prevention_case_archive)::int AS cases,
+      (SELECT count(*) FROM prevention_action_archive)::int AS actions,
+      (SELECT count(*) FROM prevention_follow_up_archive)::int AS follow_ups,
+      (SELECT count(*) FROM waiting_archive)::int AS referrals,
+      (SELECT count(*) FROM placement_archive)::int AS placements,
+      (SELECT count(*) FROM fluidity_presentation_archive)::int AS presentations,
+      (SELECT count(*) FROM outcome_fact WHERE person IS NULL)::int AS facts`);
+  assert.ok(n.cases > 0 && n.cases <= due.prevention_cases, JSON.stringify(n));
+  assert.ok(n.follow_ups > 0 && n.follow_ups <= due.prevention_follow_ups, JSON.stringify(n));
+  assert.deepEqual([n.actions, n.referrals, n.facts, n.placements, n.presentations],
+    [due.prevention_actions, due.referrals, due.referrals, due.placements, due.fluidity_presentations], JSON.stringify(n));
+  // under ids that are none of the purged rows' and link to nothing live; the purged facts have
+  // no person, and no fact is left under a purged referral's id or its person key
+  const { rows: [leak] } = await svc.sql(`SELECT
+      (SELECT count(*) FROM (SELECT id FROM prevention_case_archive UNION ALL SELECT case_id FROM prevention_action_archive
+         UNION ALL SELECT case_id FROM prevention_follow_up_archive UNION ALL SELECT id FROM waiting_archive
+         UNION ALL SELECT referral_id FROM placement_archive UNION ALL SELECT referral_id FROM outcome_fact WHERE person IS NULL) x
+       WHERE x.id::text = ANY ($1) OR x.id IN (SELECT id FROM referral) OR x.id IN (SELECT id FROM prevention_case)
+          OR x.id IN (SELECT id FROM household))::int AS ids,
+      (SELECT count(*) FROM outcome_fact f WHERE f.person IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM referral r WHERE r.id = f.referral_id))::int AS persons,
+      (SELECT count(*) FROM outcome_fact f WHERE f.person = $2 OR f.person = 'household:' || $3)::int AS sample`,
+  [purged, sample.person_key, sample.household_id]);
+  assert.deepEqual(leak, { ids: 0, persons: 0, sample: 0 });
+  // and only the owner reads them
+  for (const t of [...remnants, 'outcome_fact']) {
+    for (const role of ['lda_app', 'lda_bi', 'lda_research']) {
+      const { rows: [r] } = await svc.sql(`SELECT has_table_privilege($1, $2, 'SELECT') AS ok`, [role, t]);
+      assert.equal(r.ok, false, `${role} may not read ${t}`);
+    }
+  }
+});
+
 test('a rebuild of the rollups from the rows that remain counts what the purge archived', async () => {
   await svc.sql('SELECT lda_observatory_rebuild()');
   assertSameStatistics(await statistics(), before0, 'after a rebuild');
@@ -235,7 +326,9 @@ test('a rebuild of the rollups from the rows that remain counts what the purge a
 
 test('lda_app deletes nothing itself, lda_bi calls no purge function, and the service cannot purge recent data', async () => {
   // (fluidity_presentation excepted: a meeting's update replaces its presentations, migration 014)
-  for (const t of [...Object.values(TABLES).filter((t) => t !== 'fluidity_presentation'), 'audit_event', 'observatory_cell', 'observatory_link_month', 'activity_archive', 'purge_run', 'purge_marker']) {
+  for (const t of [...Object.values(TABLES).filter((t) => t !== 'fluidity_presentation'), 'audit_event', 'observatory_cell', 'observatory_link_month', 'activity_archive', 'purge_run', 'purge_marker',
+    'outcome_fact', 'prevention_case_archive', 'prevention_action_archive', 'prevention_follow_up_archive', 'waiting_archive',
+    'placement_archive', 'fluidity_presentation_archive']) {
     const { rows: [r] } = await svc.sql(`SELECT has_table_privilege('lda_app', $1, 'DELETE') AS d, has_table_privilege('lda_app', $1, 'TRUNCATE') AS t`, [t]);
     assert.deepEqual(r, { d: false, t: false }, `lda_app may not delete from ${t}`);
   }
