@@ -455,6 +455,16 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   });
 
   // ------------------------------------------------------------------ edge cases
+  test('history older than the retention period is accepted before any purge (a purge then sets the cut-off)', async () => {
+    const base = { platform: 'artois', channel: 'call_115', age: 21 };
+    const recs = [
+      { external_id: 'hist-2018', received_at: '2018-03-01T10:00:00+01:00', ...base },
+      { external_id: 'hist-2019', received_at: '2019-11-20T09:15:00+01:00', ...base },
+    ];
+    const rep = report(await post(svc, `${SIAO_BATCH}?source=history`, recs, tok.admin), 'history');
+    assertCounts(rep, { created: 2, rejected: [] }, 'history');
+  });
+
   test('received_at: 5 minutes of clock tolerance, not more', async () => {
     const soon = siaoRecord('tol', 0, { received_at: new Date(Date.now() + 2 * 60_000).toISOString() });
     const late = siaoRecord('tol', 1, { received_at: new Date(Date.now() + 10 * 60_000).toISOString() });
