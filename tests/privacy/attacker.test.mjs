@@ -12,14 +12,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startService } from '../lib/harness.mjs';
-import { PLATFORMS, AMI, prng, parseCsv } from '../integration/_helpers/stats-util.mjs';
+import { startService } from '../lib/service.mjs';
+import { PLATFORMS, AMI, prng, parseCsv } from '../lib/stats.mjs';
 import {
   BANDS, loadTruth, period, periodQuery, youthTallies, activityTallies, protectedCell, scopeOf,
   monthDate,
-} from '../integration/_helpers/disclosure-oracle.mjs';
-import { loadAxes, expectedPrevention, preventionRows } from '../integration/_helpers/axes-oracle.mjs';
-import { loadOutcomeTruth, trueCount, BREAKDOWNS as OUTCOME_BREAKDOWNS } from '../integration/_helpers/outcomes-oracle.mjs';
+} from '../lib/oracles/disclosure.mjs';
+import { loadAxes, expectedPrevention, preventionRows } from '../lib/oracles/axes.mjs';
+import { loadOutcomeTruth, trueCount, BREAKDOWNS as OUTCOME_BREAKDOWNS } from '../lib/oracles/outcomes.mjs';
 
 const SEED = Number(process.env.PRIVACY_SEED ?? 62);
 const TARGETS = Number(process.env.PRIVACY_TARGETS ?? 300);
