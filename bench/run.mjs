@@ -65,7 +65,7 @@ const PLATFORMS = ['artois', 'lens_henin', 'audomarois', 'boulonnais', 'montreui
 process.env.LDA_TEST_PG_URL_FILE = join(PG_DIR, 'url');
 process.env.LDA_BIN ??= join(ROOT, 'build', 'lda-api');
 const HELLO = process.env.LDA_BENCH_HELLO ?? join(dirname(process.env.LDA_BIN), 'lda-bench-hello');
-const { startService, freePort } = await import(join(ROOT, 'tests', 'lib', 'harness.mjs'));
+const { startService, freePort } = await import(join(ROOT, 'tests', 'lib', 'service.mjs'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d);

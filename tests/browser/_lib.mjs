@@ -5,7 +5,7 @@
 //   const svc = await startService();  await pushSiaoRequests(svc);
 //
 // Environment: LDA_CHROMIUM (default /usr/bin/chromium), LDA_TEST_ARTIFACTS (folder of the
-// screenshots; default build/test-artifacts), plus the harness's variables.
+// screenshots; default build/test-artifacts), plus those of tests/lib/service.mjs.
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,10 +91,10 @@ export function assertLoopbackOnly(requests) {
   assert.deepEqual(foreign, [], 'requests to another host than 127.0.0.1');
 }
 
-/** Plain fetch of a page or asset of the service (these routes are outside the API contract). */
+/** A page or asset of the service (these routes are outside the API contract). */
 export async function fetchText(svc, path) {
-  const res = await fetch(svc.url + path, { signal: AbortSignal.timeout(15_000) });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+  const res = await svc.api('GET', path, { timeout: 15_000, validate: false });
+  return { status: res.status, type: res.headers['content-type'] ?? '', text: res.text };
 }
 
 // ---- synthetic SIAO requests ---------------------------------------------------------------

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
 import { sourceDir } from '../lib/contract.mjs';
 import { launchBrowser, assertLoopbackOnly, artifactsDir, fetchText } from './_lib.mjs';
 

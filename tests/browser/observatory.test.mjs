@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startService, binaryHasCommand } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
 import { onGrid, gridProblems } from '../lib/stats-grid.mjs';
 import { sourceDir } from '../lib/contract.mjs';
 import {
@@ -19,7 +19,6 @@ import {
 let svc;
 let browser;
 let analyst;
-let dataFrom = 'seed-demo';
 let ageBands = [];
 const nf = new Intl.NumberFormat('fr-FR');
 const pf = new Intl.NumberFormat('fr-FR', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -30,17 +29,11 @@ const SECRET = 'secret statistique';
 before(async () => {
   svc = await startService({ env: { LDA_WEB_DIR: join(sourceDir(), 'web') } });
   const admin = await svc.createToken('admin');
-  // The demo data when the binary has it; our own synthetic SIAO requests otherwise (or when
-  // it holds none). Then five requests in June 2018, a selection under the threshold.
-  if (await binaryHasCommand('seed-demo')) {
-    const seeded = await svc.runCli(['seed-demo'], { timeout: 60_000 });
-    assert.equal(seeded.code, 0, `lda-api seed-demo exited ${seeded.code ?? seeded.signal}\n${seeded.stderr}`);
-  }
+  // The demo data, then five requests in June 2018, a selection under the threshold.
+  const seeded = await svc.runCli(['seed-demo'], { timeout: 60_000 });
+  assert.equal(seeded.code, 0, `lda-api seed-demo exited ${seeded.code ?? seeded.signal}\n${seeded.stderr}`);
   const { rows } = await svc.sql('SELECT count(*)::int AS n FROM siao_request');
-  if (rows[0].n === 0) {
-    dataFrom = 'synthetic';
-    await pushSiaoRequests(svc, admin);
-  }
+  assert.ok(rows[0].n > 0, 'the demo data holds SIAO requests');
   await pushSiaoRequests(svc, admin, sparseSiaoRequests(), 'web-test');
   analyst = await svc.createToken('analyst');
   ageBands = (await svc.api('GET', '/v1/vocabularies')).json.age_band.map((b) => b.code);
@@ -112,7 +105,7 @@ async function assertHeadline(page, api) {
   const f = await figures(page);
   assert.deepEqual(Object.keys(f), HEADLINE);
   for (const key of HEADLINE) {
-    assert.equal(f[key].text, expectedText(api, key), `${key} (${dataFrom} data)`);
+    assert.equal(f[key].text, expectedText(api, key), `${key} (demo data)`);
     assert.equal(f[key].status, expectedStatus(api, key), `${key}: exact ${JSON.stringify(api.disclosure.exact)}`);
   }
   const badges = await page.$$eval('#headline .figure', (cards) => cards.map((c) => c.querySelector('.badge')?.textContent ?? ''));
@@ -241,7 +234,7 @@ test('with an analyst token: headline figures with their protection, three trend
 
   const api = await youth(`from=${year}-01-01&to=${year}-12-31`);
   const f = await assertHeadline(page, api);
-  for (const [k, v] of Object.entries(f)) assert.ok(v.text !== SECRET, `${k} hidden (${dataFrom} data)`);
+  for (const [k, v] of Object.entries(f)) assert.ok(v.text !== SECRET, `${k} hidden (demo data)`);
   // A year of all platforms: the official figures are exact, the others protected.
   assert.equal(f.requests_total.status, 'E');
   assert.equal(f.youth_requests.status, 'E');

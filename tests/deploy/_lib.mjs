@@ -26,7 +26,7 @@ import readline from 'node:readline';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { sourceDir, getContract, isJsonMediaType, mediaTypeOf } from '../lib/contract.mjs';
-import { runBinary, binaryPath, freePort, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
+import { runBinary, binaryPath, freePort, TEST_PSEUDONYM_KEY } from '../lib/service.mjs';
 
 export { freePort, TEST_PSEUDONYM_KEY };
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { sourceDir } from '../lib/contract.mjs';
-import { runBinary } from '../lib/harness.mjs';
+import { runBinary } from '../lib/service.mjs';
 
 const DOCKER = join(sourceDir(), 'docker');
 const text = readFileSync(join(DOCKER, 'compose.yaml'), 'utf8');

@@ -5,8 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash, randomUUID } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
-import { assertProblem, sleep } from './_helpers/net.mjs';
+import { startService } from '../lib/service.mjs';
+import { assertProblem } from '../lib/problems.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 let svc;
 const tok = {}; // role/identity → bearer token
@@ -259,7 +260,7 @@ for (const [i, role] of ROLES.entries()) {
       await t.test(`${role}: ${c.name} → ${c.s[i]}`, async () => {
         const path = c.p(role);
         const res = await svc.api(c.m, path, { token: tok[role], body: c.b?.() });
-        if (c.s[i] >= 400) await assertProblem(res, c.s[i], path, `${role} ${c.m}`);
+        if (c.s[i] >= 400) await assertProblem(res, c.s[i], { path: path, what: `${role} ${c.m}` });
         else assert.equal(res.status, c.s[i], `${role} ${c.m} ${path}: ${res.text.slice(0, 300)}`);
       });
     }
@@ -278,7 +279,7 @@ for (const who of UNAUTHENTICATED) {
           assert.equal(res.status, 200, res.text.slice(0, 300));
           return;
         }
-        await assertProblem(res, 401, path, `${who} ${c.m}`);
+        await assertProblem(res, 401, { path: path, what: `${who} ${c.m}` });
         assert.match(res.headers['www-authenticate'] ?? '', /^Bearer\b/, 'WWW-Authenticate: Bearer ...');
       });
     }
@@ -292,7 +293,7 @@ test('coordinator_of_artois_gets_404_on_lens_henin_case_data_as_if_it_did_not_ex
   const c = tok.coordinator;
   const missingPath = `/v1/households/${randomUUID()}`;
   const missing = await svc.api('GET', missingPath, { token: c });
-  const missingP = await assertProblem(missing, 404, missingPath);
+  const missingP = await assertProblem(missing, 404, { path: missingPath });
   const probes = [
     ['GET', `/v1/households/${ids.lensHousehold}`],
     ['PATCH', `/v1/households/${ids.lensHousehold}`, { children: 1 }],
@@ -307,7 +308,7 @@ test('coordinator_of_artois_gets_404_on_lens_henin_case_data_as_if_it_did_not_ex
   ];
   for (const [m, p, body] of probes) {
     const res = await svc.api(m, p, { token: c, body });
-    const prob = await assertProblem(res, 404, p, `coordinator[artois] ${m}`);
+    const prob = await assertProblem(res, 404, { path: p, what: `coordinator[artois] ${m}` });
     assert.equal(prob.title, missingP.title, `${m} ${p}: same title as a missing resource`);
   }
   // Nothing changed on lens_henin.
@@ -328,7 +329,7 @@ test('coordinator_of_artois_gets_404_on_lens_henin_case_data_as_if_it_did_not_ex
 
 test('coordinator_of_artois_may_not_create_on_lens_henin', async () => {
   const res = await svc.api('POST', '/v1/households', { token: tok.coordinator, body: householdBody('lens_henin') });
-  await assertProblem(res, 403, '/v1/households');
+  await assertProblem(res, 403, { path: '/v1/households' });
 });
 
 test('partner_reads_only_the_referrals_its_token_created_as_a_status_view', async () => {
@@ -364,7 +365,7 @@ test('partner_reads_only_the_referrals_its_token_created_as_a_status_view', asyn
   // Another partner token of the same platform does not see it.
   const other = await svc.createToken('partner', { platforms: ['artois'], name: 'access-partner-2' });
   const res = await svc.api('GET', `/v1/referrals/${mine.id}`, { token: other });
-  await assertProblem(res, 404, `/v1/referrals/${mine.id}`);
+  await assertProblem(res, 404, { path: `/v1/referrals/${mine.id}` });
 
   // A partner of artois cannot refer to lens_henin.
   const lens = await svc.api('POST', '/v1/referrals', {
@@ -377,7 +378,7 @@ test('partner_reads_only_the_referrals_its_token_created_as_a_status_view', asyn
       referrer_name: 'CCAS',
     },
   });
-  await assertProblem(lens, 403, '/v1/referrals');
+  await assertProblem(lens, 403, { path: '/v1/referrals' });
 });
 
 test('analyst_never_gets_a_row_about_a_household_or_a_person', async () => {
@@ -397,14 +398,14 @@ test('analyst_never_gets_a_row_about_a_household_or_a_person', async () => {
   ];
   for (const p of probes) {
     const res = await svc.api('GET', p, { token: tok.analyst });
-    await assertProblem(res, 403, p, 'analyst');
+    await assertProblem(res, 403, { path: p, what: 'analyst' });
     assert.ok(!res.text.includes(lastName) && !res.text.includes(firstName), `${p}: names in the answer`);
   }
   const post = await svc.api('POST', '/v1/referrals', {
     token: tok.analyst,
     body: { household: ids.household, platform: 'artois', received_on: '2025-01-01' },
   });
-  await assertProblem(post, 403, '/v1/referrals', 'analyst POST');
+  await assertProblem(post, 403, { path: '/v1/referrals', what: 'analyst POST' });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -480,7 +481,7 @@ test('delete_token_revokes_it_at_once', async () => {
   assert.equal(del.status, 204, del.text);
   assert.equal(del.text, '');
   const after1 = await svc.api('GET', '/v1/households', { token });
-  await assertProblem(after1, 401, '/v1/households', 'right after DELETE');
+  await assertProblem(after1, 401, { path: '/v1/households', what: 'right after DELETE' });
   assert.match(after1.headers['www-authenticate'] ?? '', /^Bearer\b/);
 
   const listed = (await listTokens()).flatMap((p) => p.items).find((t) => t.id === id);
@@ -495,7 +496,7 @@ test('delete_token_revokes_it_at_once', async () => {
 test('deleting_an_unknown_token_id_is_404', async () => {
   const unknownPath = `/v1/tokens/${randomUUID()}`;
   const unknown = await svc.api('DELETE', unknownPath, { token: tok.admin });
-  await assertProblem(unknown, 404, unknownPath);
+  await assertProblem(unknown, 404, { path: unknownPath });
 });
 
 test('a_token_revoked_on_the_command_line_stops_working_within_5_s', async (t) => {
@@ -515,7 +516,7 @@ test('a_token_revoked_on_the_command_line_stops_working_within_5_s', async (t) =
   }
   const elapsed = Date.now() - revokedAt;
   t.diagnostic(`401 after ${elapsed} ms`);
-  await assertProblem(last, 401, '/v1/households', `still ${last.status} ${elapsed} ms after the CLI revocation`);
+  await assertProblem(last, 401, { path: '/v1/households', what: `still ${last.status} ${elapsed} ms after the CLI revocation` });
   assert.ok(elapsed <= 5_000);
 });
 
@@ -538,7 +539,7 @@ test('a_token_works_until_its_expires_at_then_answers_401', async (t) => {
     await sleep(50);
   }
   t.diagnostic(`401 ${Date.now() - expiresAt.getTime()} ms after expires_at`);
-  await assertProblem(last, 401, '/v1/households', 'after expires_at');
+  await assertProblem(last, 401, { path: '/v1/households', what: 'after expires_at' });
 });
 
 test('a_token_expired_in_the_database_answers_401_at_once', async () => {
@@ -547,13 +548,13 @@ test('a_token_expired_in_the_database_answers_401_at_once', async () => {
   const id = await tokenIdByName(name);
   await svc.sql(`UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
   const res = await svc.api('GET', '/v1/tokens', { token });
-  await assertProblem(res, 401, '/v1/tokens');
+  await assertProblem(res, 401, { path: '/v1/tokens' });
 });
 
 test('a_token_in_the_query_string_is_not_accepted', async () => {
   for (const p of [`/v1/households?access_token=${tok.admin}`, `/v1/tokens?access_token=${tok.admin}`]) {
     const res = await svc.api('GET', p);
-    await assertProblem(res, 401, p, 'access_token in the query');
+    await assertProblem(res, 401, { path: p, what: 'access_token in the query' });
     assert.match(res.headers['www-authenticate'] ?? '', /^Bearer\b/);
   }
 });
@@ -573,7 +574,7 @@ test('post_tokens_validates_role_platforms_source_and_expiry_and_stores_nothing'
   ];
   for (const [what, body, field] of cases) {
     const res = await svc.api('POST', '/v1/tokens', { token: tok.admin, body });
-    const p = await assertProblem(res, 422, '/v1/tokens', what);
+    const p = await assertProblem(res, 422, { path: '/v1/tokens', what: what });
     assert.ok(Array.isArray(p.errors) && p.errors.length > 0, `${what}: errors listed`);
     assert.ok(
       p.errors.some((e) => e.field === field || e.field.startsWith(`${field}/`)),
@@ -661,13 +662,13 @@ test('the_sixth_and_later_quick_requests_of_a_token_are_429_with_retry_after', a
     assert.ok(ok <= allowed, `at most ${allowed} of 10 pass in ${took} ms at 5/s, burst 5: ${statuses}`);
     const first429 = refused[0];
     assert.ok(first429, `a 429 among ${statuses}`);
-    for (const r of refused) await assertProblem(r, 429, '/v1/partners');
+    for (const r of refused) await assertProblem(r, 429, { path: '/v1/partners' });
     assert.match(first429.headers['retry-after'] ?? '', /^\d+$/, 'Retry-After in seconds');
     const wait = Number(first429.headers['retry-after']);
     assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
     // Sequentially too: once the bucket is empty, the next quick request is refused.
     const next = await limited.api('GET', '/v1/partners', { token: a });
-    if (Date.now() - started < 150) await assertProblem(next, 429, '/v1/partners', 'right after the burst');
+    if (Date.now() - started < 150) await assertProblem(next, 429, { path: '/v1/partners', what: 'right after the burst' });
     // Per token: another token is not limited.
     assert.equal((await limited.api('GET', '/v1/partners', { token: b })).status, 200, 'another token');
     // After the delay, the token works again.

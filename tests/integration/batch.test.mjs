@@ -8,23 +8,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID, createHmac } from 'node:crypto';
-import { startService, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
-import {
-  SCOPE,
-  sleep,
-  extId,
-  siaoRecord,
-  siaoRecords,
-  householdRecord,
-  referralRecord,
-  uniqueName,
-  show,
-  report,
-  assertCounts,
-  assertProblem,
-  fieldsOf,
-  ndjson,
-} from './_helpers/batch-data.mjs';
+import { startService, TEST_PSEUDONYM_KEY } from '../lib/service.mjs';
+import { SCOPE, extId, batchSiaoRecord, batchSiaoRecords, batchHouseholdRecord, batchReferralRecord, uniqueName } from '../lib/data.mjs';
+import { report, assertCounts, fieldsOf, ndjson } from '../lib/batch-report.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const SIAO_BATCH = '/v1/siao-requests/batch';
 const HOUSEHOLD_BATCH = '/v1/households/batch';
@@ -102,7 +91,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
 
   // ------------------------------------------------------------------ acceptance 1
   test('10 000 records: created, then unchanged, then 100 updated; exactly 10 000 rows', async (t) => {
-    const records = siaoRecords('acc1', BIG);
+    const records = batchSiaoRecords('acc1', BIG);
     let t0 = Date.now();
     const first = report(await post(svc, SIAO_BATCH, records, tok.acc1), 'first push');
     const firstMs = Date.now() - t0;
@@ -135,7 +124,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   });
 
   test('null and absent members are the same record ("not collected"): unchanged', async () => {
-    const a = siaoRecord('acc1n', 1, { person_key: null, sex: null, alternatives_known: null });
+    const a = batchSiaoRecord('acc1n', 1, { person_key: null, sex: null, alternatives_known: null });
     const r1 = report(await post(svc, `${SIAO_BATCH}?source=nulls`, [a], tok.admin));
     assertCounts(r1, { created: 1 });
     const { person_key, sex, alternatives_known, ...b } = a; // eslint-disable-line no-unused-vars
@@ -146,7 +135,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   // ------------------------------------------------------------------ acceptance 2
   test('1 000 records with 37 invalid: 963 stored, 37 rejected with index, external_id and fields; atomic: 422 and nothing', async () => {
     const N = 1000;
-    const records = siaoRecords('acc2', N);
+    const records = batchSiaoRecords('acc2', N);
     const invalid = []; // { index, external_id, fields }
     for (let k = 0; k < 37; k += 1) {
       const i = 13 + 26 * k;
@@ -251,7 +240,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   // ------------------------------------------------------------------ NDJSON
   test('NDJSON: same semantics; a malformed line is rejected at its index, the others stored', async () => {
     const N = 40;
-    const records = siaoRecords('nd', N);
+    const records = batchSiaoRecords('nd', N);
     const lines = records.map((r) => JSON.stringify(r));
     lines[5] = '{"external_id": "nd-000005", "received_at": '; // cut line
     lines[12] = JSON.stringify({ ...records[12], channel: 'pigeon' });
@@ -293,7 +282,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
 
     // atomic NDJSON with the malformed line: 422, nothing more stored
     const bad = await post(svc, `${SIAO_BATCH}?atomic=true`, body, tok.acc2atomic, { raw: true, headers: ct });
-    const p = assertProblem(bad, 422, ['/5', '/12/channel', '/20']);
+    const p = assertProblem(bad, 422, { fields: ['/5', '/12/channel', '/20'] });
     assert.deepEqual(p.rejected.map((x) => x.index), [5, 12, 20]);
     assert.equal((await countSource(svc, 'acc2-atomic')).n, 963, 'atomic NDJSON stored nothing');
   });
@@ -301,7 +290,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   // ------------------------------------------------------------------ acceptance 4
   test('Idempotency-Key: byte-identical replay writes nothing; other body 422; scoped to the token', async () => {
     const N = 300;
-    const records = siaoRecords('idem', N);
+    const records = batchSiaoRecords('idem', N);
     const K1 = randomUUID();
     const r1 = await post(svc, SIAO_BATCH, records, tok.idem, { headers: { 'Idempotency-Key': K1 } });
     assertCounts(report(r1, 'first'), { created: N }, 'first');
@@ -350,22 +339,22 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
     assert.equal(r5.headers['idempotent-replayed'], 'true');
 
     // a key of 201 characters is refused, nothing stored
-    const long = await post(svc, SIAO_BATCH, siaoRecords('idemlong', 3), tok.idem, { headers: { 'Idempotency-Key': 'k'.repeat(201) } });
-    assertProblem(long, 422, ['Idempotency-Key']);
+    const long = await post(svc, SIAO_BATCH, batchSiaoRecords('idemlong', 3), tok.idem, { headers: { 'Idempotency-Key': 'k'.repeat(201) } });
+    assertProblem(long, 422, { fields: ['Idempotency-Key'] });
     assert.equal((await svc.sql("SELECT count(*)::int AS n FROM siao_request WHERE external_id LIKE 'idemlong-%'")).rows[0].n, 0);
 
     // a batch that did not answer 200 leaves no trace of its key
     const K3 = randomUUID();
-    const invalidBatch = [siaoRecord('idem3', 0, { channel: 'fax' })];
+    const invalidBatch = [batchSiaoRecord('idem3', 0, { channel: 'fax' })];
     assertProblem(await post(svc, `${SIAO_BATCH}?atomic=true`, invalidBatch, tok.idem, { headers: { 'Idempotency-Key': K3 } }), 422);
-    const fixedBatch = [siaoRecord('idem3', 0)];
+    const fixedBatch = [batchSiaoRecord('idem3', 0)];
     const r6 = await post(svc, `${SIAO_BATCH}?atomic=true`, fixedBatch, tok.idem, { headers: { 'Idempotency-Key': K3 } });
     assertCounts(report(r6, 'key reused after a 422'), { created: 1 }, 'key reused after a 422');
   });
 
   test('Idempotency-Key: two concurrent requests with the same key and body write the rows once', async () => {
     const N = 3000;
-    const records = siaoRecords('idemc', N);
+    const records = batchSiaoRecords('idemc', N);
     const K2 = randomUUID();
     const before = (await countSource(svc, 'idem')).n;
     const [a, b] = await Promise.all([
@@ -389,7 +378,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
 
   // ------------------------------------------------------------------ acceptance 5
   test('GET /v1/platforms keeps answering while a 10 000-record batch runs', async (t) => {
-    const records = siaoRecords('live', BIG);
+    const records = batchSiaoRecords('live', BIG);
     const payload = JSON.stringify(records);
     let batchAt = null;
     const t0 = performance.now();
@@ -466,15 +455,15 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   });
 
   test('received_at: 5 minutes of clock tolerance, not more', async () => {
-    const soon = siaoRecord('tol', 0, { received_at: new Date(Date.now() + 2 * 60_000).toISOString() });
-    const late = siaoRecord('tol', 1, { received_at: new Date(Date.now() + 10 * 60_000).toISOString() });
+    const soon = batchSiaoRecord('tol', 0, { received_at: new Date(Date.now() + 2 * 60_000).toISOString() });
+    const late = batchSiaoRecord('tol', 1, { received_at: new Date(Date.now() + 10 * 60_000).toISOString() });
     const rep = report(await post(svc, SIAO_BATCH, [soon, late], tok.edge));
     assertCounts(rep, { created: 1, rejected: [1] }, 'tolerance');
     assert.deepEqual(fieldsOf(rep.rejected[0]), ['/received_at']);
   });
 
   test('a null element of a JSON array is a rejected record (the report accounts for every record)', async () => {
-    const res = await post(svc, SIAO_BATCH, [siaoRecord('nul', 0), null, siaoRecord('nul', 2)], tok.edge);
+    const res = await post(svc, SIAO_BATCH, [batchSiaoRecord('nul', 0), null, batchSiaoRecord('nul', 2)], tok.edge);
     const rep = report(res, '[record, null, record]');
     assert.equal(
       rep.created + rep.updated + rep.unchanged + rep.rejected.length,
@@ -486,7 +475,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   });
 
   test('the same instant written with another offset is unchanged (equal to the stored record)', async () => {
-    const a = siaoRecord('tz', 0, { received_at: '2024-03-10T21:14:05Z' });
+    const a = batchSiaoRecord('tz', 0, { received_at: '2024-03-10T21:14:05Z' });
     assertCounts(report(await post(svc, SIAO_BATCH, [a], tok.edge)), { created: 1 });
     const before = await snapshot(svc, 'edge');
     const res = await post(svc, SIAO_BATCH, [{ ...a, received_at: '2024-03-10T22:14:05+01:00' }], tok.edge);
@@ -495,7 +484,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   });
 
   test('a siao token cannot overwrite a record of its source stored on a platform outside its scope', async () => {
-    const onArtois = siaoRecord('scope', 0, { platform: 'artois', response: 'pending' });
+    const onArtois = batchSiaoRecord('scope', 0, { platform: 'artois', response: 'pending' });
     assertCounts(report(await post(svc, SIAO_BATCH, [onArtois], tok.edge)), { created: 1 }, 'pushed on artois');
     // the lens_henin-only token of the same source re-pushes that external_id on lens_henin
     const res = await post(svc, SIAO_BATCH, [{ ...onArtois, platform: 'lens_henin', response: 'sheltered' }], tok.edgeLens);
@@ -508,9 +497,9 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
 
   test('Idempotency-Key: keys are kept 24 hours, then the key is free again', async () => {
     const K = randomUUID();
-    const first = await post(svc, SIAO_BATCH, [siaoRecord('exp', 0)], tok.edge, { headers: { 'Idempotency-Key': K } });
+    const first = await post(svc, SIAO_BATCH, [batchSiaoRecord('exp', 0)], tok.edge, { headers: { 'Idempotency-Key': K } });
     assertCounts(report(first), { created: 1 });
-    const otherBody = [siaoRecord('exp', 1)];
+    const otherBody = [batchSiaoRecord('exp', 1)];
     assertProblem(await post(svc, SIAO_BATCH, otherBody, tok.edge, { headers: { 'Idempotency-Key': K } }), 422);
     // 23 hours later: still kept
     await svc.sql("UPDATE idempotency_key SET created_at = now() - interval '23 hours' WHERE key = $1", [K]);
@@ -525,7 +514,7 @@ describe('SIAO request batches: upsert, report, NDJSON, atomic, idempotency, rea
   // ------------------------------------------------------------------ read back
   test('GET /v1/siao-requests: a siao token reads its own source, 500 a page, updated_since', async () => {
     const N = 1200;
-    const mine = siaoRecords('read', N);
+    const mine = batchSiaoRecords('read', N);
     assertCounts(report(await post(svc, SIAO_BATCH, mine, tok.read)), { created: N }, 'source read-a');
     // the same external ids under two other sources
     assertCounts(report(await post(svc, `${SIAO_BATCH}?source=read-b`, mine.slice(0, 50), tok.admin)), { created: 50 });
@@ -600,7 +589,7 @@ describe('crash safety: SIGKILL during a batch, then retry with the same key', (
 
   test('each record stored exactly once after kills at three moments', async (t) => {
     // How long one 10 000-record batch takes here, to kill at different moments of it.
-    const warm = siaoRecords('warm', BIG);
+    const warm = batchSiaoRecords('warm', BIG);
     const t0 = performance.now();
     assertCounts(report(await post(svc, SIAO_BATCH, warm, siao), 'baseline'), { created: BIG }, 'baseline');
     const duration = performance.now() - t0;
@@ -610,7 +599,7 @@ describe('crash safety: SIGKILL during a batch, then retry with the same key', (
     let cut = 0;
     for (const [n, delay] of delays.entries()) {
       const prefix = `crash${n}`;
-      const records = siaoRecords(prefix, BIG);
+      const records = batchSiaoRecords(prefix, BIG);
       const payload = JSON.stringify(records);
       const key = randomUUID();
       const opts = {
@@ -698,30 +687,27 @@ describe('limits and refusals', () => {
   });
 
   test('a body over LDA_MAX_BATCH_BYTES → 413, nothing stored', async () => {
-    const records = siaoRecords('big', 400);
+    const records = batchSiaoRecords('big', 400);
     const body = JSON.stringify(records);
     assert.ok(body.length > MAX_BATCH);
     assertProblem(await post(svc, SIAO_BATCH, records, tok.siao), 413);
-    assertProblem(
-      await post(svc, SIAO_BATCH, ndjson(records), tok.siao, { raw: true, headers: { 'Content-Type': 'application/x-ndjson' } }),
-      413,
-    );
+    assertProblem(await post(svc, SIAO_BATCH, ndjson(records), tok.siao, { raw: true, headers: { 'Content-Type': 'application/x-ndjson' } }), 413);
     assert.equal(await stored(), 0);
     // just under the limit is accepted
-    const fit = siaoRecords('fit', 150);
+    const fit = batchSiaoRecords('fit', 150);
     assert.ok(JSON.stringify(fit).length < MAX_BATCH);
     assertCounts(report(await post(svc, SIAO_BATCH, fit, tok.siao)), { created: 150 });
   });
 
   test('content type, body shape, source, roles', async () => {
     const base = await stored();
-    const rec = [siaoRecord('refuse', 0)];
+    const rec = [batchSiaoRecord('refuse', 0)];
     for (const path of [SIAO_BATCH, HOUSEHOLD_BATCH, REFERRAL_BATCH]) {
       assertProblem(await post(svc, path, JSON.stringify(rec), tok.siao, { raw: true, headers: { 'Content-Type': 'text/plain' } }), 415);
       assertProblem(await post(svc, path, Buffer.from(JSON.stringify(rec)), tok.siao, { raw: true }), 415); // no Content-Type
       assertProblem(await post(svc, path, { records: rec }, tok.siao), 400); // an object, not an array
       assertProblem(await post(svc, path, '[{"external_id": ', tok.siao, { raw: true, headers: { 'Content-Type': 'application/json' } }), 400);
-      assertProblem(await post(svc, path, rec, tok.admin), 422, ['source']); // admin without ?source
+      assertProblem(await post(svc, path, rec, tok.admin), 422, { fields: ['source'] }); // admin without ?source
       assertProblem(await post(svc, `${path}?source=other`, rec, tok.siao), 403); // siao naming another source
       assertProblem(await post(svc, `${path}?atomic=maybe`, rec, tok.siao), 422);
       for (const who of ['coord', 'partner', 'analyst']) assertProblem(await post(svc, path, rec, tok[who]), 403);
@@ -756,9 +742,9 @@ describe('household and referral batches', () => {
   test('households upserted by external_id; a person with an active household on the platform → /head; referrals by household_external_id', async () => {
     // 3 households
     const hh = [
-      householdRecord('hh-1', 'artois'),
-      householdRecord('hh-2', 'artois', { first_name: 'Léa', birth_date: '2001-03-14' }),
-      householdRecord('hh-3', 'lens_henin', { sex: 'male' }, { housing_situation: 'street', vulnerabilities: ['addiction'] }),
+      batchHouseholdRecord('hh-1', 'artois'),
+      batchHouseholdRecord('hh-2', 'artois', { first_name: 'Léa', birth_date: '2001-03-14' }),
+      batchHouseholdRecord('hh-3', 'lens_henin', { sex: 'male' }, { housing_situation: 'street', vulnerabilities: ['addiction'] }),
     ];
     assertCounts(report(await post(svc, HOUSEHOLD_BATCH, hh, tok.siao)), { created: 3 }, 'households');
     assertCounts(report(await post(svc, HOUSEHOLD_BATCH, hh, tok.siao)), { unchanged: 3 }, 'households again');
@@ -789,13 +775,13 @@ describe('household and referral batches', () => {
     assert.equal(single.status, 201, show(single));
     const twin = { last_name: uniqueName('Twin'), first_name: 'Noé', birth_date: '1999-09-09', sex: 'male' };
     const second = [
-      householdRecord('hh-4', 'artois', head), // 0: that person on the same platform → /head
-      householdRecord('hh-5', 'artois'), // 1: new
-      householdRecord('hh-6', 'lens_henin', head), // 2: the same person on another platform: fine
-      householdRecord('hh-7', 'artois', twin), // 3: new
-      householdRecord('hh-8', 'artois', twin), // 4: the same person twice in the batch → /head
-      { ...householdRecord('hh-9', 'artois'), external_ref: 'X' }, // 5: external_ref refused
-      householdRecord('hh-10', 'boulonnais'), // 6: outside the token's platforms
+      batchHouseholdRecord('hh-4', 'artois', head), // 0: that person on the same platform → /head
+      batchHouseholdRecord('hh-5', 'artois'), // 1: new
+      batchHouseholdRecord('hh-6', 'lens_henin', head), // 2: the same person on another platform: fine
+      batchHouseholdRecord('hh-7', 'artois', twin), // 3: new
+      batchHouseholdRecord('hh-8', 'artois', twin), // 4: the same person twice in the batch → /head
+      { ...batchHouseholdRecord('hh-9', 'artois'), external_ref: 'X' }, // 5: external_ref refused
+      batchHouseholdRecord('hh-10', 'boulonnais'), // 6: outside the token's platforms
     ];
     const rep = report(await post(svc, HOUSEHOLD_BATCH, second, tok.siao), 'households with clashes');
     assertCounts(rep, { created: 3, rejected: [0, 4, 5, 6] }, 'households with clashes');
@@ -811,15 +797,15 @@ describe('household and referral batches', () => {
     // referrals: a batch attaches only to households its own source pushed
     const hh1Id = (await svc.sql("SELECT id FROM household WHERE source = 'hh' AND external_ref = 'hh-1'")).rows[0].id;
     const refs = [
-      referralRecord('rf-1', 'artois', { household_external_id: 'hh-1' }), // 0
-      referralRecord('rf-2', 'artois', { household_external_id: 'hh-2' }, { received_on: '2025-02-01', has_social_note: true }), // 1
-      referralRecord('rf-3', 'lens_henin', { household_external_id: 'hh-3' }, { reasons: ['eviction_risk', 'health'] }), // 2
-      referralRecord('rf-4', 'artois', { household_external_id: 'hh-nope' }), // 3: unknown → /household
-      referralRecord('rf-5', 'artois', { household: single.json.id }), // 4: by id, not this source's → /household
-      referralRecord('rf-6', 'artois', { household_external_id: 'hh-3' }), // 5: hh-3 is on lens_henin → /household
-      referralRecord('rf-7', 'artois', { household_external_id: 'hh-4' }), // 6: never stored → /household
-      referralRecord('rf-8', 'artois', { household: householdRecord('x', 'artois') }), // 7: inline → /household
-      referralRecord('rf-9', 'artois', { household: hh1Id }), // 8: by id, a household this source pushed
+      batchReferralRecord('rf-1', 'artois', { household_external_id: 'hh-1' }), // 0
+      batchReferralRecord('rf-2', 'artois', { household_external_id: 'hh-2' }, { received_on: '2025-02-01', has_social_note: true }), // 1
+      batchReferralRecord('rf-3', 'lens_henin', { household_external_id: 'hh-3' }, { reasons: ['eviction_risk', 'health'] }), // 2
+      batchReferralRecord('rf-4', 'artois', { household_external_id: 'hh-nope' }), // 3: unknown → /household
+      batchReferralRecord('rf-5', 'artois', { household: single.json.id }), // 4: by id, not this source's → /household
+      batchReferralRecord('rf-6', 'artois', { household_external_id: 'hh-3' }), // 5: hh-3 is on lens_henin → /household
+      batchReferralRecord('rf-7', 'artois', { household_external_id: 'hh-4' }), // 6: never stored → /household
+      batchReferralRecord('rf-8', 'artois', { household: batchHouseholdRecord('x', 'artois') }), // 7: inline → /household
+      batchReferralRecord('rf-9', 'artois', { household: hh1Id }), // 8: by id, a household this source pushed
     ];
     const rr = report(await post(svc, REFERRAL_BATCH, refs, tok.siao), 'referrals');
     assertCounts(rr, { created: 4, rejected: [3, 4, 5, 6, 7] }, 'referrals');
@@ -873,13 +859,13 @@ describe('household and referral batches', () => {
 
   test('a referral re-pushed on another platform never points to a household of another platform', async () => {
     assertCounts(
-      report(await post(svc, HOUSEHOLD_BATCH, [householdRecord('mv-h1', 'artois'), householdRecord('mv-h2', 'lens_henin')], tok.siao)),
+      report(await post(svc, HOUSEHOLD_BATCH, [batchHouseholdRecord('mv-h1', 'artois'), batchHouseholdRecord('mv-h2', 'lens_henin')], tok.siao)),
       { created: 2 },
     );
-    assertCounts(report(await post(svc, REFERRAL_BATCH, [referralRecord('mv-r1', 'artois', { household_external_id: 'mv-h1' })], tok.siao)), {
+    assertCounts(report(await post(svc, REFERRAL_BATCH, [batchReferralRecord('mv-r1', 'artois', { household_external_id: 'mv-h1' })], tok.siao)), {
       created: 1,
     });
-    const res = await post(svc, REFERRAL_BATCH, [referralRecord('mv-r1', 'lens_henin', { household_external_id: 'mv-h2' })], tok.siao);
+    const res = await post(svc, REFERRAL_BATCH, [batchReferralRecord('mv-r1', 'lens_henin', { household_external_id: 'mv-h2' })], tok.siao);
     report(res, 'moved referral');
     const { rows } = await svc.sql(
       `SELECT r.platform, h.platform AS household_platform, h.external_ref
@@ -897,7 +883,7 @@ describe('household and referral batches', () => {
   test('a partner of another platform is rejected at /partner', async () => {
     const p = await svc.api('POST', '/v1/partners', { token: tok.coord, body: { name: 'CCAS de Béthune', kind: 'ccas', platform: 'artois' } });
     assert.equal(p.status, 201, show(p));
-    assertCounts(report(await post(svc, HOUSEHOLD_BATCH, [householdRecord('pt-h1', 'lens_henin'), householdRecord('pt-h2', 'artois')], tok.siao)), {
+    assertCounts(report(await post(svc, HOUSEHOLD_BATCH, [batchHouseholdRecord('pt-h1', 'lens_henin'), batchHouseholdRecord('pt-h2', 'artois')], tok.siao)), {
       created: 2,
     });
     const noKind = { referrer_kind: null, referrer_name: null };
@@ -906,9 +892,9 @@ describe('household and referral batches', () => {
         svc,
         REFERRAL_BATCH,
         [
-          referralRecord('pt-r1', 'lens_henin', { household_external_id: 'pt-h1' }, { partner: p.json.id, ...noKind }),
-          referralRecord('pt-r2', 'artois', { household_external_id: 'pt-h2' }, { partner: p.json.id, ...noKind }),
-          referralRecord('pt-r3', 'artois', { household_external_id: 'pt-h2' }, { partner: randomUUID(), ...noKind }),
+          batchReferralRecord('pt-r1', 'lens_henin', { household_external_id: 'pt-h1' }, { partner: p.json.id, ...noKind }),
+          batchReferralRecord('pt-r2', 'artois', { household_external_id: 'pt-h2' }, { partner: p.json.id, ...noKind }),
+          batchReferralRecord('pt-r3', 'artois', { household_external_id: 'pt-h2' }, { partner: randomUUID(), ...noKind }),
         ],
         tok.siao,
       ),

@@ -4,7 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const MAX_BODY = 4096;
 
@@ -65,22 +67,6 @@ function newReferral({ household, platform = 'artois', ...rest } = {}) {
     reasons: ['homelessness'],
     ...rest,
   };
-}
-
-function show(res) {
-  return `${res.status} ${res.text?.slice(0, 600)}`;
-}
-
-function assertProblem(res, status, fields = []) {
-  assert.equal(res.status, status, `expected ${status}, got ${show(res)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, show(res));
-  assert.equal(res.json?.status, status, show(res));
-  for (const f of fields) {
-    assert.ok(
-      Array.isArray(res.json.errors) && res.json.errors.some((e) => e.field === f),
-      `no error with field ${JSON.stringify(f)} in ${show(res)}`,
-    );
-  }
 }
 
 /** Row counts of every case-management table (to prove a failed request stored nothing). */
@@ -403,7 +389,7 @@ test('ENVAUL is only for a head under 25 on started_on (422 naming /kind)', asyn
   const res = await storesNothing(() =>
     post(`/v1/referrals/${old.json.id}/measures`, { kind: 'envaul', operator: 'ASRL', started_on: started }, tok.coord),
   );
-  assertProblem(res, 422, ['/kind']);
+  assertProblem(res, 422, { fields: ['/kind'] });
   assert.equal(res.json.type, '/problems/validation');
 
   // 25 exactly on started_on: no longer under 25.
@@ -413,7 +399,7 @@ test('ENVAUL is only for a head under 25 on started_on (422 naming /kind)', asyn
   const r25 = await storesNothing(() =>
     post(`/v1/referrals/${just25.json.id}/measures`, { kind: 'envaul', operator: 'ASRL', started_on: started }, tok.coord),
   );
-  assertProblem(r25, 422, ['/kind']);
+  assertProblem(r25, 422, { fields: ['/kind'] });
 
   // 24 on started_on: allowed.
   const young = await createReferral(
@@ -435,7 +421,7 @@ test('ENVAUL is only for a head under 25 on started_on (422 naming /kind)', asyn
   );
   assert.equal(vial.status, 201, show(vial));
   const pr = await svc.api('PATCH', `/v1/measures/${vial.json.id}`, { body: { kind: 'envaul' }, token: tok.coord });
-  assertProblem(pr, 422, ['/kind']);
+  assertProblem(pr, 422, { fields: ['/kind'] });
   const after = await svc.api('GET', `/v1/measures/${vial.json.id}`, { token: tok.coord });
   assert.equal(after.json.kind, 'vial');
 });
@@ -446,22 +432,22 @@ test('measure dates: ended_on not before started_on, end_reason needs ended_on',
   let res = await storesNothing(() =>
     post(path, { kind: 'adsl', operator: 'X', started_on: daysAgo(5), ended_on: daysAgo(6) }, tok.coord),
   );
-  assertProblem(res, 422, ['/ended_on']);
+  assertProblem(res, 422, { fields: ['/ended_on'] });
   res = await storesNothing(() =>
     post(path, { kind: 'adsl', operator: 'X', started_on: daysAgo(5), end_reason: 'goals_met' }, tok.coord),
   );
-  assertProblem(res, 422, ['/end_reason']);
+  assertProblem(res, 422, { fields: ['/end_reason'] });
   res = await storesNothing(() =>
     post(path, { kind: 'adsl', operator: 'X', started_on: daysAgo(5), ended_on: addDays(TODAY, 2) }, tok.coord),
   );
-  assertProblem(res, 422, ['/ended_on']);
+  assertProblem(res, 422, { fields: ['/ended_on'] });
   // On a PATCH the merged result is checked: ended_on before the stored started_on.
   const m = await post(path, { kind: 'adsl', operator: 'X', started_on: daysAgo(5) }, tok.coord);
   assert.equal(m.status, 201, show(m));
   res = await svc.api('PATCH', `/v1/measures/${m.json.id}`, { body: { ended_on: daysAgo(9) }, token: tok.coord });
-  assertProblem(res, 422, ['/ended_on']);
+  assertProblem(res, 422, { fields: ['/ended_on'] });
   res = await svc.api('PATCH', `/v1/measures/${m.json.id}`, { body: { end_reason: 'broken_off' }, token: tok.coord });
-  assertProblem(res, 422, ['/end_reason']);
+  assertProblem(res, 422, { fields: ['/end_reason'] });
   const same = await svc.api('GET', `/v1/measures/${m.json.id}`, { token: tok.coord });
   assert.deepEqual(same.json, m.json, 'a 422 PATCH changes nothing');
 });
@@ -470,27 +456,27 @@ test('a future received_on answers 422 "/received_on" and stores nothing (not ev
   const res = await storesNothing(() =>
     post('/v1/referrals', newReferral({ received_on: addDays(TODAY, 2) }), tok.coord),
   );
-  assertProblem(res, 422, ['/received_on']);
+  assertProblem(res, 422, { fields: ['/received_on'] });
   assert.equal(res.json.type, '/problems/validation');
   const byPartner = await storesNothing(() =>
     post('/v1/referrals', newReferral({ received_on: addDays(TODAY, 2) }), tok.partner),
   );
-  assertProblem(byPartner, 422, ['/received_on']);
+  assertProblem(byPartner, 422, { fields: ['/received_on'] });
 });
 
 test('an unknown field answers 422 naming it (top level and nested)', async () => {
   let res = await storesNothing(() => post('/v1/referrals', { ...newReferral(), nickname: 'Lulu' }, tok.coord));
-  assertProblem(res, 422, ['/nickname']);
+  assertProblem(res, 422, { fields: ['/nickname'] });
   const h = newHousehold();
   h.head.nickname = 'Lulu';
   res = await storesNothing(() => post('/v1/referrals', newReferral({ household: h }), tok.coord));
-  assertProblem(res, 422, ['/household/head/nickname']);
+  assertProblem(res, 422, { fields: ['/household/head/nickname'] });
   res = await storesNothing(() => post('/v1/households', { ...newHousehold(), colour: 'blue' }, tok.coord));
-  assertProblem(res, 422, ['/colour']);
+  assertProblem(res, 422, { fields: ['/colour'] });
   res = await storesNothing(() =>
     post('/v1/partners', { name: 'X', kind: 'ccas', platform: 'artois', siret: '123' }, tok.coord),
   );
-  assertProblem(res, 422, ['/siret']);
+  assertProblem(res, 422, { fields: ['/siret'] });
 });
 
 test('several errors at once are all listed, with JSON pointers', async () => {
@@ -505,14 +491,14 @@ test('several errors at once are all listed, with JSON pointers', async () => {
     nickname: 'Lulu',
   };
   const res = await storesNothing(() => post('/v1/households', body, tok.coord));
-  assertProblem(res, 422, [
+  assertProblem(res, 422, { fields: [
     '/composition',
     '/adults',
     '/head/last_name',
     '/head/birth_date',
     '/head/sex',
     '/nickname',
-  ]);
+  ] });
   assert.ok(
     res.json.errors.some((e) => e.field === '/resources/1' || e.field === '/resources'),
     `no error for the unknown resource code: ${show(res)}`,
@@ -526,7 +512,7 @@ test('several errors at once are all listed, with JSON pointers', async () => {
     household: { ...newHousehold(), composition: 'alone' },
   };
   const r2 = await storesNothing(() => post('/v1/referrals', ref, tok.coord));
-  assertProblem(r2, 422, ['/received_on', '/household/composition']);
+  assertProblem(r2, 422, { fields: ['/received_on', '/household/composition'] });
   assert.ok(r2.json.errors.some((e) => e.field.startsWith('/reasons')), show(r2));
 });
 
@@ -945,7 +931,7 @@ test('partners: CRUD, scope (403 outside), referral partner checks', async () =>
       tok.coord,
     ),
   );
-  assertProblem(unknown, 422, ['/partner']);
+  assertProblem(unknown, 422, { fields: ['/partner'] });
   // partner and referrer_kind together: 422, nothing stored.
   const both = await storesNothing(() =>
     post('/v1/referrals', { ...newReferral({ referrer_name: undefined }), partner: id, referrer_kind: 'ccas' }, tok.coord),

@@ -6,18 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startService, superuserUrl } from '../lib/harness.mjs';
-import {
-  createReferral,
-  cursorPosition,
-  householdBody,
-  letters,
-  readAll,
-  referralBody,
-  sleep,
-  transition,
-  until,
-} from './_helpers/feed.mjs';
+import { startService, superuserUrl } from '../lib/service.mjs';
+import { createReferral, cursorPosition, readAll, transition } from '../lib/changes.mjs';
+import { plainHouseholdBody, inlineReferralBody, uniqueLetters } from '../lib/data.mjs';
+import { sleep, until } from '../lib/wait.mjs';
 
 let svc;
 const tok = {};
@@ -47,11 +39,11 @@ after(async () => {
 
 test('every_change_becomes_one_event_with_codes_and_ids_but_never_identity_or_free_text', async () => {
   const start = (await readAll(svc, tok.admin)).cursor;
-  const canary = letters('Canari');
-  const body = referralBody('artois', {
+  const canary = uniqueLetters('Canari');
+  const body = inlineReferralBody('artois', {
     referrer_name: `Orienteur ${canary}`,
     decision_note: `Note ${canary}`,
-    household: householdBody('artois', {
+    household: plainHouseholdBody('artois', {
       external_ref: `ext-${canary}`,
       head: { last_name: `Nom${canary}`, first_name: `Prenom${canary}`, birth_date: '1991-02-03', sex: 'male' },
     }),
@@ -146,10 +138,10 @@ test('the_feed_follows_the_resources_scope_partners_their_referrals_siao_their_s
   await transition(svc, tok.coordA, r1.id, 'assessing', '2025-01-15');
   const m1 = await svc.api('POST', `/v1/referrals/${r1.id}/measures`, { token: tok.coordA, body: { kind: 'vial', operator: 'X', started_on: '2025-01-20' } });
   assert.equal(m1.status, 201, m1.text);
-  const ext = letters('P');
-  const hb = await svc.api('POST', '/v1/households/batch', { token: tok.siao, body: [{ external_id: `H-${ext}`, ...householdBody('artois', { external_ref: undefined }) }] });
+  const ext = uniqueLetters('P');
+  const hb = await svc.api('POST', '/v1/households/batch', { token: tok.siao, body: [{ external_id: `H-${ext}`, ...plainHouseholdBody('artois', { external_ref: undefined }) }] });
   assert.equal(hb.status, 200, hb.text);
-  const rec = referralBody('artois');
+  const rec = inlineReferralBody('artois');
   delete rec.household;
   const rb = await svc.api('POST', '/v1/referrals/batch', { token: tok.siao, body: [{ external_id: `R-${ext}`, household_external_id: `H-${ext}`, ...rec }] });
   assert.equal(rb.status, 200, rb.text);
@@ -198,12 +190,12 @@ test('the_feed_follows_the_resources_scope_partners_their_referrals_siao_their_s
 
 test('prevention_cases_actions_follow_ups_and_placements_emit_events_seen_as_the_resources_are', async () => {
   const start = (await readAll(svc, tok.admin)).cursor;
-  const canary = letters('Canari');
+  const canary = uniqueLetters('Canari');
   // a case opened by a partner, moved forward, its first action and follow-up, a debt change
   const opened = await svc.api('POST', '/v1/prevention-cases', {
     token: tok.partner1,
     body: {
-      household: householdBody('artois', { housing_situation: 'housed', head: { last_name: `Nom${canary}`, first_name: 'Lina', birth_date: '1980-01-02', sex: 'female' } }),
+      household: plainHouseholdBody('artois', { housing_situation: 'housed', head: { last_name: `Nom${canary}`, first_name: 'Lina', birth_date: '1980-01-02', sex: 'female' } }),
       platform: 'artois', landlord_kind: 'social', debt_eur: 2500, debt_on: '2024-01-10', stage: 'payment_order', stage_on: '2024-01-05',
     },
   });
@@ -219,7 +211,7 @@ test('prevention_cases_actions_follow_ups_and_placements_emit_events_seen_as_the
   assert.equal(debt.status, 200, debt.text);
   const other = await svc.api('POST', '/v1/prevention-cases', {
     token: tok.coordB,
-    body: { household: householdBody('lens_henin', { housing_situation: 'housed' }), platform: 'lens_henin', landlord_kind: 'private', stage: 'judgment', stage_on: '2024-02-01' },
+    body: { household: plainHouseholdBody('lens_henin', { housing_situation: 'housed' }), platform: 'lens_henin', landlord_kind: 'private', stage: 'judgment', stage_on: '2024-02-01' },
   });
   assert.equal(other.status, 201, other.text);
   // a placement in a SAS flat, then its end
@@ -237,8 +229,8 @@ test('prevention_cases_actions_follow_ups_and_placements_emit_events_seen_as_the
   const left = await svc.api('PATCH', `/v1/placements/${placed.json.id}`, { token: tok.coordA, body: { left_on: '2024-09-30', exit_reason: 'permanent_housing' } });
   assert.equal(left.status, 200, left.text);
   // what a SIAO system pushes: a case and its action
-  const ext = letters('E');
-  const hb = await svc.api('POST', '/v1/households/batch', { token: tok.siao, body: [{ external_id: `H-${ext}`, ...householdBody('artois', { external_ref: undefined, housing_situation: 'housed' }) }] });
+  const ext = uniqueLetters('E');
+  const hb = await svc.api('POST', '/v1/households/batch', { token: tok.siao, body: [{ external_id: `H-${ext}`, ...plainHouseholdBody('artois', { external_ref: undefined, housing_situation: 'housed' }) }] });
   assert.equal(hb.status, 200, hb.text);
   const cb = await svc.api('POST', '/v1/prevention-cases/batch', {
     token: tok.siao, body: [{ external_id: `C-${ext}`, household_external_id: `H-${ext}`, platform: 'artois', landlord_kind: 'private', stage: 'summons', stage_on: '2024-04-02' }],
@@ -352,7 +344,7 @@ test('no_gap_when_writers_commit_out_of_order_every_event_exactly_once_in_commit
     try {
       for (let i = 0; i < 8; i += 1) {
         await c.query('BEGIN');
-        const h = householdBody('artois');
+        const h = plainHouseholdBody('artois');
         const r = await c.query(
           `INSERT INTO household (platform, composition, adults, children, head_sex, housing_situation)
            VALUES ($1, 'single_person', 1, 0, 'female', 'street') RETURNING id::text`,

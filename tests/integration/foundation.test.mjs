@@ -9,18 +9,12 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
-import { startService, runBinary, freePort } from '../lib/harness.mjs';
-import {
-  httpRequest,
-  parseMetrics,
-  samples,
-  sleep,
-  threadCount,
-  assertProblem,
-  pollUntil,
-  within,
-  validateResponse,
-} from './_helpers/net.mjs';
+import { startService, runBinary, freePort } from '../lib/service.mjs';
+import { request, validateResponse } from '../lib/http.mjs';
+import { parseMetrics, samples } from '../lib/metrics.mjs';
+import { sleep, pollUntil, within } from '../lib/wait.mjs';
+import { threadCount } from '../lib/load.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const MAX_BODY = 2048;
 
@@ -155,7 +149,7 @@ test('platform_lens_henin_is_served_with_its_etag', async () => {
 
 test('unknown_platform_is_a_404_problem', async () => {
   const res = await svc.api('GET', '/v1/platforms/paris');
-  await assertProblem(res, 404, '/v1/platforms/paris');
+  await assertProblem(res, 404, { path: '/v1/platforms/paris' });
 });
 
 test('funding_lists_the_state_credits_of_the_spec_exactly', async () => {
@@ -197,7 +191,7 @@ test('funding_filters_by_ami', async () => {
 
 test('funding_with_ami_3_is_a_422_naming_ami', async () => {
   const res = await svc.api('GET', '/v1/funding?ami=3');
-  const p = await assertProblem(res, 422, '/v1/funding?ami=3');
+  const p = await assertProblem(res, 422, { path: '/v1/funding?ami=3' });
   assert.ok(p.errors?.some((e) => e.field === 'ami'), `errors name ami: ${JSON.stringify(p.errors)}`);
 });
 
@@ -316,21 +310,21 @@ test('metrics_expose_request_counts_by_route_latency_histogram_and_db_pool', asy
 
 test('unknown_path_is_a_404_problem_json', async () => {
   const res = await svc.api('GET', '/v1/nothing-here', { token: admin });
-  await assertProblem(res, 404, '/v1/nothing-here');
+  await assertProblem(res, 404, { path: '/v1/nothing-here' });
   const root = await svc.api('GET', '/nope');
-  await assertProblem(root, 404, '/nope');
+  await assertProblem(root, 404, { path: '/nope' });
 });
 
 test('wrong_method_is_a_405_problem_json_with_allow', async () => {
   const res = await svc.api('DELETE', '/v1/platforms');
-  await assertProblem(res, 405, '/v1/platforms');
+  await assertProblem(res, 405, { path: '/v1/platforms' });
   assert.ok(res.headers.allow, 'Allow header');
   const allowed = res.headers.allow.split(',').map((s) => s.trim().toUpperCase());
   assert.ok(allowed.includes('GET'), `Allow lists GET: ${res.headers.allow}`);
   assert.ok(!allowed.includes('DELETE'));
 
   const put = await svc.api('PUT', '/v1/funding', { body: {} });
-  await assertProblem(put, 405, '/v1/funding');
+  await assertProblem(put, 405, { path: '/v1/funding' });
   assert.ok(put.headers.allow?.toUpperCase().includes('GET'));
 });
 
@@ -399,7 +393,7 @@ test('a_body_over_the_limit_with_content_length_is_413_and_stores_nothing', asyn
     raw: true,
     headers: { 'Content-Type': 'application/json' },
   });
-  await assertProblem(res, 413, '/v1/partners');
+  await assertProblem(res, 413, { path: '/v1/partners' });
   assert.ok(!(await partnerNames()).includes(name), 'the oversized partner was not stored');
 });
 
@@ -411,7 +405,9 @@ test('a_chunked_body_over_the_limit_is_413_and_stores_nothing', async () => {
   for (let i = 0; i < body.length; i += 300) chunks.push(body.slice(i, i + 300));
   let res;
   try {
-    res = await httpRequest(svc.url, 'POST', '/v1/partners', {
+    res = await request(svc.url, 'POST', '/v1/partners', {
+      keepAlive: false,
+      raw: true,
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
       chunks,
     });
@@ -419,13 +415,15 @@ test('a_chunked_body_over_the_limit_is_413_and_stores_nothing', async () => {
     assert.fail(`chunked oversized body: no HTTP answer (${err.code ?? err.message})`);
   }
   assert.ok(res.complete, 'a complete answer');
-  await assertProblem(res, 413, '/v1/partners');
+  await assertProblem(res, 413, { path: '/v1/partners' });
   assert.ok(!(await partnerNames()).includes(name), 'the oversized chunked partner was not stored');
 
   // A small chunked body is read as usual.
   const okName = `Chunked ok ${randomBytes(4).toString('hex')}`;
   const small = JSON.stringify({ name: okName, kind: 'caf', platform: 'artois' });
-  const ok = await httpRequest(svc.url, 'POST', '/v1/partners', {
+  const ok = await request(svc.url, 'POST', '/v1/partners', {
+    keepAlive: false,
+    raw: true,
     headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
     chunks: [small.slice(0, 10), small.slice(10)],
   });
@@ -441,7 +439,7 @@ test('a_wrong_content_type_is_415', async () => {
       raw: true,
       headers: { 'Content-Type': ctype },
     });
-    await assertProblem(res, 415, '/v1/partners', ctype);
+    await assertProblem(res, 415, { path: '/v1/partners', what: ctype });
   }
   assert.ok(!(await partnerNames()).includes('Type faux'));
 });
@@ -454,7 +452,7 @@ test('malformed_json_is_400', async () => {
       raw: true,
       headers: { 'Content-Type': 'application/json' },
     });
-    await assertProblem(res, 400, '/v1/partners', JSON.stringify(text));
+    await assertProblem(res, 400, { path: '/v1/partners', what: JSON.stringify(text) });
   }
 });
 
@@ -466,17 +464,17 @@ test('a_json_body_with_a_duplicate_key_is_400', async () => {
     raw: true,
     headers: { 'Content-Type': 'application/json' },
   });
-  await assertProblem(res, 400, '/v1/partners');
+  await assertProblem(res, 400, { path: '/v1/partners' });
   assert.ok(!(await partnerNames()).includes(name));
 });
 
 test('query_limit_out_of_range_is_422_naming_limit', async () => {
   const res = await svc.api('GET', '/v1/partners?limit=100000', { token: admin });
-  const p = await assertProblem(res, 422, '/v1/partners?limit=100000');
+  const p = await assertProblem(res, 422, { path: '/v1/partners?limit=100000' });
   assert.ok(p.errors?.some((e) => e.field === 'limit'), JSON.stringify(p.errors));
   for (const bad of ['0', '501', 'abc', '-1']) {
     const r = await svc.api('GET', `/v1/partners?limit=${bad}`, { token: admin });
-    await assertProblem(r, 422, `/v1/partners?limit=${bad}`, `limit=${bad}`);
+    await assertProblem(r, 422, { path: `/v1/partners?limit=${bad}`, what: `limit=${bad}` });
   }
   const ok = await svc.api('GET', '/v1/partners?limit=500', { token: admin });
   assert.equal(ok.status, 200);
@@ -484,10 +482,10 @@ test('query_limit_out_of_range_is_422_naming_limit', async () => {
 
 test('an_unknown_query_parameter_is_422_naming_it', async () => {
   const res = await svc.api('GET', '/v1/partners?bogus=1', { token: admin });
-  const p = await assertProblem(res, 422, '/v1/partners?bogus=1');
+  const p = await assertProblem(res, 422, { path: '/v1/partners?bogus=1' });
   assert.ok(p.errors?.some((e) => e.field === 'bogus'), JSON.stringify(p.errors));
   const pub = await svc.api('GET', '/v1/funding?bogus=1');
-  await assertProblem(pub, 422, '/v1/funding?bogus=1');
+  await assertProblem(pub, 422, { path: '/v1/funding?bogus=1' });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -543,7 +541,7 @@ test('200_keep_alive_connections_are_served_by_a_fixed_number_of_threads', async
       Array.from({ length: 200 }, async () => {
         for (let i = 0; i < 5; i += 1) {
           try {
-            const res = await httpRequest(svc.url, 'GET', '/v1/platforms', { agent, timeout: 60_000 });
+            const res = await request(svc.url, 'GET', '/v1/platforms', { agent, timeout: 60_000 });
             sockets.add(res.socket);
             statuses.push(res.complete ? res.status : `cut ${res.status}`);
           } catch (err) {
@@ -635,7 +633,7 @@ test('sigterm_under_load_finishes_requests_in_flight_and_exits_0', async (t) => 
     const client = async () => {
       for (let i = 0; i < 5_000 && Date.now() < deadline; i += 1) {
         try {
-          const res = await httpRequest(own.url, 'GET', '/v1/platforms', { timeout: 30_000, validate: false });
+          const res = await request(own.url, 'GET', '/v1/platforms', { keepAlive: false, timeout: 30_000, validate: false });
           if (!res.complete) results.cut += 1;
           else if (res.status !== 200) results.notOk.push(`${res.status} ${res.text.slice(0, 200)}`);
           else {

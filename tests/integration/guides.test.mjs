@@ -24,7 +24,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, startService, superuserUrl } from '../lib/harness.mjs';
+import { freePort, startService, superuserUrl } from '../lib/service.mjs';
 import { sourceDir } from '../lib/contract.mjs';
 import { gridProblems } from '../lib/stats-grid.mjs';
 

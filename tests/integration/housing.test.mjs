@@ -6,7 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 let svc;
 const tok = {};
@@ -27,12 +29,6 @@ function letters(prefix) {
   let s = '';
   for (const b of randomBytes(10)) s += a[b % 26];
   return `${prefix}${s}`;
-}
-const show = (res) => `${res.status} ${res.text?.slice(0, 700)}`;
-function assertProblem(res, status, fields = []) {
-  assert.equal(res.status, status, `expected ${status}, got ${show(res)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, show(res));
-  for (const f of fields) assert.ok(res.json.errors?.some((e) => e.field === f), `no error on ${f}: ${show(res)}`);
 }
 const call = (method, path, token, body, headers) => svc.api(method, path, { token, body, headers });
 async function created(path, body, token = tok.coord) {
@@ -109,12 +105,8 @@ test('offers: created, read, listed with filters, changed; validation lists ever
   assert.deepEqual([res.json.kind, res.json.typology, res.json.capacity, res.json.occupied, res.json.available_to], ['youth_shared_flat', 'room', 3, 0, null]);
   const g = await call('GET', `/v1/housing-offers/${res.json.id}`, tok.coord);
   assert.deepEqual(g.json, res.json);
-  assertProblem(
-    await storesNothing(() => call('POST', '/v1/housing-offers', tok.coord, { ...offerBody({ kind: 'hotel', typology: 't9', capacity: 0, landlord_kind: 'state', available_to: daysAgo(500) }), rooms: 2 })),
-    422,
-    ['/kind', '/typology', '/capacity', '/landlord_kind', '/rooms'],
-  );
-  assertProblem(await storesNothing(() => call('POST', '/v1/housing-offers', tok.coord, offerBody({ available_to: daysAgo(500) }))), 422, ['/available_to']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/housing-offers', tok.coord, { ...offerBody({ kind: 'hotel', typology: 't9', capacity: 0, landlord_kind: 'state', available_to: daysAgo(500) }), rooms: 2 })), 422, { fields: ['/kind', '/typology', '/capacity', '/landlord_kind', '/rooms'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/housing-offers', tok.coord, offerBody({ available_to: daysAgo(500) }))), 422, { fields: ['/available_to'] });
   assertProblem(await storesNothing(() => call('POST', '/v1/housing-offers', tok.coord, offerBody({ platform: 'lens_henin' }))), 403);
   assertProblem(await call('POST', '/v1/housing-offers', tok.partner, offerBody()), 403);
   assertProblem(await call('GET', '/v1/housing-offers', tok.analyst), 403);
@@ -125,11 +117,11 @@ test('offers: created, read, listed with filters, changed; validation lists ever
   assert.ok(!list.json.items.some((o) => o.id === sas.id) && list.json.items.some((o) => o.id === res.json.id));
   list = await call('GET', '/v1/housing-offers?typology=room&limit=500', tok.coord);
   assert.deepEqual(list.json.items.map((o) => o.id), [res.json.id]);
-  assertProblem(await call('GET', '/v1/housing-offers?typology=t6', tok.coord), 422, ['typology']);
+  assertProblem(await call('GET', '/v1/housing-offers?typology=t6', tok.coord), 422, { fields: ['typology'] });
   const p = await call('PATCH', `/v1/housing-offers/${sas.id}`, tok.coord, { available_to: null, label: null }, { 'If-Match': (await call('GET', `/v1/housing-offers/${sas.id}`, tok.coord)).headers.etag });
   assert.equal(p.status, 200, show(p));
   assert.deepEqual([p.json.available_to, p.json.label], [null, null]);
-  assertProblem(await call('PATCH', `/v1/housing-offers/${sas.id}`, tok.coord, { platform: 'lens_henin' }), 422, ['/platform']);
+  assertProblem(await call('PATCH', `/v1/housing-offers/${sas.id}`, tok.coord, { platform: 'lens_henin' }), 422, { fields: ['/platform'] });
   assertProblem(await call('PATCH', `/v1/housing-offers/${sas.id}`, tok.coord, { capacity: 2 }, { 'If-Match': '"1"' }), 412);
   // another platform: as if it did not exist
   const lens = await created('/v1/housing-offers', offerBody({ platform: 'lens_henin' }), tok.coordLens);
@@ -146,19 +138,15 @@ test('a placement needs the referral housed, its platform, dates after the refer
   const notHoused = await referral('artois', { housed: false });
   assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: notHoused.id, offer: offer.id, entered_on: daysAgo(200) })), 409);
   const r = await referral();
-  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(301) })), 422, ['/entered_on']);
-  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(90) })), 422, ['/entered_on']);
-  assertProblem(
-    await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: addDays(TODAY, 1), left_on: daysAgo(300), exit_reason: 'gone' })),
-    422,
-    ['/entered_on', '/left_on', '/exit_reason'],
-  );
-  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(200), exit_reason: 'death' })), 422, ['/exit_reason']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(301) })), 422, { fields: ['/entered_on'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(90) })), 422, { fields: ['/entered_on'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: addDays(TODAY, 1), left_on: daysAgo(300), exit_reason: 'gone' })), 422, { fields: ['/entered_on', '/left_on', '/exit_reason'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(200), exit_reason: 'death' })), 422, { fields: ['/exit_reason'] });
   const lensOffer = await created('/v1/housing-offers', offerBody({ platform: 'lens_henin' }), tok.coordLens);
-  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: lensOffer.id, entered_on: daysAgo(200) })), 422, ['/offer']);
-  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.admin, { referral: r.id, offer: lensOffer.id, entered_on: daysAgo(200) })), 422, ['/offer']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: lensOffer.id, entered_on: daysAgo(200) })), 422, { fields: ['/offer'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.admin, { referral: r.id, offer: lensOffer.id, entered_on: daysAgo(200) })), 422, { fields: ['/offer'] });
   const lensRef = await referral('lens_henin');
-  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: lensRef.id, offer: offer.id, entered_on: daysAgo(200) })), 422, ['/referral']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/placements', tok.coord, { referral: lensRef.id, offer: offer.id, entered_on: daysAgo(200) })), 422, { fields: ['/referral'] });
   const res = await call('POST', '/v1/placements', tok.coord, { referral: r.id, offer: offer.id, entered_on: daysAgo(200) });
   assert.equal(res.status, 201, show(res));
   assert.equal(res.headers.location, `/v1/placements/${res.json.id}`);
@@ -187,8 +175,8 @@ test('an offer holds no more households than its capacity; a household is in one
   assert.equal(left.status, 200, show(left));
   assert.equal((await call('POST', '/v1/placements', tok.coord, { referral: c.id, offer: other.id, entered_on: daysAgo(50) })).status, 201);
   // the offer keeps room and time for its placements
-  assertProblem(await storesNothing(() => call('PATCH', `/v1/housing-offers/${flat.id}`, tok.coord, { capacity: 1 })), 422, ['/capacity']);
-  assertProblem(await storesNothing(() => call('PATCH', `/v1/housing-offers/${flat.id}`, tok.coord, { available_from: daysAgo(180), available_to: daysAgo(160) })), 422, ['/available_from', '/available_to']);
+  assertProblem(await storesNothing(() => call('PATCH', `/v1/housing-offers/${flat.id}`, tok.coord, { capacity: 1 })), 422, { fields: ['/capacity'] });
+  assertProblem(await storesNothing(() => call('PATCH', `/v1/housing-offers/${flat.id}`, tok.coord, { available_from: daysAgo(180), available_to: daysAgo(160) })), 422, { fields: ['/available_from', '/available_to'] });
   assert.equal((await call('PATCH', `/v1/housing-offers/${flat.id}`, tok.coord, { capacity: 3 })).status, 200);
   // listing: by offer, by referral, current or not
   const byOffer = await call('GET', `/v1/placements?offer=${flat.id}&limit=500`, tok.coord);
@@ -198,7 +186,7 @@ test('an offer holds no more households than its capacity; a household is in one
   const past = await call('GET', `/v1/placements?offer=${flat.id}&current=false`, tok.coord);
   assert.equal(past.json.items.length, 2);
   assert.equal((await call('GET', `/v1/placements?referral=${c.id}`, tok.coord)).json.items.length, 2);
-  assertProblem(await call('PATCH', `/v1/placements/${pa.id}`, tok.coord, { offer: other.id, referral: c.id }), 422, ['/offer', '/referral']);
+  assertProblem(await call('PATCH', `/v1/placements/${pa.id}`, tok.coord, { offer: other.id, referral: c.id }), 422, { fields: ['/offer', '/referral'] });
   assertProblem(await call('GET', `/v1/placements/${pa.id}`, tok.coordLens), 404);
   assertProblem(await call('GET', '/v1/placements', tok.partner), 403);
 });
@@ -258,22 +246,18 @@ test('fluidity meetings: landlords, households presented of the platform, propos
   assert.deepEqual(res.json.households_presented, [a.id, b.id].sort());
   assert.deepEqual(res.json.landlords_present, ['Pas-de-Calais Habitat', 'Maisons & Cités']);
   assert.deepEqual([res.json.proposals_made, res.json.proposals_accepted], [3, 2]);
-  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, proposals_accepted: 4 })), 422, ['/proposals_accepted']);
-  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, households_presented: [a.id], proposals_accepted: 2 })), 422, ['/proposals_accepted']);
-  assertProblem(
-    await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, households_presented: [a.id, lens.id, late.id, 'nope', a.id] })),
-    422,
-    ['/households_presented/1', '/households_presented/2', '/households_presented/3', '/households_presented/4'],
-  );
-  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, held_on: addDays(TODAY, 7), proposals_made: -1, venue: 'x' })), 422, ['/held_on', '/proposals_made', '/venue']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, proposals_accepted: 4 })), 422, { fields: ['/proposals_accepted'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, households_presented: [a.id], proposals_accepted: 2 })), 422, { fields: ['/proposals_accepted'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, households_presented: [a.id, lens.id, late.id, 'nope', a.id] })), 422, { fields: ['/households_presented/1', '/households_presented/2', '/households_presented/3', '/households_presented/4'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, held_on: addDays(TODAY, 7), proposals_made: -1, venue: 'x' })), 422, { fields: ['/held_on', '/proposals_made', '/venue'] });
   assertProblem(await storesNothing(() => call('POST', '/v1/fluidity-meetings', tok.coord, { ...body, platform: 'lens_henin', households_presented: [] })), 403);
   const g = await call('GET', `/v1/fluidity-meetings/${res.json.id}`, tok.coord);
   assert.deepEqual(g.json, res.json);
   const p = await call('PATCH', `/v1/fluidity-meetings/${res.json.id}`, tok.coord, { households_presented: [a.id], proposals_accepted: 1 }, { 'If-Match': g.headers.etag });
   assert.equal(p.status, 200, show(p));
   assert.deepEqual([p.json.households_presented, p.json.proposals_accepted, p.json.proposals_made], [[a.id], 1, 3]);
-  assertProblem(await call('PATCH', `/v1/fluidity-meetings/${res.json.id}`, tok.coord, { proposals_accepted: 2 }), 422, ['/proposals_accepted']);
-  assertProblem(await call('PATCH', `/v1/fluidity-meetings/${res.json.id}`, tok.coord, { households_presented: [lens.id] }), 422, ['/households_presented/0']);
+  assertProblem(await call('PATCH', `/v1/fluidity-meetings/${res.json.id}`, tok.coord, { proposals_accepted: 2 }), 422, { fields: ['/proposals_accepted'] });
+  assertProblem(await call('PATCH', `/v1/fluidity-meetings/${res.json.id}`, tok.coord, { households_presented: [lens.id] }), 422, { fields: ['/households_presented/0'] });
   assertProblem(await call('PATCH', `/v1/fluidity-meetings/${res.json.id}`, tok.coord, { proposals_made: 1 }, { 'If-Match': g.headers.etag }), 412);
   const list = await call('GET', `/v1/fluidity-meetings?held_from=${daysAgo(30)}&held_to=${daysAgo(10)}&limit=500`, tok.coord);
   assert.deepEqual(list.json.items.map((m) => m.id), [res.json.id]);

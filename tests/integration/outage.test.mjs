@@ -12,9 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import readline from 'node:readline';
 import pg from 'pg';
-import { binaryPath, freePort, runBinary, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
-import { sourceDir, isJsonMediaType, mediaTypeOf } from '../lib/contract.mjs';
-import { validateResponse, parseMetrics, samples, sleep, assertProblem } from './_helpers/net.mjs';
+import { binaryPath, freePort, runBinary, TEST_PSEUDONYM_KEY } from '../lib/service.mjs';
+import { sourceDir } from '../lib/contract.mjs';
+import { request } from '../lib/http.mjs';
+import { parseMetrics, samples } from '../lib/metrics.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const PG_CLUSTER = join(sourceDir(), 'scripts', 'pg-cluster.sh');
 const START_TIMEOUT_MS = 60_000;
@@ -42,22 +45,9 @@ function pgCluster(...args) {
   });
 }
 
-/** fetch + contract check; resolves { status, headers, text, json, ms }. */
-async function api(method, path, { timeout = 10_000, token, base = baseUrl } = {}) {
-  const started = Date.now();
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const res = await fetch(base + path, { method, headers, signal: AbortSignal.timeout(timeout) });
-  const text = await res.text();
-  const out = { status: res.status, headers: Object.fromEntries(res.headers), text, json: undefined, ms: Date.now() - started };
-  if (text.length && isJsonMediaType(mediaTypeOf(out.headers['content-type']))) {
-    try {
-      out.json = JSON.parse(text);
-    } catch {
-      /* the contract check reports it */
-    }
-  }
-  validateResponse(method, path, out);
-  return out;
+/** One request (http.mjs, checked against openapi.yaml); resolves { status, headers, text, json, ms }. */
+function api(method, path, { timeout = 10_000, token, base = baseUrl } = {}) {
+  return request(base, method, path, { timeout, token });
 }
 
 async function reconnections() {
@@ -105,8 +95,7 @@ async function startServe() {
   while (Date.now() < deadline) {
     if (exitInfo) throw new Error(`serve exited (${exitInfo.code ?? exitInfo.signal})\n${logs.slice(-20).join('\n')}`);
     try {
-      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
+      const res = await request(baseUrl, 'GET', '/healthz', { timeout: 2_000, keepAlive: false, validate: false });
       if (res.status === 200) return;
     } catch {
       /* not yet listening */
@@ -192,8 +181,8 @@ test('database_down_readyz_and_database_routes_answer_503_with_retry_after_withi
   }
   const elapsed = Date.now() - downAt;
   t.diagnostic(`503 ${elapsed} ms after the database stopped; answers seen (readyz/households/platforms): ${seen.join(' ')}`);
-  await assertProblem(ready, 503, '/readyz', 'readyz with the database down');
-  await assertProblem(households, 503, '/v1/households', 'households with the database down');
+  await assertProblem(ready, 503, { path: '/readyz', what: 'readyz with the database down' });
+  await assertProblem(households, 503, { path: '/v1/households', what: 'households with the database down' });
   assert.equal(platforms.status, 200, 'the reference data is served from memory while the database is down');
   assert.equal(platforms.json.items.length, 5);
   assert.ok(elapsed <= 2_000, `503 only ${elapsed} ms after the database stopped (${seen.join(' ')})`);

@@ -4,7 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const N = 10_000;
 const CONCURRENT_CREATES = 200;
@@ -27,22 +29,6 @@ let admin;
 let coord;
 let originalIds; // Set of the N referral ids inserted by SQL
 let originalHouseholds; // Set of their household ids
-
-function show(res) {
-  return `${res.status} ${res.text?.slice(0, 600)}`;
-}
-
-function assertProblem(res, status, fields = []) {
-  assert.equal(res.status, status, `expected ${status}, got ${show(res)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, show(res));
-  assert.equal(res.json?.status, status, show(res));
-  for (const f of fields) {
-    assert.ok(
-      Array.isArray(res.json.errors) && res.json.errors.some((e) => e.field === f),
-      `no error with field ${JSON.stringify(f)} in ${show(res)}`,
-    );
-  }
-}
 
 function todayParis() {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date());
@@ -273,11 +259,11 @@ const GARBAGE_CURSORS = [
 test('limit=0, limit=501 and a non-number limit answer 422 naming limit', async () => {
   for (const q of ['limit=0', 'limit=501', 'limit=100000', 'limit=-1', 'limit=abc', 'limit=10.5']) {
     const res = await svc.api('GET', `/v1/referrals?${q}`, { token: admin });
-    assertProblem(res, 422, ['limit']);
+    assertProblem(res, 422, { fields: ['limit'] });
     assert.equal(res.json.type, '/problems/validation');
   }
   const h0 = await svc.api('GET', '/v1/households?limit=0', { token: admin });
-  assertProblem(h0, 422, ['limit']);
+  assertProblem(h0, 422, { fields: ['limit'] });
 });
 
 test('a garbage cursor answers 422 (never 500, never a silent first page)', async () => {
@@ -311,7 +297,7 @@ test('bad filter values answer 422 naming the parameter', async () => {
   ];
   for (const [q, field] of cases) {
     const res = await svc.api('GET', `/v1/referrals?${q}`, { token: admin });
-    assertProblem(res, 422, [field]);
+    assertProblem(res, 422, { fields: [field] });
   }
 });
 

@@ -9,8 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
 import { getContract, sourceDir } from '../lib/contract.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 let svc;
 const tok = {};
@@ -74,15 +76,6 @@ function caseBody(over = {}) {
   };
 }
 
-const show = (res) => `${res.status} ${res.text?.slice(0, 700)}`;
-
-function assertProblem(res, status, fields = []) {
-  assert.equal(res.status, status, `expected ${status}, got ${show(res)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, show(res));
-  for (const f of fields) {
-    assert.ok(res.json.errors?.some((e) => e.field === f), `no error on ${f}: ${show(res)}`);
-  }
-}
 
 const call = (method, path, token, body, headers) => svc.api(method, path, { token, body, headers });
 
@@ -188,7 +181,7 @@ test('the PEX rules are public reference data: AMI 1 from 2022 and AMI 2 from 20
   assert.ok(one.headers.etag);
   assert.deepEqual(one.json, byAmi[1]);
   assert.equal((await svc.api('GET', '/v1/prevention-rules?ami=2')).json.items.length, 1);
-  assertProblem(await svc.api('GET', '/v1/prevention-rules?ami=3'), 422, ['ami']);
+  assertProblem(await svc.api('GET', '/v1/prevention-rules?ami=3'), 422, { fields: ['ami'] });
   assertProblem(await svc.api('GET', `/v1/prevention-rules/${randomBytes(16).toString('hex').replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5')}`), 404);
 });
 
@@ -203,16 +196,8 @@ test('rules: admin only, periods of one AMI never overlap, bounds in order; a ru
   assertProblem(await storesNothing(() => call('POST', '/v1/prevention-rules', tok.coord, body)), 403);
   assertProblem(await storesNothing(() => call('POST', '/v1/prevention-rules', undefined, body)), 401);
   assertProblem(await storesNothing(() => call('POST', '/v1/prevention-rules', tok.admin, body)), 409); // meets the open 2023 rule
-  assertProblem(
-    await storesNothing(() => call('POST', '/v1/prevention-rules', tok.admin, { ami: 3, valid_from: '2030-02-30', debt_min_eur: -1, debt_max_eur: 'x', extra: 1 })),
-    422,
-    ['/ami', '/valid_from', '/debt_min_eur', '/debt_max_eur', '/extra'],
-  );
-  assertProblem(
-    await storesNothing(() => call('POST', '/v1/prevention-rules', tok.admin, { ami: 2, valid_from: '2030-01-01', valid_to: '2029-01-01', debt_min_eur: 500, debt_max_eur: 100 })),
-    422,
-    ['/valid_to', '/debt_max_eur'],
-  );
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-rules', tok.admin, { ami: 3, valid_from: '2030-02-30', debt_min_eur: -1, debt_max_eur: 'x', extra: 1 })), 422, { fields: ['/ami', '/valid_from', '/debt_min_eur', '/debt_max_eur', '/extra'] });
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-rules', tok.admin, { ami: 2, valid_from: '2030-01-01', valid_to: '2029-01-01', debt_min_eur: 500, debt_max_eur: 100 })), 422, { fields: ['/valid_to', '/debt_max_eur'] });
 
   // widen the AMI 2 criteria: PATCH the rule in force; the case is now within
   const r1 = await svc.api('GET', `/v1/prevention-rules/${rule2.id}`);
@@ -222,7 +207,7 @@ test('rules: admin only, periods of one AMI never overlap, bounds in order; a ru
   assert.equal(p.json.debt_max_eur, 6000);
   let g = await call('GET', `/v1/prevention-cases/${k.id}`, tok.coordAmi2);
   assert.deepEqual(g.json.pex_eligibility, { status: 'within_criteria', rule: rule2.id, debt_min_eur: 1500, debt_max_eur: 6000 });
-  assertProblem(await call('PATCH', `/v1/prevention-rules/${rule2.id}`, tok.admin, { ami: 1 }), 422, ['/ami']);
+  assertProblem(await call('PATCH', `/v1/prevention-rules/${rule2.id}`, tok.admin, { ami: 1 }), 422, { fields: ['/ami'] });
 
   // close it before the debt's date and open a new one from the next day: the case follows
   const close = await call('PATCH', `/v1/prevention-rules/${rule2.id}`, tok.admin, { valid_to: daysAgo(20), debt_max_eur: 4000 });
@@ -306,19 +291,19 @@ test('an invalid case answers 422 with every error and stores nothing; another p
   });
   bad.household.head.birth_date = '2999-01-01';
   let res = await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, bad));
-  assertProblem(res, 422, ['/landlord_kind', '/debt_eur', '/stage', '/stage_on', '/colour', '/household/head/birth_date']);
+  assertProblem(res, 422, { fields: ['/landlord_kind', '/debt_eur', '/stage', '/stage_on', '/colour', '/household/head/birth_date'] });
   const noDate = caseBody();
   delete noDate.debt_on;
-  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, noDate)), 422, ['/debt_on']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, noDate)), 422, { fields: ['/debt_on'] });
   const missing = { platform: 'artois' };
-  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, missing)), 422, ['/household', '/landlord_kind', '/stage', '/stage_on']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, missing)), 422, { fields: ['/household', '/landlord_kind', '/stage', '/stage_on'] });
   const otherPlatform = caseBody();
   otherPlatform.household.platform = 'lens_henin';
-  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, otherPlatform)), 422, ['/household/platform']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, otherPlatform)), 422, { fields: ['/household/platform'] });
   assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, caseBody({ platform: 'lens_henin' }))), 403);
   // a household of lens_henin, by id: as if it did not exist
   const lens = await created('/v1/prevention-cases', caseBody({ platform: 'lens_henin' }), tok.coordLens);
-  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, { ...caseBody(), household: lens.household })), 422, ['/household']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.coord, { ...caseBody(), household: lens.household })), 422, { fields: ['/household'] });
   res = await storesNothing(() => svc.api('POST', '/v1/prevention-cases', { token: tok.coord, body: '{"platform":', raw: true, headers: { 'Content-Type': 'application/json' } }));
   assertProblem(res, 400);
   assertProblem(await call('POST', '/v1/prevention-cases', tok.analyst, caseBody()), 403);
@@ -345,7 +330,7 @@ test('partners create cases with the household inline and read only theirs, with
   assert.match((await call('GET', `/v1/prevention-cases/${id}`, tok.coord)).json.household, /^[0-9a-f-]{36}$/);
   // a partner gives the household inline, and does nothing else on a case
   const coordCase = (await call('GET', `/v1/prevention-cases/${id}`, tok.coord)).json;
-  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.partner, { ...caseBody(), household: coordCase.household })), 422, ['/household']);
+  assertProblem(await storesNothing(() => call('POST', '/v1/prevention-cases', tok.partner, { ...caseBody(), household: coordCase.household })), 422, { fields: ['/household'] });
   for (const [m, p, b] of [
     ['PATCH', `/v1/prevention-cases/${id}`, { debt_eur: 10 }],
     ['GET', `/v1/prevention-cases/${id}/stages`],
@@ -382,8 +367,8 @@ test('PATCH a case: ETag and If-Match, the debt evaluated again, stage and house
   assert.equal(p.json.pex_eligibility.status, 'within_criteria');
   assert.equal(p.json.landlord_kind, 'private');
   assert.notEqual(p.headers.etag, g.headers.etag);
-  assertProblem(await call('PATCH', `/v1/prevention-cases/${k.id}`, tok.coord, { stage: 'judgment', stage_on: TODAY, household: k.household, platform: 'artois' }), 422, ['/stage', '/stage_on', '/household', '/platform']);
-  assertProblem(await call('PATCH', `/v1/prevention-cases/${k.id}`, tok.coord, { debt_on: null }), 422, ['/debt_on']);
+  assertProblem(await call('PATCH', `/v1/prevention-cases/${k.id}`, tok.coord, { stage: 'judgment', stage_on: TODAY, household: k.household, platform: 'artois' }), 422, { fields: ['/stage', '/stage_on', '/household', '/platform'] });
+  assertProblem(await call('PATCH', `/v1/prevention-cases/${k.id}`, tok.coord, { debt_on: null }), 422, { fields: ['/debt_on'] });
   const cleared = await call('PATCH', `/v1/prevention-cases/${k.id}`, tok.coord, { debt_on: null, debt_eur: null });
   assert.equal(cleared.status, 200, show(cleared));
   assert.equal(cleared.json.pex_eligibility.status, 'debt_unknown');
@@ -402,9 +387,9 @@ test('the procedure moves forward only, possibly skipping stages, each stage dat
   for (const [stage, on] of [['judgment', daysAgo(60)], ['summons', daysAgo(60)], ['payment_order', daysAgo(60)]]) {
     assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage, on })), 409);
   }
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'order_to_leave', on: daysAgo(71) })), 422, ['/on']);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'order_to_leave', on: addDays(TODAY, 1) })), 422, ['/on']);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'cfp', on: TODAY, extra: true })), 422, ['/stage', '/extra']);
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'order_to_leave', on: daysAgo(71) })), 422, { fields: ['/on'] });
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'order_to_leave', on: addDays(TODAY, 1) })), 422, { fields: ['/on'] });
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'cfp', on: TODAY, extra: true })), 422, { fields: ['/stage', '/extra'] });
   // skip straight to the request for the police's assistance, the same day
   res = await call('POST', `/v1/prevention-cases/${k.id}/stages`, tok.coord, { stage: 'police_assistance_requested', on: daysAgo(70) });
   assert.equal(res.status, 200, show(res));
@@ -445,8 +430,8 @@ test('actions: kinds, dates, a partner of the platform, outcome notes; listed by
   assert.equal(a1.headers.location, `/v1/prevention-actions/${a1.json.id}`);
   assert.deepEqual([a1.json.case, a1.json.kind, a1.json.partner, a1.json.outcome_notes], [k.id, 'pex_mobile_team', partner.id, 'Plan d\'apurement proposé.']);
   const a2 = await created(`/v1/prevention-cases/${k.id}/actions`, { kind: 'fsl_aid', done_on: daysAgo(35) });
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/actions`, tok.coord, { kind: 'vej', done_on: daysAgo(1), partner: lensPartner.id })), 422, ['/partner']);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/actions`, tok.coord, { kind: 'visit', done_on: addDays(TODAY, 3), outcome_notes: 7 })), 422, ['/kind', '/done_on', '/outcome_notes']);
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/actions`, tok.coord, { kind: 'vej', done_on: daysAgo(1), partner: lensPartner.id })), 422, { fields: ['/partner'] });
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/actions`, tok.coord, { kind: 'visit', done_on: addDays(TODAY, 3), outcome_notes: 7 })), 422, { fields: ['/kind', '/done_on', '/outcome_notes'] });
   const list = await call('GET', `/v1/prevention-cases/${k.id}/actions`, tok.coord);
   assert.deepEqual(list.json.items.map((a) => a.id), [a2.id, a1.json.id]);
   const g = await call('GET', `/v1/prevention-actions/${a1.json.id}`, tok.coord);
@@ -455,8 +440,8 @@ test('actions: kinds, dates, a partner of the platform, outcome notes; listed by
   const p = await call('PATCH', `/v1/prevention-actions/${a1.json.id}`, tok.coord, { outcome_notes: null, kind: 'social_support' }, { 'If-Match': g.headers.etag });
   assert.equal(p.status, 200, show(p));
   assert.deepEqual([p.json.kind, p.json.outcome_notes], ['social_support', null]);
-  assertProblem(await call('PATCH', `/v1/prevention-actions/${a1.json.id}`, tok.coord, { partner: lensPartner.id }), 422, ['/partner']);
-  assertProblem(await call('PATCH', `/v1/prevention-actions/${a1.json.id}`, tok.coord, { case: k.id }), 422, ['/case']);
+  assertProblem(await call('PATCH', `/v1/prevention-actions/${a1.json.id}`, tok.coord, { partner: lensPartner.id }), 422, { fields: ['/partner'] });
+  assertProblem(await call('PATCH', `/v1/prevention-actions/${a1.json.id}`, tok.coord, { case: k.id }), 422, { fields: ['/case'] });
   assertProblem(await call('GET', `/v1/prevention-actions/${a1.json.id}`, tok.coordLens), 404);
   const audit = await auditOf(a1.json.id);
   assert.deepEqual(audit.map((e) => e.action), ['create', 'list', 'read', 'update']);
@@ -468,9 +453,9 @@ test('follow-ups: due 6, 12, 24 months after the first action, never before, con
   assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'maintained' })), 409);
   const first = monthsAgo(13);
   await created(`/v1/prevention-cases/${k.id}/actions`, { kind: 'vej', done_on: first });
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 24, situation: 'maintained' })), 422, ['/at_months']);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 9, situation: 'maintained' })), 422, ['/at_months']);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'fine' })), 422, ['/situation']);
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 24, situation: 'maintained' })), 422, { fields: ['/at_months'] });
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 9, situation: 'maintained' })), 422, { fields: ['/at_months'] });
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'fine' })), 422, { fields: ['/situation'] });
   let res = await call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'procedure_pending' });
   assert.equal(res.status, 201, show(res));
   assert.deepEqual([res.json.case, res.json.at_months, res.json.due_on, res.json.situation], [k.id, 6, addMonths(first, 6), 'procedure_pending']);
@@ -483,8 +468,8 @@ test('follow-ups: due 6, 12, 24 months after the first action, never before, con
   res = await call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'evicted' });
   assert.equal(res.status, 200, show(res)); // replaces the 6-month one
   assert.equal(res.json.id, sixId);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 12, situation: 'maintained' })), 422, ['/situation']);
-  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 12, situation: 'procedure_pending' })), 422, ['/situation']);
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 12, situation: 'maintained' })), 422, { fields: ['/situation'] });
+  assertProblem(await storesNothing(() => call('POST', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord, { at_months: 12, situation: 'procedure_pending' })), 422, { fields: ['/situation'] });
   const list = await call('GET', `/v1/prevention-cases/${k.id}/follow-ups`, tok.coord);
   assert.deepEqual(list.json.items.map((f) => [f.at_months, f.situation]), [[6, 'evicted'], [12, 'rehoused']]);
   // the first action now dates the follow-ups: it cannot move
@@ -499,7 +484,7 @@ test('follow-ups: due 6, 12, 24 months after the first action, never before, con
   const e = await created('/v1/prevention-cases', caseBody({ stage: 'police_assistance_granted', stage_on: monthsAgo(9) }));
   await created(`/v1/prevention-cases/${e.id}/actions`, { kind: 'social_support', done_on: monthsAgo(8) });
   assert.equal((await call('POST', `/v1/prevention-cases/${e.id}/stages`, tok.coord, { stage: 'eviction_carried_out', on: monthsAgo(7) })).status, 200);
-  assertProblem(await call('POST', `/v1/prevention-cases/${e.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'maintained' }), 422, ['/situation']);
+  assertProblem(await call('POST', `/v1/prevention-cases/${e.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'maintained' }), 422, { fields: ['/situation'] });
   assert.equal((await call('POST', `/v1/prevention-cases/${e.id}/follow-ups`, tok.coord, { at_months: 6, situation: 'left_without_solution' })).status, 201);
   const audit = await auditOf(sixId);
   assert.deepEqual(audit.map((x) => x.action), ['create', 'update', 'list']);
@@ -587,7 +572,7 @@ test('cases in batch: created, unchanged, the stage moving forward with its even
   // atomic: one bad record, nothing stored
   const fp = await counts();
   res = await call('POST', '/v1/prevention-cases/batch?atomic=true', tok.siao, [rec('C-9', 'H-EXP-1'), rec('C-10', 'H-EXP-1', { landlord_kind: 'x' })]);
-  assertProblem(res, 422, ['/1/landlord_kind']);
+  assertProblem(res, 422, { fields: ['/1/landlord_kind'] });
   assert.deepEqual(await counts(), fp);
   // the same source on another platform cannot move a case there
   res = await call('POST', '/v1/prevention-cases/batch', tok.siaoLens, [rec('C-1', 'H-EXP-1', { platform: 'lens_henin' })]);

@@ -11,8 +11,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { startService, binaryPath } from '../lib/harness.mjs';
-import { PLATFORMS } from './_helpers/stats-util.mjs';
+import { startService, binaryPath } from '../lib/service.mjs';
+import { PLATFORMS } from '../lib/stats.mjs';
 
 const AS_OF = '2025-01-01';
 const SIAO_CUTOFF = '2023-01-01'; // 24 months before AS_OF

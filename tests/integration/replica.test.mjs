@@ -2,7 +2,7 @@
 // (reference data, writes, auth) stays on the primary.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, superuserUrl } from '../lib/harness.mjs';
+import { startService, superuserUrl } from '../lib/service.mjs';
 
 const services = [];
 after(async () => {

@@ -3,7 +3,7 @@
 // another platform's row; and the audit log is append-only for that role.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
 
 let svc;
 let admin;

@@ -2,7 +2,7 @@
 // against openapi.yaml, a clean SIGTERM exit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, binaryHasCommand } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
 
 const PLATFORMS = ['artois', 'audomarois', 'boulonnais', 'lens_henin', 'montreuillois'];
 
@@ -11,8 +11,7 @@ let token;
 
 before(async () => {
   svc = await startService();
-  // Before tokens exist (an early issue), the platform list is read without one.
-  if (await binaryHasCommand('token')) token = await svc.createToken('admin', { name: 'smoke' });
+  token = await svc.createToken('admin', { name: 'smoke' });
 });
 
 after(async () => {

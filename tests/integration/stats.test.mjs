@@ -8,8 +8,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { startService, runBinary, freePort, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
-import { PLATFORMS, parseCsv } from './_helpers/stats-util.mjs';
+import { startService, runBinary, freePort, TEST_PSEUDONYM_KEY } from '../lib/service.mjs';
+import { PLATFORMS, parseCsv } from '../lib/stats.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const ACTIVITY = '/v1/stats/activity';
 const YOUTH = '/v1/observatory/youth';
@@ -18,18 +20,11 @@ const ENDPOINTS = [ACTIVITY, YOUTH, SERIES];
 
 let svc;
 const tok = {};
-const show = (res) => `${res.status} ${res.text?.slice(0, 500)}`;
 
 async function getOk(path, token = tok.analyst) {
   const res = await svc.api('GET', path, { token, timeout: 60_000 });
   assert.equal(res.status, 200, `GET ${path}: ${show(res)}`);
   return res;
-}
-
-function assertProblem(res, status, field) {
-  assert.equal(res.status, status, show(res));
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
-  if (field) assert.ok(res.json.errors?.some((e) => e.field === field), `errors name ${field}: ${show(res)}`);
 }
 
 before(async () => {
@@ -84,7 +79,7 @@ test('off the grid: 422 naming from or to, and nothing else changes', async () =
   for (const ep of ENDPOINTS) {
     for (const [qs, field] of cases) {
       const res = await svc.api('GET', `${ep}?${qs}`, { token: tok.analyst });
-      assertProblem(res, 422, field);
+      assertProblem(res, 422, { fields: field });
     }
   }
   // one platform, one AMI or all; no free ages
@@ -94,13 +89,13 @@ test('off the grid: 422 naming from or to, and nothing else changes', async () =
     ['ami=3', 'ami'],
     ['platform=paris', 'platform'],
   ]) {
-    for (const ep of ENDPOINTS) assertProblem(await svc.api('GET', `${ep}?${qs}`, { token: tok.analyst }), 422, field);
+    for (const ep of ENDPOINTS) assertProblem(await svc.api('GET', `${ep}?${qs}`, { token: tok.analyst }), 422, { fields: field });
   }
   for (const qs of ['age_min=18', 'age_max=24', 'age_band=18_24']) {
     const res = await svc.api('GET', `${YOUTH}?${qs}`, { token: tok.analyst });
-    assertProblem(res, 422, qs.split('=')[0]);
+    assertProblem(res, 422, { fields: qs.split('=')[0] });
   }
-  assertProblem(await svc.api('GET', `${ACTIVITY}?age_band=age_18_25`, { token: tok.analyst }), 422, 'age_band');
+  assertProblem(await svc.api('GET', `${ACTIVITY}?age_band=age_18_25`, { token: tok.analyst }), 422, { fields: 'age_band' });
 });
 
 test('defaults: from 2019 to the end of this year, all platforms, the youth band', async () => {

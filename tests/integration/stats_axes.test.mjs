@@ -8,9 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { startService } from '../lib/harness.mjs';
-import { PLATFORMS, parseCsv } from './_helpers/stats-util.mjs';
-import { preventionRows, housingRows } from './_helpers/axes-oracle.mjs';
+import { startService } from '../lib/service.mjs';
+import { PLATFORMS, parseCsv } from '../lib/stats.mjs';
+import { preventionRows, housingRows } from '../lib/oracles/axes.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const PREVENTION = '/v1/stats/prevention';
 const HOUSING = '/v1/stats/housing';
@@ -19,18 +21,11 @@ const VEJ_2021 = `${PREVENTION}?ami=1&from=2021-01-01&to=2021-12-31`;
 
 let svc;
 const tok = {};
-const show = (res) => `${res.status} ${res.text?.slice(0, 500)}`;
 
 async function getOk(path, token = tok.analyst) {
   const res = await svc.api('GET', path, { token, timeout: 60_000 });
   assert.equal(res.status, 200, `GET ${path}: ${show(res)}`);
   return res;
-}
-
-function assertProblem(res, status, field) {
-  assert.equal(res.status, status, show(res));
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
-  if (field) assert.ok(res.json.errors?.some((e) => e.field === field), `errors name ${field}: ${show(res)}`);
 }
 
 const rowsOf = (path, doc) => (path.startsWith(PREVENTION) ? preventionRows(doc) : housingRows(doc));
@@ -82,7 +77,7 @@ test('prevention_and_housing_answer_grid_questions_and_refuse_the_others_naming_
       ['format=xml', 'format'],
       ['cohort=2021', 'cohort'],
     ]) {
-      assertProblem(await svc.api('GET', `${ep}?${qs}`, { token: tok.analyst }), 422, field);
+      assertProblem(await svc.api('GET', `${ep}?${qs}`, { token: tok.analyst }), 422, { fields: field });
     }
   }
 });

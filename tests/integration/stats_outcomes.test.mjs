@@ -1,7 +1,7 @@
 // GET /v1/stats/outcomes against its definitions (docs/outcomes.md), on the demo data:
 //   - random questions on the grid (months, quarters, years, ranges of years; one platform,
 //     one AMI or all; cohorts by year or quarter), every figure compared with an independent
-//     implementation over the raw rows (_helpers/outcomes-oracle.mjs): the counts exactly what
+//     implementation over the raw rows (tests/lib/oracles/outcomes.mjs): the counts exactly what
 //     the cell-key method gives with their hidden flags, hence within ±max_noise of the truth
 //     and never from 1 to the threshold − 1; the estimates (quartiles, Kaplan–Meier shares)
 //     exactly the oracle's, published only by their rule; the CSV carrying the same values;
@@ -16,10 +16,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { startService } from '../lib/harness.mjs';
-import { PLATFORMS, prng, parseCsv, pool } from './_helpers/stats-util.mjs';
-import { period, periodQuery } from './_helpers/disclosure-oracle.mjs';
-import { loadOutcomeTruth, expectedOutcomes, MEASURES, BREAKDOWNS } from './_helpers/outcomes-oracle.mjs';
+import { startService } from '../lib/service.mjs';
+import { PLATFORMS, prng, parseCsv } from '../lib/stats.mjs';
+import { pool } from '../lib/load.mjs';
+import { period, periodQuery } from '../lib/oracles/disclosure.mjs';
+import { loadOutcomeTruth, expectedOutcomes, MEASURES, BREAKDOWNS } from '../lib/oracles/outcomes.mjs';
+import { show } from '../lib/http.mjs';
 
 const SEED_ENV = process.env.OUTCOMES_PROP_SEED ?? '20210101';
 const SEED = SEED_ENV === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
@@ -34,7 +36,6 @@ const sql = (text, params) => {
   sqlChain = r.catch(() => {});
   return r;
 };
-const show = (res) => `${res.status} ${res.text?.slice(0, 400)}`;
 const tally = { counts: 0, hidden: 0, noisy: 0, estimates: 0, withheld: 0 };
 
 function randomQuestion(rng) {

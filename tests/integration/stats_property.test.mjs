@@ -1,8 +1,8 @@
 // The statistics against their definitions (docs/statistics.md), on the demo data: random
 // questions on the grid (months, quarters, years, ranges of years; one platform, one AMI or
 // all; the age bands) to the five endpoints, each figure compared with an independent
-// implementation over the raw rows (_helpers/disclosure-oracle.mjs: true counts, record keys,
-// perturbation table, exact and cell-key rules; _helpers/axes-oracle.mjs for eviction
+// implementation over the raw rows (tests/lib/oracles/disclosure.mjs: true counts, record keys,
+// perturbation table, exact and cell-key rules; tests/lib/oracles/axes.mjs for eviction
 // prevention and the housing offer: cohorts, two-way tables, quartiles). For every figure:
 //   - exact figures equal their SQL definition, or are hidden as the rules say;
 //   - protected figures are exactly what the cell-key method gives, hence within
@@ -18,13 +18,15 @@
 // The PRNG is seeded (printed); replay with STATS_PROP_SEED=<seed>, STATS_PROP_CASES=<n>.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from '../lib/harness.mjs';
-import { PLATFORMS, prng, dayNumber, fromDayNumber, parseCsv, pool } from './_helpers/stats-util.mjs';
+import { startService } from '../lib/service.mjs';
+import { PLATFORMS, prng, dayNumber, fromDayNumber, parseCsv } from '../lib/stats.mjs';
+import { pool } from '../lib/load.mjs';
 import {
   BANDS, loadTruth, period, periodQuery, expectedYouth, expectedActivity, youthHeadline,
   seriesPoints, YOUTH_DIMS, ACTIVITY_DIMS,
-} from './_helpers/disclosure-oracle.mjs';
-import { loadAxes, expectedPrevention, expectedHousing, preventionRows, housingRows } from './_helpers/axes-oracle.mjs';
+} from '../lib/oracles/disclosure.mjs';
+import { loadAxes, expectedPrevention, expectedHousing, preventionRows, housingRows } from '../lib/oracles/axes.mjs';
+import { show } from '../lib/http.mjs';
 
 const SEED_ENV = process.env.STATS_PROP_SEED ?? '20190101';
 const SEED = SEED_ENV === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
@@ -41,7 +43,6 @@ const sql = (text, params) => {
   sqlChain = r.catch(() => {});
   return r;
 };
-const show = (res) => `${res.status} ${res.text?.slice(0, 400)}`;
 const tally = { exact: 0, perturbed: 0, hidden: 0, noisy: 0 };
 
 /** A random question. */

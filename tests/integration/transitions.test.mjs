@@ -6,7 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
+import { startService } from '../lib/service.mjs';
+import { show } from '../lib/http.mjs';
+import { assertProblem } from '../lib/problems.mjs';
 
 const STATUSES = [
   'received',
@@ -64,22 +66,6 @@ const RECEIVED_ON = daysAgo(40);
 const stepDate = (k) => addDays(RECEIVED_ON, 5 * k);
 /** The date of the transition under test: after every step, before today. */
 const TEST_ON = daysAgo(2);
-
-function show(res) {
-  return `${res.status} ${res.text?.slice(0, 600)}`;
-}
-
-function assertProblem(res, status, fields = []) {
-  assert.equal(res.status, status, `expected ${status}, got ${show(res)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/, show(res));
-  assert.equal(res.json?.status, status, show(res));
-  for (const f of fields) {
-    assert.ok(
-      Array.isArray(res.json.errors) && res.json.errors.some((e) => e.field === f),
-      `no error with field ${JSON.stringify(f)} in ${show(res)}`,
-    );
-  }
-}
 
 function uniqueName() {
   const letters = 'abcdefghijklmnopqrstuvwxyz';
@@ -230,7 +216,7 @@ test('`on` before the current status date answers 422 "/on"; the same date is fi
   // Before received_on.
   let before = await snapshot(r.id);
   let res = await transition(r.id, 'assessing', addDays(RECEIVED_ON, -1));
-  assertProblem(res, 422, ['/on']);
+  assertProblem(res, 422, { fields: ['/on'] });
   assert.equal(res.json.type, '/problems/validation');
   assert.deepEqual(await snapshot(r.id), before);
   // After received_on: allowed.
@@ -239,10 +225,10 @@ test('`on` before the current status date answers 422 "/on"; the same date is fi
   // Before the assessing date (but after received_on).
   before = await snapshot(r.id);
   res = await transition(r.id, 'orientation_proposed', addDays(RECEIVED_ON, 2));
-  assertProblem(res, 422, ['/on']);
+  assertProblem(res, 422, { fields: ['/on'] });
   assert.deepEqual(await snapshot(r.id), before);
   res = await transition(r.id, 'no_follow_up', addDays(RECEIVED_ON, 1));
-  assertProblem(res, 422, ['/on']);
+  assertProblem(res, 422, { fields: ['/on'] });
   assert.deepEqual(await snapshot(r.id), before);
   // The same day as the current status: allowed.
   res = await transition(r.id, 'orientation_proposed', addDays(RECEIVED_ON, 3));
@@ -260,7 +246,7 @@ test('`on` in the future answers 422 "/on" and changes nothing; today is fine', 
   const before = await snapshot(r.id);
   for (const on of [addDays(TODAY, 2), addDays(TODAY, 400)]) {
     const res = await transition(r.id, 'assessing', on);
-    assertProblem(res, 422, ['/on']);
+    assertProblem(res, 422, { fields: ['/on'] });
     assert.deepEqual(await snapshot(r.id), before);
   }
   const res = await transition(r.id, 'assessing', TODAY);
@@ -308,11 +294,11 @@ test('PATCH received_on moves status_dates.received and must stay on or before l
     token: coord,
     body: { received_on: addDays(stepDate(2), 1) },
   });
-  assertProblem(late, 422, ['/received_on']);
+  assertProblem(late, 422, { fields: ['/received_on'] });
   assert.deepEqual(await snapshot(r.id), before);
   // The status itself never changes through PATCH.
   const st = await svc.api('PATCH', `/v1/referrals/${r.id}`, { token: coord, body: { status: 'accompanied' } });
-  assertProblem(st, 422, ['/status']);
+  assertProblem(st, 422, { fields: ['/status'] });
   assert.deepEqual(await snapshot(r.id), before);
 });
 
@@ -329,7 +315,7 @@ test('a malformed transition answers 422 with every error; nothing changes', asy
   ];
   for (const [body, fields] of cases) {
     const res = await svc.api('POST', `/v1/referrals/${r.id}/transitions`, { token: coord, body });
-    assertProblem(res, 422, fields);
+    assertProblem(res, 422, { fields: fields });
   }
   assert.deepEqual(await snapshot(r.id), before);
 });

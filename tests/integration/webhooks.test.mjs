@@ -7,8 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { freePort, startService } from '../lib/harness.mjs';
-import { createReferral, readAll, sleep, standardWebhookMatches, transition, until } from './_helpers/feed.mjs';
+import { freePort, startService } from '../lib/service.mjs';
+import { createReferral, readAll, standardWebhookMatches, transition } from '../lib/changes.mjs';
+import { sleep, until } from '../lib/wait.mjs';
 
 /** A receiver on 127.0.0.1: behaviour per path (`/hook/<name>`), every request recorded. */
 class Receiver {

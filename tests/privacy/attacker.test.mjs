@@ -12,14 +12,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startService } from '../lib/harness.mjs';
-import { PLATFORMS, AMI, prng, parseCsv } from '../integration/_helpers/stats-util.mjs';
+import { startService, NO_RATE_LIMIT_ENV } from '../lib/service.mjs';
+import { PLATFORMS, AMI, prng, parseCsv } from '../lib/stats.mjs';
 import {
   BANDS, loadTruth, period, periodQuery, youthTallies, activityTallies, protectedCell, scopeOf,
   monthDate,
-} from '../integration/_helpers/disclosure-oracle.mjs';
-import { loadAxes, expectedPrevention, preventionRows } from '../integration/_helpers/axes-oracle.mjs';
-import { loadOutcomeTruth, trueCount, BREAKDOWNS as OUTCOME_BREAKDOWNS } from '../integration/_helpers/outcomes-oracle.mjs';
+} from '../lib/oracles/disclosure.mjs';
+import { loadAxes, expectedPrevention, preventionRows } from '../lib/oracles/axes.mjs';
+import { loadOutcomeTruth, trueCount, BREAKDOWNS as OUTCOME_BREAKDOWNS } from '../lib/oracles/outcomes.mjs';
 
 const SEED = Number(process.env.PRIVACY_SEED ?? 62);
 const TARGETS = Number(process.env.PRIVACY_TARGETS ?? 300);
@@ -453,7 +453,9 @@ async function runFamily(name, fam, kind, rng) {
 
 before(async () => {
   // the attacker computes between its requests: idle connections stay open meanwhile
-  svc = await startService({ env: { LDA_CONNECTION_TIMEOUT_S: '3600' } });
+  // the figures are under test, not the pace: the attacker's hundreds of questions in parallel
+  // are not rate limited (a patient attacker would get the same answers, later)
+  svc = await startService({ env: { ...NO_RATE_LIMIT_ENV, LDA_CONNECTION_TIMEOUT_S: '3600' } });
   const seeded = await svc.runCli(['seed-demo'], { timeout: 300_000 });
   assert.equal(seeded.code, 0, `seed-demo exited ${seeded.code}\n${seeded.stderr}`);
   token = await svc.createToken('analyst', { name: 'attacker' });

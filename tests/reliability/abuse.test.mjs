@@ -26,24 +26,16 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { startService } from '../lib/harness.mjs';
-import { call, rssKb, sanitizerLines, sleep, SLOWDOWN, SANITIZED } from './_rel2_lib.mjs';
+import { startService } from '../lib/service.mjs';
+import { request } from '../lib/http.mjs';
+import { SANITIZED, SLOWDOWN, rssKb, sanitizerLines } from '../lib/load.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const IDLE_TIMEOUT_S = 4; // LDA_CONNECTION_TIMEOUT_S of these services
 
 /** GET `path` through `agent` (false: a new connection); resolves { status, ms, error }. */
 function get(port, path, agent = false, timeout = 10_000 * SLOWDOWN) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const req = http.request({ host: '127.0.0.1', port, path, agent, timeout }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode, ms: Date.now() - t0, error: null }));
-      res.on('error', (e) => resolve({ status: 0, ms: Date.now() - t0, error: e.code ?? e.message }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, ms: Date.now() - t0, error: e.code ?? e.message }));
-    req.end();
-  });
+  return request(`http://127.0.0.1:${port}`, 'GET', path, { agent, timeout, validate: false, settle: true });
 }
 
 /**
@@ -327,7 +319,7 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
     // warm up the routes once, so that the baseline includes their first allocations
     for (let i = 0; i < 20; i += 1) abortOne(i);
     await sleep(500);
-    assert.equal((await call(svc.url, 'GET', '/v1/platforms')).status, 200);
+    assert.equal((await request(svc.url, 'GET', '/v1/platforms', { settle: true })).status, 200);
     const rss0 = rssKb(pid);
     const t0 = Date.now();
     const checks = [];
@@ -339,7 +331,7 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
         next += 1;
         await abortOne(i);
         if (i % 1_000 === 999) {
-          checks.push(await call(svc.url, 'GET', '/v1/platforms'));
+          checks.push(await request(svc.url, 'GET', '/v1/platforms', { settle: true }));
           rss.push(rssKb(pid));
         }
       }
@@ -366,14 +358,14 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
     };
     await Promise.all(Array.from({ length: PARALLEL }, goneWorker));
     // the last abandoned requests finish their queries (on a busy machine, a few seconds)
-    const after = await call(svc.url, 'GET', '/v1/platforms');
+    const after = await request(svc.url, 'GET', '/v1/platforms', { settle: true });
     let metrics;
     let inflight;
     let leased;
     const settle = Date.now() + 15_000 * SLOWDOWN;
     do {
       await sleep(500);
-      metrics = await call(svc.url, 'GET', '/metrics', { token: admin });
+      metrics = await request(svc.url, 'GET', '/metrics', { settle: true, token: admin });
       inflight = Number(metrics.text.match(/^lda_http_requests_in_flight (\d+)/m)?.[1]);
       leased = Number(metrics.text.match(/^lda_db_pool_connections\{state="in_use"\} (\d+)/m)?.[1]);
     } while ((inflight !== 1 || leased !== 0) && Date.now() < settle);

@@ -13,9 +13,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startService } from '../lib/harness.mjs';
-import { call, isProper503, sleep, SLOWDOWN } from './_rel2_lib.mjs';
-import { metric } from './_rel3_lib.mjs';
+import { startService } from '../lib/service.mjs';
+import { request } from '../lib/http.mjs';
+import { SLOWDOWN, isProper503 } from '../lib/load.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { metric } from '../lib/metrics.mjs';
 
 function household(name, platform = 'artois') {
   return {
@@ -49,7 +51,7 @@ describe('audit log', () => {
   });
 
   test('a full audit queue answers 503 instead of dropping events; nothing is lost', async (t) => {
-    const h = await call(svc.url, 'POST', '/v1/households', { token: tok.admin, body: household(`Plein${letters(8)}`) });
+    const h = await request(svc.url, 'POST', '/v1/households', { settle: true, token: tok.admin, body: household(`Plein${letters(8)}`) });
     assert.equal(h.status, 201, h.text);
     const id = h.json.id;
     const records = Array.from({ length: 150 }, (_, i) => ({ external_id: `full-${i}`, ...household(`Lot${letters(10)}`) }));
@@ -63,9 +65,9 @@ describe('audit log', () => {
     let refused;
     try {
       // a batch of 150 records cannot have its 151 events queued (at most 100): refused
-      batch = await call(svc.url, 'POST', '/v1/households/batch', { token: tok.siao, body: records, timeout: 60_000 });
+      batch = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: tok.siao, body: records, timeout: 60_000 });
       for (let i = 0; i < 300 && !refused; i += 1) {
-        const r = await call(svc.url, 'GET', `/v1/households/${id}`, { token: tok.admin });
+        const r = await request(svc.url, 'GET', `/v1/households/${id}`, { settle: true, token: tok.admin });
         answers.push(r.status);
         if (r.status === 200) reads200 += 1;
         else refused = r;
@@ -83,8 +85,8 @@ describe('audit log', () => {
       if (written >= reads200) break;
       await sleep(200);
     }
-    const metrics = await call(svc.url, 'GET', '/metrics', { token: tok.admin });
-    const again = await call(svc.url, 'GET', `/v1/households/${id}`, { token: tok.admin });
+    const metrics = await request(svc.url, 'GET', '/metrics', { settle: true, token: tok.admin });
+    const again = await request(svc.url, 'GET', `/v1/households/${id}`, { settle: true, token: tok.admin });
     t.diagnostic(
       `tried: the audit table locked, LDA_AUDIT_QUEUE_MAX=100: a households batch of 150 records, then reads of one household until refused\n` +
         `held: batch → ${batch.status} (${batch.json?.detail}), ${stored} households stored; ${reads200} reads answered 200, then ${refused?.status} (${refused?.json?.detail}, Retry-After ${refused?.headers['retry-after']}); ` +
@@ -101,16 +103,16 @@ describe('audit log', () => {
   });
 
   test('tokens created and revoked, by the API and the command line, are audited', async (t) => {
-    const created = await call(svc.url, 'POST', '/v1/tokens', { token: tok.admin, body: { role: 'analyst', name: 'audited analyst' } });
+    const created = await request(svc.url, 'POST', '/v1/tokens', { settle: true, token: tok.admin, body: { role: 'analyst', name: 'audited analyst' } });
     assert.equal(created.status, 201, created.text);
-    const revoked = await call(svc.url, 'DELETE', `/v1/tokens/${created.json.id}`, { token: tok.admin });
+    const revoked = await request(svc.url, 'DELETE', `/v1/tokens/${created.json.id}`, { settle: true, token: tok.admin });
     assert.equal(revoked.status, 204);
     const cli = await svc.runCli(['token', 'create', '--role', 'analyst', '--name', 'cli audited']);
     assert.equal(cli.code, 0, cli.stderr);
     const cliId = (await svc.sql("SELECT id::text FROM api_token WHERE name = 'cli audited'")).rows[0].id;
     const cliRevoke = await svc.runCli(['token', 'revoke', cliId]);
     assert.equal(cliRevoke.code, 0, cliRevoke.stderr);
-    const list = await call(svc.url, 'GET', '/v1/audit-events?resource_type=token&limit=500', { token: tok.admin });
+    const list = await request(svc.url, 'GET', '/v1/audit-events?resource_type=token&limit=500', { settle: true, token: tok.admin });
     assert.equal(list.status, 200, list.text);
     const ev = (rid, action) => list.json.items.find((e) => e.resource_id === rid && e.action === action);
     const apiCreate = ev(created.json.id, 'create');
@@ -128,14 +130,14 @@ describe('audit log', () => {
 
   test('a batch records which records it touched', async (t) => {
     const records = Array.from({ length: 3 }, (_, i) => ({ external_id: `touch-${i}`, ...household(`Touch${letters(10)}`) }));
-    const first = await call(svc.url, 'POST', '/v1/households/batch', { token: tok.siao, body: records });
+    const first = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: tok.siao, body: records });
     assert.equal(first.status, 200, first.text);
     const changed = records.map((r, i) => (i === 0 ? { ...r, children: 1, composition: 'single_parent' } : r));
-    const second = await call(svc.url, 'POST', '/v1/households/batch', { token: tok.siao, body: changed });
+    const second = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: tok.siao, body: changed });
     assert.equal(second.status, 200, second.text);
     const ids = (await svc.sql("SELECT id::text, external_ref FROM household WHERE source = 'auditsrc' AND external_ref LIKE 'touch-%' ORDER BY external_ref")).rows;
     const events = async (reqId) => (await svc.sql("SELECT resource_id::text AS rid FROM audit_event WHERE action = 'batch' AND request_id = $1 ORDER BY id", [reqId])).rows.map((r) => r.rid);
-    await call(svc.url, 'GET', '/v1/audit-events?limit=1', { token: tok.admin }); // flushes the queue
+    await request(svc.url, 'GET', '/v1/audit-events?limit=1', { settle: true, token: tok.admin }); // flushes the queue
     const e1 = await events(first.headers['x-request-id']);
     const e2 = await events(second.headers['x-request-id']);
     t.diagnostic(`held: first batch (3 created) → events ${JSON.stringify(e1)}; second (1 updated, 2 unchanged) → ${JSON.stringify(e2)}`);

@@ -10,9 +10,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startService } from '../lib/harness.mjs';
-import { httpRequest } from '../integration/_helpers/net.mjs';
-import * as C from './_rel1_common.mjs';
+import { SEEDED_AMI1_RULE, caseBody, caseRecord, householdBody, householdRecord, measureBody, meetingBody, offerBody, partnerBody, placementBody, referralBody, referralRecord, ruleBody, siaoRecord, uniqueLetters } from '../lib/data.mjs';
+import { changedTables, fingerprint } from '../lib/fingerprint.mjs';
+import { summary } from '../lib/load.mjs';
+import { concretePath, deref, opKey, operations } from '../lib/openapi.mjs';
+import { assertSane } from '../lib/problems.mjs';
+import { request } from '../lib/http.mjs';
+import { NO_RATE_LIMIT_ENV, startService } from '../lib/service.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 let svc;
 const tok = {}; // name → bearer token
@@ -43,7 +48,7 @@ const statusLine = (cat) => {
 /** A request through the harness (checked against openapi.yaml), no 5xx, clean problems. */
 async function call(cat, method, path, { token, body, headers = {}, raw = false } = {}) {
   const res = await svc.api(method, path, { token, body, headers, raw });
-  C.assertSane(res, `${cat}: ${method} ${path}`);
+  assertSane(res, `${cat}: ${method} ${path}`);
   count(cat, res.status);
   if (res.status >= 400) refusedIds.push(res.headers['x-request-id']);
   return res;
@@ -56,37 +61,37 @@ async function mustCreate(path, body, token = tok.admin) {
 }
 
 async function freshReferral(P) {
-  return (await mustCreate('/v1/referrals', C.referralBody(C.householdBody(P.code), P.code))).id;
+  return (await mustCreate('/v1/referrals', referralBody(householdBody(P.code), P.code))).id;
 }
 
 async function freshHousehold(P) {
-  return (await mustCreate('/v1/households', C.householdBody(P.code))).id;
+  return (await mustCreate('/v1/households', householdBody(P.code))).id;
 }
 
 async function freshToken() {
-  return (await mustCreate('/v1/tokens', { role: 'analyst', name: `jetable ${C.uniqueLetters()}` })).id;
+  return (await mustCreate('/v1/tokens', { role: 'analyst', name: `jetable ${uniqueLetters()}` })).id;
 }
 
 /** Pushes one record of each kind as a siao token; returns the stored ids. */
 async function pushAs(name, P) {
   const token = tok[name];
-  const ext = `${name}-${C.uniqueLetters()}`;
-  const h = await call('setup', 'POST', '/v1/households/batch', { token, body: [C.householdRecord(`H-${ext}`, { platform: P.code })] });
+  const ext = `${name}-${uniqueLetters()}`;
+  const h = await call('setup', 'POST', '/v1/households/batch', { token, body: [householdRecord(`H-${ext}`, { platform: P.code })] });
   assert.equal(h.json?.created, 1, h.text);
   const r = await call('setup', 'POST', '/v1/referrals/batch', {
     token,
-    body: [C.referralRecord(`R-${ext}`, `H-${ext}`, { platform: P.code })],
+    body: [referralRecord(`R-${ext}`, `H-${ext}`, { platform: P.code })],
   });
   assert.equal(r.json?.created, 1, r.text);
-  const s = await call('setup', 'POST', '/v1/siao-requests/batch', { token, body: [C.siaoRecord(`S-${ext}`, { platform: P.code })] });
+  const s = await call('setup', 'POST', '/v1/siao-requests/batch', { token, body: [siaoRecord(`S-${ext}`, { platform: P.code })] });
   assert.equal(s.json?.created, 1, s.text);
   const one = async (sql, v) => (await svc.sql(sql, [v])).rows[0].id;
   const referral = await one(`SELECT id::text FROM referral WHERE external_id = $1`, `R-${ext}`);
   // eviction prevention and the housing offer: a case, an offer and a placement of the source
-  await mustCreate(`/v1/referrals/${referral}/measures`, C.measureBody());
-  const pc = await call('setup', 'POST', '/v1/prevention-cases/batch', { token, body: [C.caseRecord(`C-${ext}`, `H-${ext}`, { platform: P.code })] });
+  await mustCreate(`/v1/referrals/${referral}/measures`, measureBody());
+  const pc = await call('setup', 'POST', '/v1/prevention-cases/batch', { token, body: [caseRecord(`C-${ext}`, `H-${ext}`, { platform: P.code })] });
   assert.equal(pc.json?.created, 1, pc.text);
-  const po = await call('setup', 'POST', '/v1/housing-offers/batch', { token, body: [{ external_id: `O-${ext}`, ...C.offerBody({ platform: P.code, capacity: 50 }) }] });
+  const po = await call('setup', 'POST', '/v1/housing-offers/batch', { token, body: [{ external_id: `O-${ext}`, ...offerBody({ platform: P.code, capacity: 50 }) }] });
   assert.equal(po.json?.created, 1, po.text);
   const pp = await call('setup', 'POST', '/v1/placements/batch', {
     token,
@@ -107,13 +112,13 @@ async function pushAs(name, P) {
 /** A prevention case of P (created by the admin), with an action long enough ago for its
  * 6-month follow-up to be due. */
 async function freshCase(P) {
-  const id = (await mustCreate('/v1/prevention-cases', C.caseBody(C.householdBody(P.code), P.code))).id;
+  const id = (await mustCreate('/v1/prevention-cases', caseBody(householdBody(P.code), P.code))).id;
   await mustCreate(`/v1/prevention-cases/${id}/actions`, { kind: 'vej', done_on: '2025-01-15' });
   return id;
 }
 
 before(async () => {
-  svc = await startService({ env: C.SUITE_ENV });
+  svc = await startService({ env: NO_RATE_LIMIT_ENV });
   tok.admin = await svc.createToken('admin', { name: 'auth-admin' });
   const viaApi = async (name, body) => {
     const t = await mustCreate('/v1/tokens', { name: `auth-${name}`, ...body });
@@ -138,29 +143,29 @@ before(async () => {
   tok.unknown = `lda_${randomBytes(32).toString('base64url')}`;
 
   for (const P of [A, B]) {
-    P.partner = (await mustCreate('/v1/partners', C.partnerBody({ platform: P.code }))).id;
+    P.partner = (await mustCreate('/v1/partners', partnerBody({ platform: P.code }))).id;
     P.household = await freshHousehold(P);
-    P.referral = (await mustCreate('/v1/referrals', C.referralBody(P.household, P.code))).id;
-    P.measure = (await mustCreate(`/v1/referrals/${P.referral}/measures`, C.measureBody())).id;
+    P.referral = (await mustCreate('/v1/referrals', referralBody(P.household, P.code))).id;
+    P.measure = (await mustCreate(`/v1/referrals/${P.referral}/measures`, measureBody())).id;
   }
-  const closed = await call('setup', 'PATCH', `/v1/prevention-rules/${C.SEEDED_AMI1_RULE}`, { token: tok.admin, body: { valid_to: '2099-12-31' } });
+  const closed = await call('setup', 'PATCH', `/v1/prevention-rules/${SEEDED_AMI1_RULE}`, { token: tok.admin, body: { valid_to: '2099-12-31' } });
   assert.equal(closed.status, 200, closed.text);
-  A.rule = (await mustCreate('/v1/prevention-rules', C.ruleBody())).id;
+  A.rule = (await mustCreate('/v1/prevention-rules', ruleBody())).id;
   for (const P of [A, B]) {
     P.case = await freshCase(P);
     P.action = (await mustCreate(`/v1/prevention-cases/${P.case}/actions`, { kind: 'fsl_aid', done_on: '2025-02-01' })).id;
-    P.offer = (await mustCreate('/v1/housing-offers', C.offerBody({ platform: P.code, capacity: 200, available_from: '2020-01-01' }))).id;
-    // a referral housed since 2020, placed one day at a time (C.placementBody)
-    P.placeReferral = (await mustCreate('/v1/referrals', C.referralBody(P.household, P.code, { received_on: '2020-01-02', concertation: null }))).id;
-    await mustCreate(`/v1/referrals/${P.placeReferral}/measures`, C.measureBody());
-    P.placement = (await mustCreate('/v1/placements', C.placementBody(P.placeReferral, P.offer))).id;
-    P.meeting = (await mustCreate('/v1/fluidity-meetings', C.meetingBody([P.referral], { platform: P.code }))).id;
+    P.offer = (await mustCreate('/v1/housing-offers', offerBody({ platform: P.code, capacity: 200, available_from: '2020-01-01' }))).id;
+    // a referral housed since 2020, placed one day at a time (placementBody)
+    P.placeReferral = (await mustCreate('/v1/referrals', referralBody(P.household, P.code, { received_on: '2020-01-02', concertation: null }))).id;
+    await mustCreate(`/v1/referrals/${P.placeReferral}/measures`, measureBody());
+    P.placement = (await mustCreate('/v1/placements', placementBody(P.placeReferral, P.offer))).id;
+    P.meeting = (await mustCreate('/v1/fluidity-meetings', meetingBody([P.referral], { platform: P.code }))).id;
   }
-  A.partnerNoPlatform = (await mustCreate('/v1/partners', C.partnerBody({ platform: null }))).id;
-  A.byPartner = (await mustCreate('/v1/referrals', C.referralBody(C.householdBody('artois'), 'artois'), tok.partner)).id;
-  B.byPartner = (await mustCreate('/v1/referrals', C.referralBody(C.householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
-  A.caseByPartner = (await mustCreate('/v1/prevention-cases', C.caseBody(C.householdBody('artois'), 'artois'), tok.partner)).id;
-  B.caseByPartner = (await mustCreate('/v1/prevention-cases', C.caseBody(C.householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
+  A.partnerNoPlatform = (await mustCreate('/v1/partners', partnerBody({ platform: null }))).id;
+  A.byPartner = (await mustCreate('/v1/referrals', referralBody(householdBody('artois'), 'artois'), tok.partner)).id;
+  B.byPartner = (await mustCreate('/v1/referrals', referralBody(householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
+  A.caseByPartner = (await mustCreate('/v1/prevention-cases', caseBody(householdBody('artois'), 'artois'), tok.partner)).id;
+  B.caseByPartner = (await mustCreate('/v1/prevention-cases', caseBody(householdBody('lens_henin'), 'lens_henin'), tok.partnerB)).id;
   A.pushed = await pushAs('siao', A);
   B.pushed = await pushAs('siaoB', B);
   // a webhook endpoint of artois' admin: no other token reaches it
@@ -168,8 +173,8 @@ before(async () => {
   B.hook = await freshHook('coordinatorB');
   // a household per platform pushed by the admin as source auth-admin
   for (const P of [A, B]) {
-    const ext = `ADM-${C.uniqueLetters()}`;
-    const h = await call('setup', 'POST', '/v1/households/batch?source=auth-admin', { token: tok.admin, body: [C.householdRecord(ext, { platform: P.code })] });
+    const ext = `ADM-${uniqueLetters()}`;
+    const h = await call('setup', 'POST', '/v1/households/batch?source=auth-admin', { token: tok.admin, body: [householdRecord(ext, { platform: P.code })] });
     assert.equal(h.json?.created, 1, h.text);
     P.adminPushed = (await svc.sql('SELECT id::text FROM household WHERE source = $1 AND external_ref = $2', ['auth-admin', ext])).rows[0].id;
   }
@@ -178,7 +183,7 @@ before(async () => {
 /** A webhook endpoint registered by token `who` (to a public name: deliveries just fail),
  * with one delivery in its log. */
 async function freshHook(who) {
-  const w = await mustCreate('/v1/webhooks', { url: `https://hooks.example.org/auth-${C.uniqueLetters()}` }, tok[who]);
+  const w = await mustCreate('/v1/webhooks', { url: `https://hooks.example.org/auth-${uniqueLetters()}` }, tok[who]);
   const d = await svc.sql(
     `INSERT INTO webhook_delivery (endpoint_id, event_id, position, type, body, state)
      VALUES ($1, 1, 1, 'referral_created', '{}', 'delivered') RETURNING id::text`,
@@ -221,7 +226,7 @@ function caseFor(P, who) {
 const batch = (path, record) => ({
   req: (P, who) => ({
     path: `${path}${roleOf(who) === 'admin' ? '?source=auth-admin' : ''}`,
-    body: [record(`X-${C.uniqueLetters()}`, P, who)],
+    body: [record(`X-${uniqueLetters()}`, P, who)],
   }),
   ok: 200,
   batch: true,
@@ -230,16 +235,16 @@ const batch = (path, record) => ({
 const OPS = [
   { key: 'GET /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens' }), ok: 200 },
   { key: 'GET /metrics', roles: ADMIN, req: () => ({ path: '/metrics' }), ok: 200 },
-  { key: 'POST /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens', body: { role: 'analyst', name: `m ${C.uniqueLetters()}` } }), ok: 201 },
+  { key: 'POST /v1/tokens', roles: ADMIN, req: () => ({ path: '/v1/tokens', body: { role: 'analyst', name: `m ${uniqueLetters()}` } }), ok: 201 },
   { key: 'DELETE /v1/tokens/{id}', roles: ADMIN, req: async () => ({ path: `/v1/tokens/${await freshToken()}` }), ok: 204 },
   { key: 'GET /v1/audit-events', roles: ADMIN, req: () => ({ path: '/v1/audit-events' }), ok: 200 },
   { key: 'GET /v1/partners', roles: [...CASE, 'partner'], req: () => ({ path: '/v1/partners?limit=500' }), ok: 200, list: (P) => [P.partner] },
-  { key: 'POST /v1/partners', roles: CASE, req: (P) => ({ path: '/v1/partners', body: C.partnerBody({ platform: P.code }) }), ok: 201, cross: 403 },
+  { key: 'POST /v1/partners', roles: CASE, req: (P) => ({ path: '/v1/partners', body: partnerBody({ platform: P.code }) }), ok: 201, cross: 403 },
   { key: 'GET /v1/partners/{id}', roles: [...CASE, 'partner'], req: (P) => ({ path: `/v1/partners/${P.partner}` }), ok: 200, cross: 404 },
-  { key: 'PATCH /v1/partners/{id}', roles: CASE, req: (P) => ({ path: `/v1/partners/${P.partner}`, body: { name: `Renommé ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
-  { key: 'POST /v1/households/batch', roles: PUSH, ...batch('/v1/households/batch', (x, P) => C.householdRecord(x, { platform: P.code })) },
+  { key: 'PATCH /v1/partners/{id}', roles: CASE, req: (P) => ({ path: `/v1/partners/${P.partner}`, body: { name: `Renommé ${uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'POST /v1/households/batch', roles: PUSH, ...batch('/v1/households/batch', (x, P) => householdRecord(x, { platform: P.code })) },
   { key: 'GET /v1/households', roles: [...CASE, 'siao'], req: () => ({ path: '/v1/households?limit=500' }), ok: 200, list: (P) => [P.household, P.pushed.household] },
-  { key: 'POST /v1/households', roles: CASE, req: (P) => ({ path: '/v1/households', body: C.householdBody(P.code) }), ok: 201, cross: 403 },
+  { key: 'POST /v1/households', roles: CASE, req: (P) => ({ path: '/v1/households', body: householdBody(P.code) }), ok: 201, cross: 403 },
   {
     key: 'GET /v1/households/{id}',
     roles: [...CASE, 'siao'],
@@ -254,7 +259,7 @@ const OPS = [
     roles: PUSH,
     // a referral batch attaches only to a household its own source pushed (here by id)
     ...batch('/v1/referrals/batch', (x, P, who) =>
-      C.referralRecord(x, undefined, { household_external_id: undefined, household: roleOf(who) === 'admin' ? P.adminPushed : P.pushed.household, platform: P.code }),
+      referralRecord(x, undefined, { household_external_id: undefined, household: roleOf(who) === 'admin' ? P.adminPushed : P.pushed.household, platform: P.code }),
     ),
   },
   {
@@ -267,12 +272,12 @@ const OPS = [
   {
     key: 'POST /v1/referrals',
     roles: [...CASE, 'partner'],
-    req: (P) => ({ path: '/v1/referrals', body: C.referralBody(C.householdBody(P.code), P.code) }),
+    req: (P) => ({ path: '/v1/referrals', body: referralBody(householdBody(P.code), P.code) }),
     ok: 201,
     cross: 403,
   },
   { key: 'GET /v1/referrals/{id}', roles: [...CASE, 'partner', 'siao'], req: (P, who) => ({ path: `/v1/referrals/${referralFor(P, who)}` }), ok: 200, cross: 404 },
-  { key: 'PATCH /v1/referrals/{id}', roles: CASE, req: (P) => ({ path: `/v1/referrals/${P.referral}`, body: { decision_note: `Note ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'PATCH /v1/referrals/{id}', roles: CASE, req: (P) => ({ path: `/v1/referrals/${P.referral}`, body: { decision_note: `Note ${uniqueLetters()}` } }), ok: 200, cross: 404 },
   {
     key: 'POST /v1/referrals/{id}/transitions',
     roles: CASE,
@@ -285,15 +290,15 @@ const OPS = [
   },
   { key: 'GET /v1/referrals/{id}/events', roles: CASE, req: (P) => ({ path: `/v1/referrals/${P.referral}/events` }), ok: 200, cross: 404 },
   { key: 'GET /v1/referrals/{id}/measures', roles: CASE, req: (P) => ({ path: `/v1/referrals/${P.referral}/measures` }), ok: 200, cross: 404 },
-  { key: 'POST /v1/referrals/{id}/measures', roles: CASE, req: (P) => ({ path: `/v1/referrals/${P.referral}/measures`, body: C.measureBody() }), ok: 201, cross: 404 },
+  { key: 'POST /v1/referrals/{id}/measures', roles: CASE, req: (P) => ({ path: `/v1/referrals/${P.referral}/measures`, body: measureBody() }), ok: 201, cross: 404 },
   { key: 'GET /v1/measures/{id}', roles: CASE, req: (P) => ({ path: `/v1/measures/${P.measure}` }), ok: 200, cross: 404 },
-  { key: 'PATCH /v1/measures/{id}', roles: CASE, req: (P) => ({ path: `/v1/measures/${P.measure}`, body: { operator: `Op ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
-  { key: 'POST /v1/siao-requests/batch', roles: PUSH, ...batch('/v1/siao-requests/batch', (x, P) => C.siaoRecord(x, { platform: P.code })) },
+  { key: 'PATCH /v1/measures/{id}', roles: CASE, req: (P) => ({ path: `/v1/measures/${P.measure}`, body: { operator: `Op ${uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'POST /v1/siao-requests/batch', roles: PUSH, ...batch('/v1/siao-requests/batch', (x, P) => siaoRecord(x, { platform: P.code })) },
   { key: 'GET /v1/siao-requests', roles: PUSH, req: () => ({ path: '/v1/siao-requests?limit=500' }), ok: 200, list: (P) => [P.pushed.siaoRequest] },
   // eviction prevention
-  { key: 'POST /v1/prevention-rules', roles: ADMIN, req: () => ({ path: '/v1/prevention-rules', body: C.ruleBody() }), ok: 201 },
-  { key: 'PATCH /v1/prevention-rules/{id}', roles: ADMIN, req: () => ({ path: `/v1/prevention-rules/${A.rule}`, body: { note: `Note ${C.uniqueLetters()}` } }), ok: 200 },
-  { key: 'POST /v1/prevention-cases/batch', roles: PUSH, ...batch('/v1/prevention-cases/batch', (x, P) => C.caseRecord(x, undefined, { household_external_id: undefined, household: P.household, platform: P.code })) },
+  { key: 'POST /v1/prevention-rules', roles: ADMIN, req: () => ({ path: '/v1/prevention-rules', body: ruleBody() }), ok: 201 },
+  { key: 'PATCH /v1/prevention-rules/{id}', roles: ADMIN, req: () => ({ path: `/v1/prevention-rules/${A.rule}`, body: { note: `Note ${uniqueLetters()}` } }), ok: 200 },
+  { key: 'POST /v1/prevention-cases/batch', roles: PUSH, ...batch('/v1/prevention-cases/batch', (x, P) => caseRecord(x, undefined, { household_external_id: undefined, household: P.household, platform: P.code })) },
   {
     key: 'GET /v1/prevention-cases',
     roles: [...CASE, 'partner', 'siao'],
@@ -304,7 +309,7 @@ const OPS = [
   {
     key: 'POST /v1/prevention-cases',
     roles: [...CASE, 'partner'],
-    req: (P) => ({ path: '/v1/prevention-cases', body: C.caseBody(C.householdBody(P.code), P.code) }),
+    req: (P) => ({ path: '/v1/prevention-cases', body: caseBody(householdBody(P.code), P.code) }),
     ok: 201,
     cross: 403,
   },
@@ -330,12 +335,12 @@ const OPS = [
   },
   { key: 'POST /v1/prevention-actions/batch', roles: PUSH, ...batch('/v1/prevention-actions/batch', (x, P) => ({ external_id: x, case: P.case, kind: 'vej', done_on: '2025-03-01' })) },
   { key: 'GET /v1/prevention-actions/{id}', roles: CASE, req: (P) => ({ path: `/v1/prevention-actions/${P.action}` }), ok: 200, cross: 404 },
-  { key: 'PATCH /v1/prevention-actions/{id}', roles: CASE, req: (P) => ({ path: `/v1/prevention-actions/${P.action}`, body: { outcome_notes: `Notes ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'PATCH /v1/prevention-actions/{id}', roles: CASE, req: (P) => ({ path: `/v1/prevention-actions/${P.action}`, body: { outcome_notes: `Notes ${uniqueLetters()}` } }), ok: 200, cross: 404 },
   { key: 'POST /v1/prevention-follow-ups/batch', roles: PUSH, ...batch('/v1/prevention-follow-ups/batch', (x, P) => ({ case: P.case, at_months: 12, situation: 'procedure_pending' })) },
   // the housing offer
-  { key: 'POST /v1/housing-offers/batch', roles: PUSH, ...batch('/v1/housing-offers/batch', (x, P) => ({ external_id: x, ...C.offerBody({ platform: P.code }) })) },
+  { key: 'POST /v1/housing-offers/batch', roles: PUSH, ...batch('/v1/housing-offers/batch', (x, P) => ({ external_id: x, ...offerBody({ platform: P.code }) })) },
   { key: 'GET /v1/housing-offers', roles: [...CASE, 'siao'], req: () => ({ path: '/v1/housing-offers?limit=500' }), ok: 200, list: (P) => [P.offer, P.pushed.offer] },
-  { key: 'POST /v1/housing-offers', roles: CASE, req: (P) => ({ path: '/v1/housing-offers', body: C.offerBody({ platform: P.code }) }), ok: 201, cross: 403 },
+  { key: 'POST /v1/housing-offers', roles: CASE, req: (P) => ({ path: '/v1/housing-offers', body: offerBody({ platform: P.code }) }), ok: 201, cross: 403 },
   {
     key: 'GET /v1/housing-offers/{id}',
     roles: [...CASE, 'siao'],
@@ -343,11 +348,11 @@ const OPS = [
     ok: 200,
     cross: 404,
   },
-  { key: 'PATCH /v1/housing-offers/{id}', roles: CASE, req: (P) => ({ path: `/v1/housing-offers/${P.offer}`, body: { label: `Logement ${C.uniqueLetters()}` } }), ok: 200, cross: 404 },
-  { key: 'POST /v1/placements/batch', roles: PUSH, ...batch('/v1/placements/batch', (x, P) => ({ external_id: x, ...C.placementBody(P.placeReferral, P.offer) })) },
+  { key: 'PATCH /v1/housing-offers/{id}', roles: CASE, req: (P) => ({ path: `/v1/housing-offers/${P.offer}`, body: { label: `Logement ${uniqueLetters()}` } }), ok: 200, cross: 404 },
+  { key: 'POST /v1/placements/batch', roles: PUSH, ...batch('/v1/placements/batch', (x, P) => ({ external_id: x, ...placementBody(P.placeReferral, P.offer) })) },
   { key: 'GET /v1/placements', roles: [...CASE, 'siao'], req: () => ({ path: '/v1/placements?limit=500' }), ok: 200, list: (P) => [P.placement, P.pushed.placement] },
   // a referral and an offer of another platform are not found (422 naming them), the platform being theirs
-  { key: 'POST /v1/placements', roles: CASE, req: (P) => ({ path: '/v1/placements', body: C.placementBody(P.placeReferral, P.offer) }), ok: 201, cross: 422 },
+  { key: 'POST /v1/placements', roles: CASE, req: (P) => ({ path: '/v1/placements', body: placementBody(P.placeReferral, P.offer) }), ok: 201, cross: 422 },
   {
     key: 'GET /v1/placements/{id}',
     roles: [...CASE, 'siao'],
@@ -360,7 +365,7 @@ const OPS = [
   {
     key: 'POST /v1/fluidity-meetings',
     roles: CASE,
-    req: (P) => ({ path: '/v1/fluidity-meetings', body: C.meetingBody([P.referral], { platform: P.code }) }),
+    req: (P) => ({ path: '/v1/fluidity-meetings', body: meetingBody([P.referral], { platform: P.code }) }),
     ok: 201,
     cross: 403,
   },
@@ -377,7 +382,7 @@ const OPS = [
   {
     key: 'POST /v1/webhooks',
     roles: FEED,
-    req: (P) => ({ path: '/v1/webhooks', body: { url: `https://hooks.example.org/m-${C.uniqueLetters()}`, platforms: [P.code] } }),
+    req: (P) => ({ path: '/v1/webhooks', body: { url: `https://hooks.example.org/m-${uniqueLetters()}`, platforms: [P.code] } }),
     ok: 201,
     cross: 403,
   },
@@ -433,15 +438,15 @@ function documentedRoles(o, all) {
 }
 
 test('the_matrix_covers_every_protected_operation_of_openapi_yaml_with_the_roles_it_documents', (t) => {
-  const all = C.operations();
+  const all = operations();
   const protectedOps = all.filter((o) => !(Array.isArray(o.op.security) && o.op.security.length === 0));
   const keys = OPS.map((o) => o.key);
-  assert.deepEqual([...keys].sort(), protectedOps.map(C.opKey).sort(), 'OPS lists exactly the protected operations');
+  assert.deepEqual([...keys].sort(), protectedOps.map(opKey).sort(), 'OPS lists exactly the protected operations');
   for (const o of protectedOps) {
-    const mine = OPS.find((x) => x.key === C.opKey(o));
-    assert.deepEqual(documentedRoles(o, all), [...mine.roles].sort(), `${C.opKey(o)}: roles documented in openapi.yaml vs the access matrix`);
+    const mine = OPS.find((x) => x.key === opKey(o));
+    assert.deepEqual(documentedRoles(o, all), [...mine.roles].sort(), `${opKey(o)}: roles documented in openapi.yaml vs the access matrix`);
   }
-  C.summary(t, `matrix: ${OPS.length} protected operations, their roles as documented in openapi.yaml and the access matrix (${all.length - protectedOps.length} public operations)`);
+  summary(t, `matrix: ${OPS.length} protected operations, their roles as documented in openapi.yaml and the access matrix (${all.length - protectedOps.length} public operations)`);
 });
 
 test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing_changes', async (t) => {
@@ -455,12 +460,12 @@ test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing
       // the request on artois' data (A); scoped lens_henin tokens try it too
       const own = allowed && home === A;
       const reqA = await op.req(A, who, own);
-      const fp = await C.fingerprint(svc);
+      const fp = await fingerprint(svc);
       const res = await call('matrix', op.key.split(' ')[0], reqA.path, { token: tok[who], body: reqA.body });
       const where = `${who} ${op.key} ${reqA.path}`;
       if (!allowed) {
         assert.equal(res.status, 403, `${where}: BFLA ${res.status} ${res.text}`);
-        assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], `${where}: a 403 changed the database`);
+        assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], `${where}: a 403 changed the database`);
       } else if (own) {
         assert.equal(res.status, op.ok, `${where}: ${res.status} ${res.text.slice(0, 300)}`);
         if (op.batch) assert.equal(res.json.rejected.length, 0, `${where}: ${res.text}`);
@@ -481,7 +486,7 @@ test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing
         if (op.batch) {
           assert.equal(res.status, 200, `${where}: ${res.text}`);
           assert.equal(res.json.rejected.length, 1, `${where}: an artois record pushed by a lens_henin token: ${res.text}`);
-          assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)).filter((x) => x !== 'idempotency_key'), [], `${where}: changed`);
+          assert.deepEqual(changedTables(fp, await fingerprint(svc)).filter((x) => x !== 'idempotency_key'), [], `${where}: changed`);
         } else if (op.list) {
           assert.equal(res.status, 200, `${where}: ${res.text}`);
           const ids = res.json.items.map((x) => x.id);
@@ -489,7 +494,7 @@ test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing
           assert.ok(res.json.items.every((x) => x.platform == null || x.platform === 'lens_henin'), `${where}: another platform listed`);
         } else {
           assert.equal(res.status, op.cross, `${where}: BOLA ${res.status} ${res.text.slice(0, 300)}`);
-          assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], `${where}: a refused request changed the database`);
+          assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], `${where}: a refused request changed the database`);
         }
         // and on its own platform it works: the refusal above is the scope, not the role
         const reqB = await op.req(B, who, true);
@@ -500,8 +505,8 @@ test('every_role_and_scope_against_every_operation_bfla_403_bola_404_and_nothing
     }
     grid.push(`${op.key.padEnd(40)} ${row.map((s) => String(s).padStart(4)).join('')}`);
   }
-  C.summary(t, `role x scope matrix (${TOKENS.join(', ')}):\n# ${grid.join('\n# ')}`);
-  C.summary(t, `matrix: ${statusLine('matrix')}; every 403 and cross-platform refusal left the database unchanged`);
+  summary(t, `role x scope matrix (${TOKENS.join(', ')}):\n# ${grid.join('\n# ')}`);
+  summary(t, `matrix: ${statusLine('matrix')}; every 403 and cross-platform refusal left the database unchanged`);
 });
 
 test('within_a_platform_partners_and_siao_sources_see_only_their_own_and_coordinators_may_not_touch_department_wide_partners', async (t) => {
@@ -522,7 +527,7 @@ test('within_a_platform_partners_and_siao_sources_see_only_their_own_and_coordin
     ['coordinator', 'PATCH', `/v1/partners/${A.partner}`, { platform: 'lens_henin' }, 403],
     ['coordinator', 'PATCH', `/v1/households/${A.household}`, { platform: 'lens_henin' }, 403],
     // a siao token pushes as its own source only
-    ['siao', 'POST', '/v1/siao-requests/batch?source=other', [C.siaoRecord('SRC-1')], 403],
+    ['siao', 'POST', '/v1/siao-requests/batch?source=other', [siaoRecord('SRC-1')], 403],
     // statistics of a platform outside an analyst's scope
     ['analystB', 'GET', '/v1/stats/activity?platform=artois', undefined, 403],
     ['analystB', 'GET', '/v1/observatory/youth?ami=1', undefined, 403],
@@ -539,35 +544,35 @@ test('within_a_platform_partners_and_siao_sources_see_only_their_own_and_coordin
     ['partner', 'GET', `/v1/placements/${A.placement}`, undefined, 403],
   ];
   for (const [who, m, p, body, want] of cases) {
-    const fp = await C.fingerprint(svc);
+    const fp = await fingerprint(svc);
     const res = await call('within platform', m, p, { token: tok[who], body });
     assert.equal(res.status, want, `${who} ${m} ${p}: ${res.text}`);
-    assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], `${who} ${m} ${p}: changed`);
+    assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], `${who} ${m} ${p}: changed`);
   }
   // the same source, another platform: an artois record cannot be moved to lens_henin
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const hijack = await call('within platform', 'POST', '/v1/siao-requests/batch', {
     token: tok.siaoB,
-    body: [C.siaoRecord(`S-${A.pushed.ext}`, { platform: 'lens_henin', person_key: 'pk-hijack' })],
+    body: [siaoRecord(`S-${A.pushed.ext}`, { platform: 'lens_henin', person_key: 'pk-hijack' })],
   });
   assert.equal(hijack.status, 200, hijack.text);
   assert.equal(hijack.json.rejected.length, 1, `siaoB overwrote siao's artois record: ${hijack.text}`);
   const hh = await call('within platform', 'POST', '/v1/households/batch', {
     token: tok.siaoB,
-    body: [C.householdRecord(`H-${A.pushed.ext}`, { platform: 'lens_henin' })],
+    body: [householdRecord(`H-${A.pushed.ext}`, { platform: 'lens_henin' })],
   });
   assert.equal(hh.json.rejected.length, 1, `siaoB overwrote siao's artois household: ${hh.text}`);
-  assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], 'cross-platform upserts changed the database');
+  assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], 'cross-platform upserts changed the database');
   // a siao token's list is its source on its platforms: siaoB does not see siao's artois rows
   const list = await call('within platform', 'GET', '/v1/siao-requests?limit=500', { token: tok.siaoB });
   assert.ok(!list.json.items.some((x) => x.id === A.pushed.siaoRequest), 'siaoB lists an artois request of the same source');
-  C.summary(t, `within a platform: ${statusLine('within platform')}; other partner tokens, same-named sources of other platforms and department-wide partners stay out of reach`);
+  summary(t, `within a platform: ${statusLine('within platform')}; other partner tokens, same-named sources of other platforms and department-wide partners stay out of reach`);
 });
 
 // ---------------------------------------------------------------------------------------------
 // Credentials
 
-const PUBLIC = () => C.operations().filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0);
+const PUBLIC = () => operations().filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0);
 
 /** A concrete request for every protected operation (admin's view of artois). */
 async function protectedRequests() {
@@ -600,7 +605,7 @@ test('no_unknown_revoked_expired_or_malformed_credentials_are_401_with_www_authe
     'very long': `Bearer ${'a'.repeat(6000)}`,
     'quoted': `Bearer "${adm}"`,
   };
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   for (const r of reqs) {
     for (const [label, h] of Object.entries(AUTH)) {
       const headers = h === undefined ? {} : { Authorization: h };
@@ -610,18 +615,18 @@ test('no_unknown_revoked_expired_or_malformed_credentials_are_401_with_www_authe
       assert.ok(!res.text.includes(adm), `${label}: the token echoed`);
     }
     // two Authorization headers (an unknown one first): not authenticated
-    const two = await httpRequest(svc.url, r.method, r.path, {
+    const two = await request(svc.url, r.method, r.path, { keepAlive: false, raw: true,
       headers: { Authorization: [`Bearer ${tok.unknown}`, `Bearer ${adm}`], 'Content-Type': 'application/json' },
       body: r.body === undefined ? undefined : JSON.stringify(r.body),
     });
     assert.equal(two.status, 401, `two Authorization headers: ${r.key}: ${two.status}`);
     count('credentials', two.status);
   }
-  assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], 'a 401 changed the database');
+  assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], 'a 401 changed the database');
   // the scheme is case-insensitive (RFC 9110): this is the token, not a malformed header
   const lower = await call('credentials', 'GET', '/v1/tokens', { headers: { Authorization: `bearer ${adm}` } });
   assert.equal(lower.status, 200, lower.text);
-  C.summary(
+  summary(
     t,
     `credentials: ${Object.keys(AUTH).length + 1} kinds of missing, unknown, revoked, expired or malformed Authorization on ${reqs.length} protected operations: ${statusLine(
       'credentials',
@@ -646,13 +651,13 @@ test('a_token_in_the_query_string_or_a_cookie_never_authenticates', async (t) =>
   }
   // on public routes the token is an unknown query parameter, never a credential
   for (const o of PUBLIC()) {
-    const res = await call('token elsewhere', 'GET', `${C.concretePath(o.template, {})}?access_token=${encodeURIComponent(tok.admin)}`);
+    const res = await call('token elsewhere', 'GET', `${concretePath(o.template, {})}?access_token=${encodeURIComponent(tok.admin)}`);
     assert.equal(res.status, 422, `${o.template}: ${res.text}`);
   }
   // and the service never logs it
   const leaked = svc.logs.filter((l) => l.includes(tok.admin));
   assert.deepEqual(leaked, [], 'a token in the service log');
-  C.summary(t, `tokens outside the Authorization header: ${statusLine('token elsewhere')}; 401 on protected routes, 422 (unknown parameter) on public ones, never in the log`);
+  summary(t, `tokens outside the Authorization header: ${statusLine('token elsewhere')}; 401 on protected routes, 422 (unknown parameter) on public ones, never in the log`);
 });
 
 test('revocation_takes_effect_at_once_and_expiry_while_the_token_is_cached', async (t) => {
@@ -671,7 +676,7 @@ test('revocation_takes_effect_at_once_and_expiry_while_the_token_is_cached', asy
   let status = 200;
   while (status === 200 && Date.now() - since < 5_000) {
     status = (await call('revocation', 'GET', '/v1/households', { token: r2.token })).status;
-    if (status === 200) await C.sleep(100);
+    if (status === 200) await sleep(100);
   }
   const revokedAfter = Date.now() - since;
   assert.equal(status, 401, 'revoked by the CLI');
@@ -680,19 +685,19 @@ test('revocation_takes_effect_at_once_and_expiry_while_the_token_is_cached', asy
   const expiresAt = new Date(Date.now() + 3_000);
   const r3 = await mustCreate('/v1/tokens', { role: 'analyst', name: 'expiring', expires_at: expiresAt.toISOString() });
   assert.equal((await call('revocation', 'GET', '/v1/stats/activity', { token: r3.token })).status, 200);
-  await C.sleep(Math.max(0, expiresAt - Date.now()) + 50);
+  await sleep(Math.max(0, expiresAt - Date.now()) + 50);
   const expired = await call('revocation', 'GET', '/v1/stats/activity', { token: r3.token });
   assert.equal(expired.status, 401, 'an expired token is refused even while cached');
-  C.summary(t, `revocation and expiry: revoked through the API refused at once, through the CLI after ${revokedAfter} ms, expired while cached refused; ${statusLine('revocation')}`);
+  summary(t, `revocation and expiry: revoked through the API refused at once, through the CLI after ${revokedAfter} ms, expired while cached refused; ${statusLine('revocation')}`);
 });
 
 test('public_operations_need_no_token', async (t) => {
   for (const o of PUBLIC()) {
-    const res = await call('public', 'GET', C.concretePath(o.template, {}));
+    const res = await call('public', 'GET', concretePath(o.template, {}));
     assert.ok(res.status < 400 || res.status === 404, `${o.template}: ${res.status}`);
     assert.ok(![401, 403].includes(res.status));
   }
-  C.summary(t, `public operations: ${statusLine('public')}; none asks for a token`);
+  summary(t, `public operations: ${statusLine('public')}; none asks for a token`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -730,51 +735,51 @@ const SERVER_OWNED = {
 
 /** The members a body may not carry (everything in SERVER_OWNED its input schema lacks). */
 function forbiddenFor(schema) {
-  const allowed = new Set(Object.keys(C.deref(schema).properties ?? {}));
+  const allowed = new Set(Object.keys(deref(schema).properties ?? {}));
   return Object.entries(SERVER_OWNED).filter(([k]) => !allowed.has(k));
 }
 
 test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', async (t) => {
-  const all = C.operations();
+  const all = operations();
   const schemaOf = (key) => {
-    const o = all.find((x) => C.opKey(x) === key);
+    const o = all.find((x) => opKey(x) === key);
     const s = o.body['application/json'];
-    return s.type === 'array' ? C.deref(s.items) : s;
+    return s.type === 'array' ? deref(s.items) : s;
   };
   const WRITES = [
-    ['POST /v1/tokens', () => ({ path: '/v1/tokens', body: { role: 'analyst', name: `ma ${C.uniqueLetters()}` } })],
-    ['POST /v1/partners', () => ({ path: '/v1/partners', body: C.partnerBody() })],
+    ['POST /v1/tokens', () => ({ path: '/v1/tokens', body: { role: 'analyst', name: `ma ${uniqueLetters()}` } })],
+    ['POST /v1/partners', () => ({ path: '/v1/partners', body: partnerBody() })],
     ['PATCH /v1/partners/{id}', () => ({ path: `/v1/partners/${A.partner}`, body: { name: 'Nom' } })],
-    ['POST /v1/households', () => ({ path: '/v1/households', body: C.householdBody() })],
+    ['POST /v1/households', () => ({ path: '/v1/households', body: householdBody() })],
     ['PATCH /v1/households/{id}', () => ({ path: `/v1/households/${A.household}`, body: { children: 2 } })],
-    ['POST /v1/referrals', () => ({ path: '/v1/referrals', body: C.referralBody(A.household) })],
+    ['POST /v1/referrals', () => ({ path: '/v1/referrals', body: referralBody(A.household) })],
     ['PATCH /v1/referrals/{id}', () => ({ path: `/v1/referrals/${A.referral}`, body: { decision_note: 'x' } })],
     ['POST /v1/referrals/{id}/transitions', () => ({ path: `/v1/referrals/${A.referral}/transitions`, body: { to: 'reoriented', on: '2025-01-20' } })],
-    ['POST /v1/referrals/{id}/measures', () => ({ path: `/v1/referrals/${A.referral}/measures`, body: C.measureBody() })],
+    ['POST /v1/referrals/{id}/measures', () => ({ path: `/v1/referrals/${A.referral}/measures`, body: measureBody() })],
     ['PATCH /v1/measures/{id}', () => ({ path: `/v1/measures/${A.measure}`, body: { operator: 'Op' } })],
-    ['POST /v1/prevention-rules', () => ({ path: '/v1/prevention-rules', body: C.ruleBody() })],
-    ['POST /v1/prevention-cases', () => ({ path: '/v1/prevention-cases', body: C.caseBody(A.household) })],
+    ['POST /v1/prevention-rules', () => ({ path: '/v1/prevention-rules', body: ruleBody() })],
+    ['POST /v1/prevention-cases', () => ({ path: '/v1/prevention-cases', body: caseBody(A.household) })],
     ['PATCH /v1/prevention-cases/{id}', () => ({ path: `/v1/prevention-cases/${A.case}`, body: { debt_eur: 2100, debt_on: '2025-01-05' } })],
     ['POST /v1/prevention-cases/{id}/actions', () => ({ path: `/v1/prevention-cases/${A.case}/actions`, body: { kind: 'other', done_on: '2025-03-10' } })],
     ['POST /v1/prevention-cases/{id}/follow-ups', () => ({ path: `/v1/prevention-cases/${A.case}/follow-ups`, body: { at_months: 6, situation: 'procedure_pending' } })],
-    ['POST /v1/housing-offers', () => ({ path: '/v1/housing-offers', body: C.offerBody() })],
-    ['POST /v1/placements', () => ({ path: '/v1/placements', body: C.placementBody(A.placeReferral, A.offer) })],
-    ['POST /v1/fluidity-meetings', () => ({ path: '/v1/fluidity-meetings', body: C.meetingBody([A.referral]) })],
+    ['POST /v1/housing-offers', () => ({ path: '/v1/housing-offers', body: offerBody() })],
+    ['POST /v1/placements', () => ({ path: '/v1/placements', body: placementBody(A.placeReferral, A.offer) })],
+    ['POST /v1/fluidity-meetings', () => ({ path: '/v1/fluidity-meetings', body: meetingBody([A.referral]) })],
   ];
   let n = 0;
   for (const [key, mk] of WRITES) {
     const method = key.split(' ')[0];
     const forbidden = forbiddenFor(schemaOf(key));
     // platform where it is fixed: a referral's platform after creation; no platform on measures or transitions
-    if (!C.deref(schemaOf(key)).properties?.platform) forbidden.push(['platform', 'lens_henin']);
+    if (!deref(schemaOf(key)).properties?.platform) forbidden.push(['platform', 'lens_henin']);
     for (const who of key.includes('tokens') || key.includes('prevention-rules') ? ['admin'] : ['admin', 'coordinator']) {
       for (const [member, value] of forbidden) {
         const { path, body } = mk();
-        const fp = await C.fingerprint(svc);
+        const fp = await fingerprint(svc);
         const res = await call('mass assignment', method, path, { token: tok[who], body: { ...body, [member]: value } });
         assert.equal(res.status, 422, `${who} ${key} with ${member}: ${res.status} ${res.text.slice(0, 300)}`);
         assert.ok(res.json.errors?.some((e) => e.field === `/${member}`), `${key}: ${member} named: ${res.text}`);
-        assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], `${who} ${key} with ${member}: changed`);
+        assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], `${who} ${key} with ${member}: changed`);
         n += 1;
       }
     }
@@ -791,22 +796,22 @@ test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', asy
   }
   // batch records: server-owned members make the record rejected, nothing stored
   const BATCHES = [
-    ['POST /v1/siao-requests/batch', (x) => C.siaoRecord(x)],
-    ['POST /v1/households/batch', (x) => C.householdRecord(x)],
-    ['POST /v1/referrals/batch', (x) => C.referralRecord(x, `H-${A.pushed.ext}`)],
-    ['POST /v1/prevention-cases/batch', (x) => C.caseRecord(x, `H-${A.pushed.ext}`)],
-    ['POST /v1/housing-offers/batch', (x) => ({ external_id: x, ...C.offerBody() })],
-    ['POST /v1/placements/batch', (x) => ({ external_id: x, ...C.placementBody(A.placeReferral, A.offer) })],
+    ['POST /v1/siao-requests/batch', (x) => siaoRecord(x)],
+    ['POST /v1/households/batch', (x) => householdRecord(x)],
+    ['POST /v1/referrals/batch', (x) => referralRecord(x, `H-${A.pushed.ext}`)],
+    ['POST /v1/prevention-cases/batch', (x) => caseRecord(x, `H-${A.pushed.ext}`)],
+    ['POST /v1/housing-offers/batch', (x) => ({ external_id: x, ...offerBody() })],
+    ['POST /v1/placements/batch', (x) => ({ external_id: x, ...placementBody(A.placeReferral, A.offer) })],
   ];
   for (const [key, rec] of BATCHES) {
     const forbidden = forbiddenFor(schemaOf(key));
-    const records = forbidden.map(([member, value], i) => ({ ...rec(`MA-${C.uniqueLetters()}-${i}`), [member]: value }));
-    const fp = await C.fingerprint(svc);
+    const records = forbidden.map(([member, value], i) => ({ ...rec(`MA-${uniqueLetters()}-${i}`), [member]: value }));
+    const fp = await fingerprint(svc);
     const res = await call('mass assignment', 'POST', key.split(' ')[1], { token: tok.siao, body: records });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.rejected.length, records.length, `${key}: ${res.text.slice(0, 500)}`);
     res.json.rejected.forEach((r) => assert.ok(r.errors.some((e) => e.field === `/${forbidden[r.index][0]}`), JSON.stringify(r)));
-    assert.deepEqual(C.changedTables(fp, await C.fingerprint(svc)), [], `${key}: changed`);
+    assert.deepEqual(changedTables(fp, await fingerprint(svc)), [], `${key}: changed`);
     n += records.length;
   }
   // the stored rows still carry what the server set
@@ -818,7 +823,7 @@ test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', asy
   assert.equal(esc.status, 403, esc.text);
   const wide = await call('mass assignment', 'POST', '/v1/tokens', { token: tok.admin, body: { role: 'admin', name: 'wide', platforms: ['artois'] } });
   assert.equal(wide.status, 422, wide.text);
-  C.summary(
+  summary(
     t,
     `mass assignment: ${n} bodies and batch records carrying id, platform where it is fixed, created_at/updated_at, row_version, person_key, status, source, audit and token fields: ${statusLine(
       'mass assignment',
@@ -827,7 +832,7 @@ test('mass_assignment_of_server_owned_members_is_refused_and_never_applied', asy
 });
 
 test('no_refused_request_left_an_audit_event', async (t) => {
-  await C.sleep(600); // the audit queue is flushed every 200 ms
+  await sleep(600); // the audit queue is flushed every 200 ms
   const r = await svc.sql(`SELECT count(*)::int AS n FROM audit_event WHERE request_id = ANY($1)`, [refusedIds]);
   assert.equal(r.rows[0].n, 0);
   const errors = svc.logEntries().filter((e) => e.level === 'error');
@@ -835,5 +840,5 @@ test('no_refused_request_left_an_audit_event', async (t) => {
   for (const [name, value] of Object.entries(tok)) {
     assert.ok(!svc.logs.some((l) => l.includes(value)), `token ${name} in the service log`);
   }
-  C.summary(t, `audit: ${refusedIds.length} refused requests, none audited; no token value and no error in the service log`);
+  summary(t, `audit: ${refusedIds.length} refused requests, none audited; no token value and no error in the service log`);
 });

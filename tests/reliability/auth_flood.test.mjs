@@ -22,10 +22,13 @@
 //   5. A flood of public requests takes no connection from the pool.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from '../lib/harness.mjs';
-import { SANITIZED, SLOWDOWN, sleep, call, newReferral } from './_rel2_lib.mjs';
-import { memKb, rssSampler, mib, realClient, describeClient, bogusToken, metric } from './_rel3_lib.mjs';
+import { startService } from '../lib/service.mjs';
 import pg from 'pg';
+import { SANITIZED, SLOWDOWN, bogusToken, describeClient, memKb, mib, realClient, rssSampler } from '../lib/load.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { request } from '../lib/http.mjs';
+import { recentReferralBody } from '../lib/data.mjs';
+import { metric } from '../lib/metrics.mjs';
 
 const FLOOD_MS = 8_000;
 const RSS_BOUND_MIB = 96;
@@ -49,23 +52,13 @@ async function flood(clients, ms, step) {
 }
 
 /** GET with a given Authorization value from a given local address; { status, error }. */
-async function getFrom(port, path, { auth, localAddress }) {
-  const http = await import('node:http');
-  return new Promise((resolve) => {
-    const headers = auth ? { Authorization: auth } : {};
-    const req = http.request({ host: '127.0.0.1', port, path, headers, localAddress, agent: false, timeout: 30_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }));
-      res.on('error', (e) => resolve({ status: 0, error: e.code }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, error: e.code ?? e.message }));
-    req.end();
-  });
+function getFrom(port, path, { auth, localAddress }) {
+  const headers = auth ? { Authorization: auth } : {};
+  return request(`http://127.0.0.1:${port}`, 'GET', path, { headers, localAddress, keepAlive: false, validate: false, settle: true });
 }
 
 async function metricsOf(svc, token) {
-  const r = await call(svc.url, 'GET', '/metrics', { token });
+  const r = await request(svc.url, 'GET', '/metrics', { settle: true, token });
   assert.equal(r.status, 200, r.text);
   return r.text;
 }
@@ -87,13 +80,13 @@ describe('database load without a token', () => {
   });
 
   test('floods of bogus tokens, malformed tokens and public requests: the database is spared, a real client served', async (t) => {
-    for (let i = 0; i < 10; i += 1) await call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.coord });
+    for (let i = 0; i < 10; i += 1) await request(svc.url, 'GET', '/v1/households?limit=5', { settle: true, token: tok.coord });
     const m0 = await metricsOf(svc, tok.admin);
     const rest = memKb(svc.child.pid).rss;
     const sampler = rssSampler(svc.child.pid);
     const client = realClient(svc.port, {
       clients: 2,
-      pick: (i) => (i % 4 === 3 ? { method: 'POST', path: '/v1/referrals', token: tok.coord, body: newReferral('artois') } : { path: '/v1/households?limit=5', token: tok.coord }),
+      pick: (i) => (i % 4 === 3 ? { method: 'POST', path: '/v1/referrals', token: tok.coord, body: recentReferralBody('artois') } : { path: '/v1/households?limit=5', token: tok.coord }),
     });
     const publicPaths = ['/v1/platforms', '/v1/funding', '/v1/vocabularies', '/readyz', '/v1/platforms/artois'];
     const t0 = Date.now();
@@ -188,7 +181,7 @@ describe('rate budgets', () => {
   test("a token's spent budget survives a flood of other tokens", async (t) => {
     // spend the whole budget (100, refilled at 1/s) and see the 429
     const spent = [];
-    for (let i = 0; i < BURST + 10 && !spent.includes(429); i += 1) spent.push((await call(svc.url, 'GET', '/v1/partners?limit=1', { token: tok.spender })).status);
+    for (let i = 0; i < BURST + 10 && !spent.includes(429); i += 1) spent.push((await request(svc.url, 'GET', '/v1/partners?limit=1', { settle: true, token: tok.spender })).status);
     assert.ok(spent.includes(429), `spent: ${spent.length} requests`);
     const t0 = Date.now();
     // 1 000 distinct bogus tokens from 20 addresses (within their budgets): the old cache kept
@@ -208,7 +201,7 @@ describe('rate budgets', () => {
     const n = Math.min(Math.floor(elapsed) + 10, BURST - 10);
     const t1 = Date.now();
     const after = [];
-    for (let i = 0; i < n; i += 1) after.push(await call(svc.url, 'GET', '/v1/partners?limit=1', { token: tok.spender }));
+    for (let i = 0; i < n; i += 1) after.push(await request(svc.url, 'GET', '/v1/partners?limit=1', { settle: true, token: tok.spender }));
     const refill = Math.floor((Date.now() - t0) / 1000) + 1;
     const ok = after.filter((r) => r.status === 200).length;
     const policy = after[0].headers['ratelimit-policy'];
@@ -246,11 +239,11 @@ describe('statistics concurrency', () => {
     const client = realClient(svc.port, {
       clients: 1,
       pauseMs: 100,
-      pick: (i) => (i % 3 === 2 ? { method: 'POST', path: '/v1/referrals', token: tok.admin, body: newReferral('artois') } : { path: '/v1/households?limit=5', token: tok.admin }),
+      pick: (i) => (i % 3 === 2 ? { method: 'POST', path: '/v1/referrals', token: tok.admin, body: recentReferralBody('artois') } : { path: '/v1/households?limit=5', token: tok.admin }),
     });
     let stats;
     try {
-      stats = await flood(6, 6_000 * SLOWDOWN, () => call(svc.url, 'GET', '/v1/observatory/youth?from=2024-01-01&to=2024-12-31', { token: tok.analyst, timeout: 60_000 }));
+      stats = await flood(6, 6_000 * SLOWDOWN, () => request(svc.url, 'GET', '/v1/observatory/youth?from=2024-01-01&to=2024-12-31', { settle: true, token: tok.analyst, timeout: 60_000 }));
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
@@ -265,7 +258,7 @@ describe('statistics concurrency', () => {
     assert.equal(real.errors, 0);
     assert.ok(real.count >= 3, 'case management kept being served');
     assert.deepEqual(Object.keys(stats).filter((k) => k !== '503' && k !== '200'), [], 'statistics: 200 or 503 only');
-    const after = await call(svc.url, 'GET', '/v1/observatory/youth?from=2024-01-01&to=2024-12-31', { token: tok.analyst });
+    const after = await request(svc.url, 'GET', '/v1/observatory/youth?from=2024-01-01&to=2024-12-31', { settle: true, token: tok.analyst });
     assert.equal(after.status, 200, 'statistics answer again once the lock is gone');
   });
 });

@@ -10,8 +10,9 @@
 //      or a batch moving it is refused; one without referrals may move.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from '../lib/harness.mjs';
-import { call, daysAgo } from './_rel2_lib.mjs';
+import { startService } from '../lib/service.mjs';
+import { request } from '../lib/http.mjs';
+import { daysAgo } from '../lib/data.mjs';
 
 const letters = (n) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz'[(Math.random() * 26) | 0]).join('');
 
@@ -52,16 +53,15 @@ describe('authorization gaps', () => {
   });
 
   test('a referral batch attaches only to households of its own source', async (t) => {
-    const pushed = await call(svc.url, 'POST', '/v1/households/batch', { token: tok.siaoA, body: [{ external_id: 'ha-1', ...household() }] });
+    const pushed = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: tok.siaoA, body: [{ external_id: 'ha-1', ...household() }] });
     assert.equal(pushed.status, 200, pushed.text);
     const own = (await svc.sql("SELECT id::text FROM household WHERE source = 'src-a' AND external_ref = 'ha-1'")).rows[0].id;
-    const api = await call(svc.url, 'POST', '/v1/households', { token: tok.coord, body: household() });
+    const api = await request(svc.url, 'POST', '/v1/households', { settle: true, token: tok.coord, body: household() });
     assert.equal(api.status, 201, api.text);
-    const other = await call(svc.url, 'POST', '/v1/households/batch', { token: tok.siaoB, body: [{ external_id: 'hb-1', ...household() }] });
+    const other = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: tok.siaoB, body: [{ external_id: 'hb-1', ...household() }] });
     assert.equal(other.status, 200);
     const otherId = (await svc.sql("SELECT id::text FROM household WHERE source = 'src-b'")).rows[0].id;
-    const r = await call(svc.url, 'POST', '/v1/referrals/batch', {
-      token: tok.siaoA,
+    const r = await request(svc.url, 'POST', '/v1/referrals/batch', { settle: true, token: tok.siaoA,
       body: [
         referralRecord('ra-1', 'artois', { household: own }),
         referralRecord('ra-2', 'artois', { household: api.json.id }),
@@ -78,17 +78,17 @@ describe('authorization gaps', () => {
   });
 
   test("a siao token does not read the coordinators' decision_note", async (t) => {
-    const pushed = await call(svc.url, 'POST', '/v1/households/batch', { token: tok.siaoA, body: [{ external_id: 'ha-note', ...household() }] });
+    const pushed = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: tok.siaoA, body: [{ external_id: 'ha-note', ...household() }] });
     assert.equal(pushed.status, 200);
-    const r = await call(svc.url, 'POST', '/v1/referrals/batch', { token: tok.siaoA, body: [referralRecord('ra-note', 'artois', { household_external_id: 'ha-note' })] });
+    const r = await request(svc.url, 'POST', '/v1/referrals/batch', { settle: true, token: tok.siaoA, body: [referralRecord('ra-note', 'artois', { household_external_id: 'ha-note' })] });
     assert.equal(r.status, 200, r.text);
     const id = (await svc.sql("SELECT id::text FROM referral WHERE source = 'src-a' AND external_id = 'ra-note'")).rows[0].id;
     const note = `Décision ${letters(12)}`;
-    const patched = await call(svc.url, 'PATCH', `/v1/referrals/${id}`, { token: tok.coord, body: { decision_note: note } });
+    const patched = await request(svc.url, 'PATCH', `/v1/referrals/${id}`, { settle: true, token: tok.coord, body: { decision_note: note } });
     assert.equal(patched.status, 200, patched.text);
-    const one = await call(svc.url, 'GET', `/v1/referrals/${id}`, { token: tok.siaoA });
-    const list = await call(svc.url, 'GET', '/v1/referrals?limit=500', { token: tok.siaoA });
-    const coordView = await call(svc.url, 'GET', `/v1/referrals/${id}`, { token: tok.coord });
+    const one = await request(svc.url, 'GET', `/v1/referrals/${id}`, { settle: true, token: tok.siaoA });
+    const list = await request(svc.url, 'GET', '/v1/referrals?limit=500', { settle: true, token: tok.siaoA });
+    const coordView = await request(svc.url, 'GET', `/v1/referrals/${id}`, { settle: true, token: tok.coord });
     t.diagnostic(`held: siao GET one → ${one.status}, keys ${Object.keys(one.json).sort().join(',')}; list → ${list.status}; coordinator sees decision_note: ${coordView.json.decision_note === note}`);
     assert.equal(one.status, 200, one.text);
     assert.ok(!('decision_note' in one.json) && !one.text.includes(note), 'no decision_note for the siao token');
@@ -99,23 +99,22 @@ describe('authorization gaps', () => {
   });
 
   test('a partner token refers as one organisation', async (t) => {
-    const p1 = await call(svc.url, 'POST', '/v1/partners', { token: tok.coord, body: { name: `CCAS ${letters(6)}`, kind: 'ccas', platform: 'artois' } });
-    const p2 = await call(svc.url, 'POST', '/v1/partners', { token: tok.coord, body: { name: `MDS ${letters(6)}`, kind: 'departement_mds', platform: 'artois' } });
+    const p1 = await request(svc.url, 'POST', '/v1/partners', { settle: true, token: tok.coord, body: { name: `CCAS ${letters(6)}`, kind: 'ccas', platform: 'artois' } });
+    const p2 = await request(svc.url, 'POST', '/v1/partners', { settle: true, token: tok.coord, body: { name: `MDS ${letters(6)}`, kind: 'departement_mds', platform: 'artois' } });
     assert.equal(p1.status, 201);
     assert.equal(p2.status, 201);
     const referral = (partner) => ({ household: household(), platform: 'artois', partner, received_on: daysAgo(3), reasons: ['homelessness'] });
     const count = async () => (await svc.sql('SELECT count(*)::int AS n FROM referral WHERE partner_id IS NOT NULL')).rows[0].n;
     const before = await count();
-    const first = await call(svc.url, 'POST', '/v1/referrals', { token: tok.partner, body: referral(p1.json.id) });
-    const other = await call(svc.url, 'POST', '/v1/referrals', { token: tok.partner, body: referral(p2.json.id) });
-    const same = await call(svc.url, 'POST', '/v1/referrals', { token: tok.partner, body: referral(p1.json.id) });
-    const unregistered = await call(svc.url, 'POST', '/v1/referrals', {
-      token: tok.partner,
+    const first = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.partner, body: referral(p1.json.id) });
+    const other = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.partner, body: referral(p2.json.id) });
+    const same = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.partner, body: referral(p1.json.id) });
+    const unregistered = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.partner,
       body: { household: household(), platform: 'artois', referrer_kind: 'ccas', referrer_name: 'CCAS non inscrit', received_on: daysAgo(3), reasons: ['health'] },
     });
-    const second = await call(svc.url, 'POST', '/v1/referrals', { token: tok.partner2, body: referral(p2.json.id) });
+    const second = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.partner2, body: referral(p2.json.id) });
     const after = await count();
-    const tokens = await call(svc.url, 'GET', '/v1/tokens?limit=500', { token: tok.admin });
+    const tokens = await request(svc.url, 'GET', '/v1/tokens?limit=500', { settle: true, token: tok.admin });
     const bound = Object.fromEntries(tokens.json.items.filter((x) => x.role === 'partner').map((x) => [x.name, x.partner]));
     t.diagnostic(
       `held: first registered partner named → ${first.status}; another → ${other.status} (${other.json?.detail}); the first again → ${same.status}; ` +
@@ -131,21 +130,20 @@ describe('authorization gaps', () => {
   });
 
   test('a household with referrals stays on their platform', async (t) => {
-    const withRef = await call(svc.url, 'POST', '/v1/referrals', {
-      token: tok.coord,
+    const withRef = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord,
       body: { household: household('artois'), platform: 'artois', referrer_kind: 'ccas', referrer_name: 'CCAS', received_on: daysAgo(2), reasons: ['health'] },
     });
     assert.equal(withRef.status, 201, withRef.text);
     const hid = withRef.json.household;
-    const move = await call(svc.url, 'PATCH', `/v1/households/${hid}`, { token: tok.coord, body: { platform: 'lens_henin' } });
-    const lone = await call(svc.url, 'POST', '/v1/households', { token: tok.coord, body: household('artois') });
-    const moveLone = await call(svc.url, 'PATCH', `/v1/households/${lone.json.id}`, { token: tok.coord, body: { platform: 'lens_henin' } });
+    const move = await request(svc.url, 'PATCH', `/v1/households/${hid}`, { settle: true, token: tok.coord, body: { platform: 'lens_henin' } });
+    const lone = await request(svc.url, 'POST', '/v1/households', { settle: true, token: tok.coord, body: household('artois') });
+    const moveLone = await request(svc.url, 'PATCH', `/v1/households/${lone.json.id}`, { settle: true, token: tok.coord, body: { platform: 'lens_henin' } });
     // the same through a batch: a pushed household with a referral, pushed again elsewhere
     const siao = await svc.createToken('siao', { platforms: ['artois', 'lens_henin'], source: 'mover', name: 'mover' });
     const h = { external_id: 'mv-1', ...household('artois') };
-    assert.equal((await call(svc.url, 'POST', '/v1/households/batch', { token: siao, body: [h] })).status, 200);
-    assert.equal((await call(svc.url, 'POST', '/v1/referrals/batch', { token: siao, body: [referralRecord('mv-r', 'artois', { household_external_id: 'mv-1' })] })).json.created, 1);
-    const moved = await call(svc.url, 'POST', '/v1/households/batch', { token: siao, body: [{ ...h, platform: 'lens_henin' }] });
+    assert.equal((await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: siao, body: [h] })).status, 200);
+    assert.equal((await request(svc.url, 'POST', '/v1/referrals/batch', { settle: true, token: siao, body: [referralRecord('mv-r', 'artois', { household_external_id: 'mv-1' })] })).json.created, 1);
+    const moved = await request(svc.url, 'POST', '/v1/households/batch', { settle: true, token: siao, body: [{ ...h, platform: 'lens_henin' }] });
     const platformNow = (await svc.sql("SELECT platform FROM household WHERE source = 'mover'")).rows[0].platform;
     t.diagnostic(`held: PATCH moving a household with a referral → ${move.status} (${move.json?.detail}); one without → ${moveLone.status}; a batch moving one with a referral → ${JSON.stringify(moved.json.rejected)}, still on ${platformNow}`);
     assert.equal(move.status, 409, move.text);

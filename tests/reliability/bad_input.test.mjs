@@ -13,9 +13,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startService } from '../lib/harness.mjs';
-import { httpRequest } from '../integration/_helpers/net.mjs';
-import * as C from './_rel1_common.mjs';
+import { SEEDED_AMI1_RULE, caseBody, caseRecord, householdBody, householdRecord, measureBody, meetingBody, offerBody, partnerBody, placementBody, referralBody, referralRecord, ruleBody, siaoRecord, uniqueLetters } from '../lib/data.mjs';
+import { changedTables, fingerprint } from '../lib/fingerprint.mjs';
+import { rawExchange, request } from '../lib/http.mjs';
+import { summary } from '../lib/load.mjs';
+import { concretePath, deref, documentedMethods, opKey, operations, schemaFields, specDoc, valueAt, withValue } from '../lib/openapi.mjs';
+import { assertProblem, assertSane, leaksIn } from '../lib/problems.mjs';
+import { NO_RATE_LIMIT_ENV, startService } from '../lib/service.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const MAX_BODY = 1 << 20; // LDA_MAX_BODY_BYTES default
 const MAX_BATCH = 32 << 20; // LDA_MAX_BATCH_BYTES default
@@ -60,7 +65,7 @@ async function send(cat, method, path, opts = {}) {
   const started = Date.now();
   const res = await svc.api(method, path, { token, body, raw, headers: h, validate, timeout });
   res.ms = Date.now() - started;
-  C.assertSane(res, `${cat}: ${method} ${path}`);
+  assertSane(res, `${cat}: ${method} ${path}`);
   count(cat, res.status);
   if (res.status >= 400) refusedIds.push(res.headers['x-request-id']);
   return res;
@@ -80,12 +85,12 @@ async function sendHttp(cat, method, path, opts = {}) {
   const headers = { ...(opts.headers ?? {}) };
   if (opts.token !== null) headers.Authorization = `Bearer ${opts.token ?? tok.admin}`;
   headers['X-Request-Id'] = `rej-${(rejSeq += 1)}`;
-  const res = await httpRequest(svc.url, method, path, { ...opts, headers, timeout: opts.timeout ?? 120_000 });
+  const res = await request(svc.url, method, path, { keepAlive: false, raw: true, ...opts, headers, timeout: opts.timeout ?? 120_000 });
   if (method === 'HEAD') {
     assert.ok(res.status < 500, `${cat}: HEAD ${path}: ${res.status}`);
   } else {
     assert.ok(res.complete, `${cat}: ${method} ${path}: a complete answer`);
-    C.assertSane(res, `${cat}: ${method} ${path}`);
+    assertSane(res, `${cat}: ${method} ${path}`);
   }
   count(cat, res.status);
   if (res.status >= 400) refusedIds.push(res.headers['x-request-id']);
@@ -93,8 +98,8 @@ async function sendHttp(cat, method, path, opts = {}) {
 }
 
 async function unchanged(before, what) {
-  const now = await C.fingerprint(svc);
-  assert.deepEqual(C.changedTables(before, now), [], `${what}: a refused request changed the database`);
+  const now = await fingerprint(svc);
+  assert.deepEqual(changedTables(before, now), [], `${what}: a refused request changed the database`);
 }
 
 /** True when the problem lists an error at `field` (or inside it: `/platforms/0`). */
@@ -112,7 +117,7 @@ const pointer = (ptr) => `/${ptr.join('/')}`;
 
 async function freshReferral() {
   const res = await send('setup', 'POST', '/v1/referrals', {
-    body: C.referralBody(C.householdBody()),
+    body: referralBody(householdBody()),
     refused: false,
   });
   assert.equal(res.status, 201, res.text);
@@ -122,21 +127,21 @@ async function freshReferral() {
 const WRITES = {
   'POST /v1/tokens': {
     path: () => '/v1/tokens',
-    bases: [() => ({ role: 'siao', name: `Jeton ${C.uniqueLetters()}`, platforms: ['artois'], source: 'siaox', expires_at: '2099-01-01T00:00:00Z' })],
+    bases: [() => ({ role: 'siao', name: `Jeton ${uniqueLetters()}`, platforms: ['artois'], source: 'siaox', expires_at: '2099-01-01T00:00:00Z' })],
   },
-  'POST /v1/partners': { path: () => '/v1/partners', bases: [() => C.partnerBody()] },
-  'PATCH /v1/partners/{id}': { path: () => `/v1/partners/${ids.partner}`, bases: [() => C.partnerBody()] },
-  'POST /v1/households': { path: () => '/v1/households', bases: [() => C.householdBody()] },
-  'PATCH /v1/households/{id}': { path: () => `/v1/households/${ids.household}`, bases: [() => C.householdBody()] },
+  'POST /v1/partners': { path: () => '/v1/partners', bases: [() => partnerBody()] },
+  'PATCH /v1/partners/{id}': { path: () => `/v1/partners/${ids.partner}`, bases: [() => partnerBody()] },
+  'POST /v1/households': { path: () => '/v1/households', bases: [() => householdBody()] },
+  'PATCH /v1/households/{id}': { path: () => `/v1/households/${ids.household}`, bases: [() => householdBody()] },
   'POST /v1/referrals': {
     path: () => '/v1/referrals',
-    bases: [() => C.referralBody(ids.household), () => C.referralBody(C.householdBody())],
+    bases: [() => referralBody(ids.household), () => referralBody(householdBody())],
   },
   'PATCH /v1/referrals/{id}': {
     path: () => `/v1/referrals/${ids.referral}`,
     bases: [
       () => {
-        const b = C.referralBody();
+        const b = referralBody();
         delete b.household;
         delete b.platform;
         return b;
@@ -148,39 +153,39 @@ const WRITES = {
     path: async (accepting) => `/v1/referrals/${accepting ? await freshReferral() : ids.referral}/transitions`,
     bases: [() => ({ to: 'assessing', on: '2025-01-15', note: 'Étayage' })],
   },
-  'POST /v1/referrals/{id}/measures': { path: () => `/v1/referrals/${ids.referral}/measures`, bases: [() => C.measureBody()] },
-  'PATCH /v1/measures/{id}': { path: () => `/v1/measures/${ids.measure}`, bases: [() => C.measureBody()] },
-  'POST /v1/siao-requests/batch': { batch: true, path: () => '/v1/siao-requests/batch', record: (ext) => C.siaoRecord(ext) },
-  'POST /v1/households/batch': { batch: true, path: () => '/v1/households/batch', record: (ext) => C.householdRecord(ext) },
+  'POST /v1/referrals/{id}/measures': { path: () => `/v1/referrals/${ids.referral}/measures`, bases: [() => measureBody()] },
+  'PATCH /v1/measures/{id}': { path: () => `/v1/measures/${ids.measure}`, bases: [() => measureBody()] },
+  'POST /v1/siao-requests/batch': { batch: true, path: () => '/v1/siao-requests/batch', record: (ext) => siaoRecord(ext) },
+  'POST /v1/households/batch': { batch: true, path: () => '/v1/households/batch', record: (ext) => householdRecord(ext) },
   'POST /v1/referrals/batch': {
     batch: true,
     path: () => '/v1/referrals/batch',
-    record: (ext) => C.referralRecord(ext, ids.batchHousehold),
+    record: (ext) => referralRecord(ext, ids.batchHousehold),
   },
   'POST /v1/webhooks': {
     path: () => '/v1/webhooks',
-    bases: [() => ({ url: `https://hooks.example.org/bad-${C.uniqueLetters()}`, event_types: ['referral_created'], platforms: ['artois'] })],
+    bases: [() => ({ url: `https://hooks.example.org/bad-${uniqueLetters()}`, event_types: ['referral_created'], platforms: ['artois'] })],
   },
   'PATCH /v1/webhooks/{id}': {
     path: () => `/v1/webhooks/${ids.webhook}`,
     bases: [() => ({ url: 'https://hooks.example.org/bad-input', event_types: ['measure_ended'], platforms: ['artois'], status: 'active' })],
   },
   // eviction prevention and the housing offer
-  'POST /v1/prevention-rules': { path: () => '/v1/prevention-rules', bases: [() => C.ruleBody()] },
+  'POST /v1/prevention-rules': { path: () => '/v1/prevention-rules', bases: [() => ruleBody()] },
   'PATCH /v1/prevention-rules/{id}': {
     path: () => `/v1/prevention-rules/${ids.rule}`,
     bases: [
       () => {
-        const b = C.ruleBody();
+        const b = ruleBody();
         delete b.ami;
         return b;
       },
     ],
   },
-  'POST /v1/prevention-cases/batch': { batch: true, path: () => '/v1/prevention-cases/batch', record: (ext) => C.caseRecord(ext, ids.batchHousehold) },
+  'POST /v1/prevention-cases/batch': { batch: true, path: () => '/v1/prevention-cases/batch', record: (ext) => caseRecord(ext, ids.batchHousehold) },
   'POST /v1/prevention-cases': {
     path: () => '/v1/prevention-cases',
-    bases: [() => C.caseBody(ids.household), () => C.caseBody(C.householdBody())],
+    bases: [() => caseBody(ids.household), () => caseBody(householdBody())],
   },
   'PATCH /v1/prevention-cases/{id}': { path: () => `/v1/prevention-cases/${ids.case}`, bases: [() => ({ landlord_kind: 'private', debt_eur: 3000, debt_on: '2025-01-05' })] },
   'POST /v1/prevention-cases/{id}/stages': {
@@ -214,16 +219,16 @@ const WRITES = {
     batch: true,
     path: () => '/v1/housing-offers/batch',
     record: (ext) => {
-      const o = C.offerBody();
+      const o = offerBody();
       return { external_id: ext, ...o };
     },
   },
-  'POST /v1/housing-offers': { path: () => '/v1/housing-offers', bases: [() => C.offerBody()] },
+  'POST /v1/housing-offers': { path: () => '/v1/housing-offers', bases: [() => offerBody()] },
   'PATCH /v1/housing-offers/{id}': {
     path: () => `/v1/housing-offers/${ids.offer}`,
     bases: [
       () => {
-        const b = C.offerBody();
+        const b = offerBody();
         delete b.platform;
         return b;
       },
@@ -232,16 +237,16 @@ const WRITES = {
   'POST /v1/placements/batch': {
     batch: true,
     path: () => '/v1/placements/batch',
-    record: (ext) => ({ external_id: ext, ...C.placementBody(ids.placeReferral, ids.placeOffer) }),
+    record: (ext) => ({ external_id: ext, ...placementBody(ids.placeReferral, ids.placeOffer) }),
   },
-  'POST /v1/placements': { path: () => '/v1/placements', bases: [() => C.placementBody(ids.placeReferral, ids.placeOffer)] },
+  'POST /v1/placements': { path: () => '/v1/placements', bases: [() => placementBody(ids.placeReferral, ids.placeOffer)] },
   'PATCH /v1/placements/{id}': { path: () => `/v1/placements/${ids.placement}`, bases: [() => ({ ...ids.placementStay, exit_reason: 'other' })] },
-  'POST /v1/fluidity-meetings': { path: () => '/v1/fluidity-meetings', bases: [() => C.meetingBody([ids.referral])] },
+  'POST /v1/fluidity-meetings': { path: () => '/v1/fluidity-meetings', bases: [() => meetingBody([ids.referral])] },
   'PATCH /v1/fluidity-meetings/{id}': {
     path: () => `/v1/fluidity-meetings/${ids.meeting}`,
     bases: [
       () => {
-        const b = C.meetingBody([ids.referral]);
+        const b = meetingBody([ids.referral]);
         delete b.platform;
         return b;
       },
@@ -250,20 +255,20 @@ const WRITES = {
 };
 
 async function freshCase() {
-  const res = await send('setup', 'POST', '/v1/prevention-cases', { body: C.caseBody(C.householdBody()), refused: false });
+  const res = await send('setup', 'POST', '/v1/prevention-cases', { body: caseBody(householdBody()), refused: false });
   assert.equal(res.status, 201, res.text);
   return res.json.id;
 }
 
 /** The writable operations of the spec, each with its entry of WRITES and its body schema. */
 function writableOps() {
-  return C.operations()
+  return operations()
     .filter((o) => o.body)
     .map((o) => {
-      const w = WRITES[C.opKey(o)];
-      assert.ok(w, `${C.opKey(o)} takes a body: add it to WRITES`);
+      const w = WRITES[opKey(o)];
+      assert.ok(w, `${opKey(o)} takes a body: add it to WRITES`);
       const json = o.body['application/json'];
-      const schema = w.batch ? C.deref(json.items) : json;
+      const schema = w.batch ? deref(json.items) : json;
       return { ...o, ...w, schema };
     });
 }
@@ -272,9 +277,9 @@ function writableOps() {
 function fieldsOf(w) {
   if (w.batch) {
     const base = w.record('x');
-    return [{ base: () => w.record('x'), fields: C.schemaFields(w.schema, base) }];
+    return [{ base: () => w.record('x'), fields: schemaFields(w.schema, base) }];
   }
-  return w.bases.map((b) => ({ base: b, fields: C.schemaFields(w.schema, b()) }));
+  return w.bases.map((b) => ({ base: b, fields: schemaFields(w.schema, b()) }));
 }
 
 /** Sends a batch (as the siao token) and returns the report; asserts a 200 report. */
@@ -284,7 +289,7 @@ async function sendBatch(cat, w, records, opts = {}) {
 }
 
 before(async () => {
-  svc = await startService({ env: C.SUITE_ENV });
+  svc = await startService({ env: NO_RATE_LIMIT_ENV });
   tok.admin = await svc.createToken('admin', { name: 'bad-input-admin' });
   const t = await send('setup', 'POST', '/v1/tokens', {
     body: { role: 'siao', name: 'bad-input-siao', platforms: ['artois'], source: 'siao62' },
@@ -297,10 +302,10 @@ before(async () => {
     assert.equal(res.status, 201, `${path}: ${res.text}`);
     return res.json;
   };
-  ids.partner = (await mk('/v1/partners', C.partnerBody())).id;
-  ids.household = (await mk('/v1/households', C.householdBody())).id;
-  ids.referral = (await mk('/v1/referrals', C.referralBody(ids.household))).id;
-  ids.measure = (await mk(`/v1/referrals/${ids.referral}/measures`, C.measureBody())).id;
+  ids.partner = (await mk('/v1/partners', partnerBody())).id;
+  ids.household = (await mk('/v1/households', householdBody())).id;
+  ids.referral = (await mk('/v1/referrals', referralBody(ids.household))).id;
+  ids.measure = (await mk(`/v1/referrals/${ids.referral}/measures`, measureBody())).id;
   ids.token = t.json.id;
   const wh = await mk('/v1/webhooks', { url: 'https://hooks.example.org/bad-input' });
   ids.webhook = wh.id;
@@ -315,26 +320,26 @@ before(async () => {
   ids.batchHousehold = 'HH-BASE';
   const hb = await send('setup', 'POST', '/v1/households/batch', {
     token: tok.siao,
-    body: [C.householdRecord(ids.batchHousehold)],
+    body: [householdRecord(ids.batchHousehold)],
     refused: false,
   });
   assert.equal(hb.json?.created, 1, hb.text);
   // eviction prevention and the housing offer
-  const closed = await send('setup', 'PATCH', `/v1/prevention-rules/${C.SEEDED_AMI1_RULE}`, { body: { valid_to: '2099-12-31' }, refused: false });
+  const closed = await send('setup', 'PATCH', `/v1/prevention-rules/${SEEDED_AMI1_RULE}`, { body: { valid_to: '2099-12-31' }, refused: false });
   assert.equal(closed.status, 200, closed.text);
-  ids.rule = (await mk('/v1/prevention-rules', C.ruleBody())).id;
-  ids.case = (await mk('/v1/prevention-cases', C.caseBody(C.householdBody()))).id;
+  ids.rule = (await mk('/v1/prevention-rules', ruleBody())).id;
+  ids.case = (await mk('/v1/prevention-cases', caseBody(householdBody()))).id;
   ids.action = (await mk(`/v1/prevention-cases/${ids.case}/actions`, { kind: 'vej', done_on: '2025-01-20' })).id;
-  ids.followCase = (await mk('/v1/prevention-cases', C.caseBody(C.householdBody()))).id;
+  ids.followCase = (await mk('/v1/prevention-cases', caseBody(householdBody()))).id;
   await mk(`/v1/prevention-cases/${ids.followCase}/actions`, { kind: 'pex_mobile_team', done_on: '2025-01-15' });
-  ids.offer = (await mk('/v1/housing-offers', C.offerBody())).id;
-  ids.placeOffer = (await mk('/v1/housing-offers', C.offerBody({ available_from: '2020-01-01' }))).id;
-  ids.placeReferral = (await mk('/v1/referrals', C.referralBody(C.householdBody(), 'artois', { received_on: '2020-01-02', concertation: null }))).id;
-  await mk(`/v1/referrals/${ids.placeReferral}/measures`, C.measureBody());
-  const first = C.placementBody(ids.placeReferral, ids.placeOffer);
+  ids.offer = (await mk('/v1/housing-offers', offerBody())).id;
+  ids.placeOffer = (await mk('/v1/housing-offers', offerBody({ available_from: '2020-01-01' }))).id;
+  ids.placeReferral = (await mk('/v1/referrals', referralBody(householdBody(), 'artois', { received_on: '2020-01-02', concertation: null }))).id;
+  await mk(`/v1/referrals/${ids.placeReferral}/measures`, measureBody());
+  const first = placementBody(ids.placeReferral, ids.placeOffer);
   ids.placementStay = { entered_on: first.entered_on, left_on: first.left_on };
   ids.placement = (await mk('/v1/placements', first)).id;
-  ids.meeting = (await mk('/v1/fluidity-meetings', C.meetingBody([ids.referral]))).id;
+  ids.meeting = (await mk('/v1/fluidity-meetings', meetingBody([ids.referral]))).id;
 });
 
 after(async () => {
@@ -366,25 +371,25 @@ test('malformed_json_is_400_on_every_json_operation_and_stores_nothing', async (
     '42',
     'null',
   ];
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const ops = writableOps();
   for (const w of ops) {
     for (const text of BAD) {
       const res = await sendText('malformed JSON', 'POST' === w.method ? 'POST' : w.method, await w.path(false), text, {
         token: w.batch ? tok.siao : tok.admin,
       });
-      assert.equal(res.status, 400, `${C.opKey(w)} ${JSON.stringify(text)}: ${res.status} ${res.text}`);
+      assert.equal(res.status, 400, `${opKey(w)} ${JSON.stringify(text)}: ${res.status} ${res.text}`);
     }
   }
   await unchanged(fp, 'malformed JSON');
-  C.summary(t, `malformed JSON: ${BAD.length} bodies x ${ops.length} operations: ${statusLine('malformed JSON')}; all 400, database unchanged`);
+  summary(t, `malformed JSON: ${BAD.length} bodies x ${ops.length} operations: ${statusLine('malformed JSON')}; all 400, database unchanged`);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 function wrongValues(schema) {
-  const s = C.deref(schema);
-  const alts = (s.oneOf ?? s.anyOf ?? [s]).map(C.deref);
+  const s = deref(schema);
+  const alts = (s.oneOf ?? s.anyOf ?? [s]).map(deref);
   const types = new Set(alts.flatMap((a) => (Array.isArray(a.type) ? a.type : [a.type ?? (a.enum ? 'string' : undefined)])));
   const out = [];
   if (!types.has('string')) out.push('1');
@@ -408,10 +413,10 @@ test('wrong_types_in_every_field_are_422_naming_the_field_and_store_nothing', as
         const values = wrongValues(f.schema);
         fields += 1;
         cases += values.length;
-        const fp = await C.fingerprint(svc);
-        const where = `${C.opKey(w)} ${pointer(f.ptr)}`;
+        const fp = await fingerprint(svc);
+        const where = `${opKey(w)} ${pointer(f.ptr)}`;
         if (w.batch) {
-          const records = values.map((v, i) => C.withValue(w.record(`WT-${C.uniqueLetters()}-${i}`), f.ptr, v));
+          const records = values.map((v, i) => withValue(w.record(`WT-${uniqueLetters()}-${i}`), f.ptr, v));
           const res = await sendBatch('wrong types', w, records);
           assert.equal(res.status, 200, res.text);
           const named = new Set(res.json.rejected.filter((r) => hasError({ json: r }, pointer(f.ptr))).map((r) => r.index));
@@ -422,11 +427,11 @@ test('wrong_types_in_every_field_are_422_naming_the_field_and_store_nothing', as
           if (atomic.status !== 422) failures.push(`${where} atomic: ${atomic.status}`);
         } else {
           for (const v of values) {
-            const res = await send('wrong types', w.method, await w.path(false), { body: C.withValue(base(), f.ptr, v) });
+            const res = await send('wrong types', w.method, await w.path(false), { body: withValue(base(), f.ptr, v) });
             if (res.status !== 422 || !hasError(res, pointer(f.ptr))) failures.push(`${where} = ${JSON.stringify(v)}: ${res.status} ${res.text.slice(0, 200)}`);
           }
         }
-        if (C.changedTables(fp, await C.fingerprint(svc)).length) failures.push(`${where}: the database changed`);
+        if (changedTables(fp, await fingerprint(svc)).length) failures.push(`${where}: the database changed`);
       }
     }
   }
@@ -437,14 +442,14 @@ test('wrong_types_in_every_field_are_422_naming_the_field_and_store_nothing', as
     for (const { base, fields: list } of fieldsOf(w)) {
       const top = list.filter((f) => f.ptr.length === 1);
       let body = base();
-      for (const f of top) body = C.withValue(body, f.ptr, wrongValues(f.schema)[0]);
+      for (const f of top) body = withValue(body, f.ptr, wrongValues(f.schema)[0]);
       const res = await send('wrong types', w.method, await w.path(false), { body });
       assert.equal(res.status, 422, res.text);
-      for (const f of top) assert.ok(hasError(res, pointer(f.ptr)), `${C.opKey(w)}: ${pointer(f.ptr)} not listed: ${res.text}`);
+      for (const f of top) assert.ok(hasError(res, pointer(f.ptr)), `${opKey(w)}: ${pointer(f.ptr)} not listed: ${res.text}`);
       together += 1;
     }
   }
-  C.summary(
+  summary(
     t,
     `wrong types: ${cases} values in ${fields} fields of every writable operation, and ${together} bodies with every member wrong at once: ${statusLine('wrong types')}; each error names its field, database unchanged`,
   );
@@ -499,46 +504,46 @@ test('sql_injection_in_every_field_of_every_writable_resource_is_stored_verbatim
   for (const w of writableOps()) {
     for (const { base, fields: list } of fieldsOf(w)) {
       for (const f of list) {
-        const tag = `sqli${(tagSeq += 1)}${C.uniqueLetters('t')}`;
+        const tag = `sqli${(tagSeq += 1)}${uniqueLetters('t')}`;
         const payloads = SQLI.map((p, i) => `${p} ~${tag}-${i}`);
         // a SIAO system's person_key is stored re-keyed, never as sent
-        const rekeyed = w.batch && f.ptr.join('/') === 'person_key' && C.opKey(w).includes('siao-requests');
+        const rekeyed = w.batch && f.ptr.join('/') === 'person_key' && opKey(w).includes('siao-requests');
         // a reference to another record of the source (household_external_id...) finds none
         const expectStored = f.text && !(w.batch && /_external_id$/.test(f.ptr.join('/')));
         if (f.text) textFields += 1;
         else otherFields += 1;
-        const before = expectStored ? await snapshotRows() : await C.fingerprint(svc);
+        const before = expectStored ? await snapshotRows() : await fingerprint(svc);
         const touched = [tag];
         if (w.batch) {
-          const records = payloads.map((p, i) => C.withValue(w.record(`SQ-${tag}-${i}`), f.ptr, p));
+          const records = payloads.map((p, i) => withValue(w.record(`SQ-${tag}-${i}`), f.ptr, p));
           const res = await sendBatch('sql injection (fields)', w, records, { refused: !expectStored });
           assert.equal(res.status, 200, res.text);
-          assert.ok(res.ms < SLEEP_MS, `${C.opKey(w)}: ${res.ms} ms`);
+          assert.ok(res.ms < SLEEP_MS, `${opKey(w)}: ${res.ms} ms`);
           if (expectStored) {
-            assert.equal(res.json.created, payloads.length, `${C.opKey(w)} ${pointer(f.ptr)}: ${res.text}`);
+            assert.equal(res.json.created, payloads.length, `${opKey(w)} ${pointer(f.ptr)}: ${res.text}`);
           } else {
-            assert.equal(res.json.rejected.length, payloads.length, `${C.opKey(w)} ${pointer(f.ptr)}: ${res.text}`);
+            assert.equal(res.json.rejected.length, payloads.length, `${opKey(w)} ${pointer(f.ptr)}: ${res.text}`);
             assert.equal(res.json.created + res.json.updated, 0);
           }
         } else {
           for (const p of payloads) {
             const res = await send('sql injection (fields)', w.method, await w.path(expectStored), {
-              body: C.withValue(base(), f.ptr, p),
+              body: withValue(base(), f.ptr, p),
               refused: !expectStored,
             });
-            assert.ok(res.ms < SLEEP_MS, `${C.opKey(w)}: ${res.ms} ms`);
+            assert.ok(res.ms < SLEEP_MS, `${opKey(w)}: ${res.ms} ms`);
             if (expectStored) {
-              assert.ok([200, 201].includes(res.status), `${C.opKey(w)} ${pointer(f.ptr)} = ${p}: ${res.status} ${res.text}`);
-              const echoed = C.valueAt(res.json, f.ptr);
-              if (echoed !== undefined) assert.equal(echoed, p, `${C.opKey(w)}: the answer holds the value as sent`);
+              assert.ok([200, 201].includes(res.status), `${opKey(w)} ${pointer(f.ptr)} = ${p}: ${res.status} ${res.text}`);
+              const echoed = valueAt(res.json, f.ptr);
+              if (echoed !== undefined) assert.equal(echoed, p, `${opKey(w)}: the answer holds the value as sent`);
               // stored verbatim (a PATCH overwrites the previous payload: checked one by one)
               const escaped = JSON.stringify(p).slice(1, -1);
-              assert.ok((await rowsMentioning(p.slice(-12))).some((j) => j.includes(escaped)), `${C.opKey(w)} ${pointer(f.ptr)}: ${p} not stored verbatim`);
+              assert.ok((await rowsMentioning(p.slice(-12))).some((j) => j.includes(escaped)), `${opKey(w)} ${pointer(f.ptr)}: ${p} not stored verbatim`);
               for (const k of ['id', 'household']) if (typeof res.json?.[k] === 'string') touched.push(res.json[k]);
               const m = (await w.path(false)).match(/[0-9a-f-]{36}/);
               if (m) touched.push(m[0]);
             } else {
-              assert.equal(res.status, 422, `${C.opKey(w)} ${pointer(f.ptr)} = ${p}: ${res.text}`);
+              assert.equal(res.status, 422, `${opKey(w)} ${pointer(f.ptr)} = ${p}: ${res.text}`);
             }
           }
         }
@@ -548,22 +553,22 @@ test('sql_injection_in_every_field_of_every_writable_resource_is_stored_verbatim
             const rows = await rowsMentioning(rekeyed ? `SQ-${tag}` : tag);
             for (const p of payloads) {
               const escaped = JSON.stringify(p).slice(1, -1);
-              if (rekeyed) assert.ok(!rows.some((j) => j.includes(escaped)), `${C.opKey(w)} ${pointer(f.ptr)}: ${p} stored as sent`);
-              else assert.ok(rows.some((j) => j.includes(escaped)), `${C.opKey(w)} ${pointer(f.ptr)}: ${p} not stored verbatim`);
+              if (rekeyed) assert.ok(!rows.some((j) => j.includes(escaped)), `${opKey(w)} ${pointer(f.ptr)}: ${p} stored as sent`);
+              else assert.ok(rows.some((j) => j.includes(escaped)), `${opKey(w)} ${pointer(f.ptr)}: ${p} not stored verbatim`);
             }
-            if (rekeyed) assert.equal(rows.length, payloads.length, `${C.opKey(w)}: the records are stored`);
+            if (rekeyed) assert.equal(rows.length, payloads.length, `${opKey(w)}: the records are stored`);
           }
           // rows written by the requests: those holding a payload, the ids they hold, their events
           for (const j of await rowsMentioning(tag)) for (const m of j.matchAll(/"id" ?: ?"([0-9a-f-]{36})"/g)) touched.push(m[1]);
           const now = await snapshotRows();
-          assert.deepEqual(changedExcept(before, now, touched), [], `${C.opKey(w)} ${pointer(f.ptr)}: other rows changed`);
+          assert.deepEqual(changedExcept(before, now, touched), [], `${opKey(w)} ${pointer(f.ptr)}: other rows changed`);
         } else {
-          await unchanged(before, `${C.opKey(w)} ${pointer(f.ptr)}`);
+          await unchanged(before, `${opKey(w)} ${pointer(f.ptr)}`);
         }
       }
     }
   }
-  C.summary(
+  summary(
     t,
     `SQL injection (fields): ${SQLI.length} payloads in ${textFields + otherFields} fields of ${writableOps().length} writable operations ` +
       `(${textFields} plain-text fields: stored verbatim; ${otherFields} typed fields: 422/rejected): ${statusLine('sql injection (fields)')}; ` +
@@ -593,10 +598,10 @@ function pathIds(template) {
 test('sql_injection_in_every_query_and_path_parameter_of_every_route_is_refused_or_matches_nothing', async (t) => {
   let params = 0;
   let pathParams = 0;
-  const fp = await C.fingerprint(svc);
-  for (const o of C.operations()) {
-    const base = C.concretePath(o.template, pathIds(o.template));
-    const w = WRITES[C.opKey(o)];
+  const fp = await fingerprint(svc);
+  for (const o of operations()) {
+    const base = concretePath(o.template, pathIds(o.template));
+    const w = WRITES[opKey(o)];
     for (const p of o.params.filter((x) => x.in === 'query')) {
       params += 1;
       const plain = p.name === 'source'; // free text: a source's name
@@ -604,7 +609,7 @@ test('sql_injection_in_every_query_and_path_parameter_of_every_route_is_refused_
         const q = `${p.name}=${encodeURIComponent(payload)}`;
         if (w?.batch) {
           // as an admin, `source` names the source pushed as: stored verbatim
-          const ext = `SQP-${C.uniqueLetters()}`;
+          const ext = `SQP-${uniqueLetters()}`;
           const res = await send('sql injection (parameters)', 'POST', `${base}?${q}`, {
             body: [w.record(ext)],
             refused: !plain,
@@ -628,33 +633,33 @@ test('sql_injection_in_every_query_and_path_parameter_of_every_route_is_refused_
             if (['siao_request', 'household', 'prevention_action', 'housing_offer', 'placement'].includes(table)) {
               assert.deepEqual(r.rows, [{ source: payload }], `${o.template}: source stored verbatim`);
             } else assert.ok(r.rows.length === 0 || r.rows[0].source === payload);
-          } else assert.equal(res.status, 422, `${C.opKey(o)} ${q}: ${res.text}`);
+          } else assert.equal(res.status, 422, `${opKey(o)} ${q}: ${res.text}`);
           continue;
         }
         const body = w && !w.batch ? w.bases[0]() : undefined;
         const res = await send('sql injection (parameters)', o.method, `${base}?${q}`, { body, refused: !plain || o.method !== 'GET' });
-        assert.ok(res.ms < SLEEP_MS, `${C.opKey(o)}: ${res.ms} ms`);
+        assert.ok(res.ms < SLEEP_MS, `${opKey(o)}: ${res.ms} ms`);
         if (plain) {
-          assert.equal(res.status, 200, `${C.opKey(o)} ${q}: ${res.text}`);
+          assert.equal(res.status, 200, `${opKey(o)} ${q}: ${res.text}`);
           // exactly the rows of that literal source (pushed above under that name), no more
           const want = (await svc.sql(`SELECT count(*)::int AS n FROM siao_request WHERE source = $1`, [payload])).rows[0].n;
-          assert.equal(res.json.items.length, want, `${C.opKey(o)} ${q}: ${res.json.items.length} rows`);
-          assert.ok(res.json.items.every((x) => x.source === payload), `${C.opKey(o)} ${q}: another source listed`);
-        } else assert.equal(res.status, 422, `${C.opKey(o)} ${q}: ${res.status} ${res.text}`);
+          assert.equal(res.json.items.length, want, `${opKey(o)} ${q}: ${res.json.items.length} rows`);
+          assert.ok(res.json.items.every((x) => x.source === payload), `${opKey(o)} ${q}: another source listed`);
+        } else assert.equal(res.status, 422, `${opKey(o)} ${q}: ${res.status} ${res.text}`);
       }
     }
     for (const p of o.params.filter((x) => x.in === 'path')) {
       pathParams += 1;
       for (const payload of SQLI) {
-        const path = C.concretePath(o.template, { ...pathIds(o.template), [p.name]: encodeURIComponent(payload) });
+        const path = concretePath(o.template, { ...pathIds(o.template), [p.name]: encodeURIComponent(payload) });
         const body = w && !w.batch ? w.bases[0]() : undefined;
         const res = await send('sql injection (parameters)', o.method, path, { body });
-        assert.equal(res.status, 404, `${C.opKey(o)} ${path}: ${res.status} ${res.text}`);
+        assert.equal(res.status, 404, `${opKey(o)} ${path}: ${res.status} ${res.text}`);
       }
     }
   }
-  const after = await C.fingerprint(svc);
-  const changed = C.changedTables(fp, after);
+  const after = await fingerprint(svc);
+  const changed = changedTables(fp, after);
   // only the `source` pushes above may have written, and only records of those sources
   const pushed = ['siao_request', 'household', 'referral', 'referral_event', 'prevention_case', 'prevention_stage_event', 'prevention_action', 'prevention_follow_up', 'housing_offer', 'placement'];
   assert.ok(changed.every((x) => pushed.includes(x)), `changed: ${changed}`);
@@ -662,7 +667,7 @@ test('sql_injection_in_every_query_and_path_parameter_of_every_route_is_refused_
     `SELECT count(*)::int AS n FROM siao_request WHERE source <> 'siao62' AND NOT external_id LIKE 'SQP-%'`,
   );
   assert.equal(other.rows[0].n, 0);
-  C.summary(
+  summary(
     t,
     `SQL injection (parameters): ${SQLI.length} payloads in ${params} query parameters and ${pathParams} path parameters of every route: ${statusLine(
       'sql injection (parameters)',
@@ -673,25 +678,25 @@ test('sql_injection_in_every_query_and_path_parameter_of_every_route_is_refused_
 // ---------------------------------------------------------------------------------------------
 
 test('duplicate_keys_are_400_and_unknown_keys_422_at_every_level', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   let dup = 0;
   let unknown = 0;
   for (const w of writableOps()) {
     const token = w.batch ? tok.siao : tok.admin;
     const path = await w.path(false);
     for (const { base, fields: list } of fieldsOf(w)) {
-      const record = w.batch ? w.record(`DK-${C.uniqueLetters()}`) : base();
+      const record = w.batch ? w.record(`DK-${uniqueLetters()}`) : base();
       // a duplicate of the first member, then of a nested object's member
       const nested = list.filter((f) => f.ptr.length === 2);
       const places = [[], ...new Set(nested.map((f) => f.ptr.slice(0, 1).join('/')))].map((p) => (Array.isArray(p) ? p : [p]));
       for (const place of places) {
-        const obj = place.length ? C.valueAt(record, place) : record;
+        const obj = place.length ? valueAt(record, place) : record;
         const [k, v] = Object.entries(obj)[0];
         const inner = JSON.stringify(obj).replace(/^\{/, `{${JSON.stringify(k)}:${JSON.stringify(v)},`);
         let text = place.length ? JSON.stringify(record).replace(JSON.stringify(obj), inner) : inner;
         if (w.batch) text = `[${text}]`;
         const res = await sendText('duplicate keys', w.method, path, text, { token });
-        assert.equal(res.status, 400, `${C.opKey(w)} duplicate ${place.join('/')}.${k}: ${res.text}`);
+        assert.equal(res.status, 400, `${opKey(w)} duplicate ${place.join('/')}.${k}: ${res.text}`);
         dup += 1;
         if (w.batch) {
           // one NDJSON line with a duplicate key: that record is rejected, the others stored
@@ -710,7 +715,7 @@ test('duplicate_keys_are_400_and_unknown_keys_422_at_every_level', async (t) => 
       // unknown members, at the top and in each nested object
       for (const place of places) {
         const ptr = [...place, 'unexpected_member'];
-        const body = C.withValue(record, ptr, 1);
+        const body = withValue(record, ptr, 1);
         if (w.batch) {
           const res = await send('unknown keys', 'POST', path, { token, body: [body] });
           assert.equal(res.json.rejected.length, 1, res.text);
@@ -718,14 +723,14 @@ test('duplicate_keys_are_400_and_unknown_keys_422_at_every_level', async (t) => 
         } else {
           const res = await send('unknown keys', w.method, path, { token, body });
           assert.equal(res.status, 422, res.text);
-          assert.ok(hasError(res, pointer(ptr)), `${C.opKey(w)} ${pointer(ptr)}: ${res.text}`);
+          assert.ok(hasError(res, pointer(ptr)), `${opKey(w)} ${pointer(ptr)}: ${res.text}`);
         }
         unknown += 1;
       }
     }
   }
   await unchanged(fp, 'duplicate and unknown keys');
-  C.summary(
+  summary(
     t,
     `duplicate keys: ${dup} bodies (top level and nested; JSON and NDJSON): ${statusLine('duplicate keys')}; unknown keys: ${unknown} bodies: ${statusLine(
       'unknown keys',
@@ -736,8 +741,8 @@ test('duplicate_keys_are_400_and_unknown_keys_422_at_every_level', async (t) => 
 // ---------------------------------------------------------------------------------------------
 
 function outOfRange(f) {
-  const s = C.deref(f.schema);
-  const alts = (s.oneOf ?? [s]).map(C.deref);
+  const s = deref(f.schema);
+  const alts = (s.oneOf ?? [s]).map(deref);
   const desc = `${s.description ?? ''}`.toLowerCase();
   const out = [];
   for (const a of alts) {
@@ -769,43 +774,43 @@ test('out_of_range_numbers_dates_and_lengths_are_422_naming_the_field', async (t
       for (const f of list) {
         const values = outOfRange(f);
         if (!values.length) continue;
-        const fp = await C.fingerprint(svc);
+        const fp = await fingerprint(svc);
         if (w.batch) {
-          const records = values.map((v, i) => C.withValue(w.record(`OR-${C.uniqueLetters()}-${i}`), f.ptr, v));
+          const records = values.map((v, i) => withValue(w.record(`OR-${uniqueLetters()}-${i}`), f.ptr, v));
           const res = await sendBatch('out of range', w, records);
           assert.equal(res.status, 200, res.text);
           const bad = res.json.rejected.filter((r) => !r.errors.some((e) => e.field === pointer(f.ptr)));
-          assert.equal(res.json.rejected.length, values.length, `${C.opKey(w)} ${pointer(f.ptr)}: ${res.text.slice(0, 600)}`);
-          assert.deepEqual(bad, [], `${C.opKey(w)} ${pointer(f.ptr)}`);
+          assert.equal(res.json.rejected.length, values.length, `${opKey(w)} ${pointer(f.ptr)}: ${res.text.slice(0, 600)}`);
+          assert.deepEqual(bad, [], `${opKey(w)} ${pointer(f.ptr)}`);
         } else {
           for (const v of values) {
-            const res = await send('out of range', w.method, await w.path(false), { body: C.withValue(base(), f.ptr, v) });
-            assert.equal(res.status, 422, `${C.opKey(w)} ${pointer(f.ptr)} = ${JSON.stringify(v).slice(0, 60)}: ${res.text}`);
-            assert.ok(hasError(res, pointer(f.ptr)), `${C.opKey(w)} ${pointer(f.ptr)} = ${JSON.stringify(v).slice(0, 60)}: ${res.text}`);
+            const res = await send('out of range', w.method, await w.path(false), { body: withValue(base(), f.ptr, v) });
+            assert.equal(res.status, 422, `${opKey(w)} ${pointer(f.ptr)} = ${JSON.stringify(v).slice(0, 60)}: ${res.text}`);
+            assert.ok(hasError(res, pointer(f.ptr)), `${opKey(w)} ${pointer(f.ptr)} = ${JSON.stringify(v).slice(0, 60)}: ${res.text}`);
           }
         }
         cases += values.length;
-        await unchanged(fp, `${C.opKey(w)} ${pointer(f.ptr)}`);
+        await unchanged(fp, `${opKey(w)} ${pointer(f.ptr)}`);
       }
     }
   }
   // rules between fields
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const CROSS = [
-    ['POST', `/v1/referrals/${ids.referral}/measures`, C.measureBody({ started_on: '2025-02-01', ended_on: '2025-01-01' }), '/ended_on'],
-    ['POST', `/v1/referrals/${ids.referral}/measures`, C.measureBody({ ended_on: null, end_reason: 'goals_met' }), '/end_reason'],
-    ['POST', `/v1/referrals/${ids.referral}/measures`, C.measureBody({ housing_on: '2025-01-01' }), '/housing_on'],
-    ['POST', '/v1/referrals', C.referralBody(ids.household, 'artois', { concertation: { held_on: '2025-01-01', household_present: true } }), '/concertation/held_on'],
-    ['POST', '/v1/households', C.householdBody('artois', { adults: 0 }), '/adults'],
+    ['POST', `/v1/referrals/${ids.referral}/measures`, measureBody({ started_on: '2025-02-01', ended_on: '2025-01-01' }), '/ended_on'],
+    ['POST', `/v1/referrals/${ids.referral}/measures`, measureBody({ ended_on: null, end_reason: 'goals_met' }), '/end_reason'],
+    ['POST', `/v1/referrals/${ids.referral}/measures`, measureBody({ housing_on: '2025-01-01' }), '/housing_on'],
+    ['POST', '/v1/referrals', referralBody(ids.household, 'artois', { concertation: { held_on: '2025-01-01', household_present: true } }), '/concertation/held_on'],
+    ['POST', '/v1/households', householdBody('artois', { adults: 0 }), '/adults'],
     ['POST', `/v1/referrals/${ids.referral}/transitions`, { to: 'assessing', on: '2024-01-01' }, '/on'],
-    ['POST', '/v1/prevention-rules', C.ruleBody({ valid_to: '2000-01-01' }), '/valid_to'],
-    ['POST', '/v1/prevention-rules', C.ruleBody({ debt_min_eur: 5000, debt_max_eur: 1000 }), '/debt_max_eur'],
-    ['POST', '/v1/prevention-cases', C.caseBody(ids.household, 'artois', { debt_on: null }), '/debt_on'],
+    ['POST', '/v1/prevention-rules', ruleBody({ valid_to: '2000-01-01' }), '/valid_to'],
+    ['POST', '/v1/prevention-rules', ruleBody({ debt_min_eur: 5000, debt_max_eur: 1000 }), '/debt_max_eur'],
+    ['POST', '/v1/prevention-cases', caseBody(ids.household, 'artois', { debt_on: null }), '/debt_on'],
     ['POST', `/v1/prevention-cases/${ids.case}/stages`, { stage: 'summons', on: '2024-12-31' }, '/on'],
-    ['POST', '/v1/housing-offers', C.offerBody({ available_to: '2023-12-31' }), '/available_to'],
-    ['POST', '/v1/placements', C.placementBody(ids.placeReferral, ids.placeOffer, { left_on: '2019-12-31' }), '/left_on'],
-    ['POST', '/v1/placements', C.placementBody(ids.placeReferral, ids.placeOffer, { left_on: null }), '/exit_reason'],
-    ['POST', '/v1/fluidity-meetings', C.meetingBody([ids.referral], { proposals_made: 0 }), '/proposals_accepted'],
+    ['POST', '/v1/housing-offers', offerBody({ available_to: '2023-12-31' }), '/available_to'],
+    ['POST', '/v1/placements', placementBody(ids.placeReferral, ids.placeOffer, { left_on: '2019-12-31' }), '/left_on'],
+    ['POST', '/v1/placements', placementBody(ids.placeReferral, ids.placeOffer, { left_on: null }), '/exit_reason'],
+    ['POST', '/v1/fluidity-meetings', meetingBody([ids.referral], { proposals_made: 0 }), '/proposals_accepted'],
   ];
   for (const [m, p, body, field] of CROSS) {
     const res = await send('out of range', m, p, { body });
@@ -814,50 +819,50 @@ test('out_of_range_numbers_dates_and_lengths_are_422_naming_the_field', async (t
     cases += 1;
   }
   await unchanged(fp, 'cross-field rules');
-  C.summary(t, `out of range: ${cases} values (numbers past their bounds, impossible and future dates, lengths, end before start): ${statusLine('out of range')}; each error names its field, database unchanged`);
+  summary(t, `out of range: ${cases} values (numbers past their bounds, impossible and future dates, lengths, end before start): ${statusLine('out of range')}; each error names its field, database unchanged`);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 test('query_parameters_are_validated_on_every_route', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   let n = 0;
-  for (const o of C.operations()) {
-    const path = C.concretePath(o.template, pathIds(o.template));
-    const w = WRITES[C.opKey(o)];
+  for (const o of operations()) {
+    const path = concretePath(o.template, pathIds(o.template));
+    const w = WRITES[opKey(o)];
     const body = w ? (w.batch ? [] : w.bases[0]()) : undefined;
     const token = w?.batch ? tok.siao : tok.admin;
     const go = async (q, cat) => send(cat, o.method, `${path}?${q}`, { body, token });
     // an unknown parameter, on every route (also those that take none)
     let res = await go('unexpected_param=1', 'query: unknown');
-    assert.equal(res.status, 422, `${C.opKey(o)}: ${res.text}`);
+    assert.equal(res.status, 422, `${opKey(o)}: ${res.text}`);
     assert.ok(hasError(res, 'unexpected_param'), res.text);
     // the token as a query parameter is just an unknown parameter
     res = await go(`access_token=${tok.admin}`, 'query: unknown');
-    assert.ok([401, 422].includes(res.status), `${C.opKey(o)}: ${res.text}`);
+    assert.ok([401, 422].includes(res.status), `${opKey(o)}: ${res.text}`);
     // badly encoded: a broken escape, a NUL, invalid UTF-8
     for (const q of ['limit=%zz', 'limit=%4', 'x=%00', 'x=%FF%FE', 'x=%C3%28', '%C3=1']) {
       res = await go(q, 'query: encoding');
-      assert.equal(res.status, 400, `${C.opKey(o)} ?${q}: ${res.text}`);
+      assert.equal(res.status, 400, `${opKey(o)} ?${q}: ${res.text}`);
     }
     n += 8;
     for (const p of o.params.filter((x) => x.in === 'query')) {
-      const s = C.deref(p.schema);
+      const s = deref(p.schema);
       const values = [];
       if (s.type === 'integer') values.push('0x10', '1.5', '1e2', ' 5', '5 ', '', '-', '99999999999999999999', ...(s.minimum !== undefined ? [String(s.minimum - 1)] : []), ...(s.maximum !== undefined ? [String(s.maximum + 1), String(Math.max(100000, s.maximum * 10))] : []), ...(s.enum ? ['3'] : []));
       if (s.format === 'date') values.push('2024-02-30', '2024-13-01', '1899-12-31', '2024-1-1', '', 'today');
       if (s.format === 'date-time' || p.name === 'from' || p.name === 'to') values.push('2024-02-30T00:00:00Z', '2024-03-10T22:14:05', 'yesterday', '');
       if (s.format === 'uuid') values.push('not-a-uuid', '', '00000000-0000-0000-0000-00000000000g');
       if (s.type === 'boolean') values.push('1', 'yes', 'TRUE', '');
-      if (C.deref(s.items ?? {}).enum || s.enum || C.deref(s).enum) values.push('unknown_code', '');
+      if (deref(s.items ?? {}).enum || s.enum || deref(s).enum) values.push('unknown_code', '');
       if (s.$ref || s.items?.$ref) values.push('unknown_code', 'ARTOIS');
       if (p.name === 'cursor') values.push('!!!', 'x'.repeat(600), Buffer.from('["a"]').toString('base64url'), Buffer.from('{}').toString('base64url'));
       if (p.name === 'source') values.push('', 'x'.repeat(201), 'a\u0001b');
       for (const v of [...new Set(values)]) {
         res = await go(`${p.name}=${encodeURIComponent(v)}`, 'query: values');
         if (w?.batch && p.name === 'source' && tok.siao) {
-          assert.ok([403, 422].includes(res.status), `${C.opKey(o)} ${p.name}=${v}: ${res.text}`);
-        } else assert.equal(res.status, 422, `${C.opKey(o)} ${p.name}=${JSON.stringify(v)}: ${res.status} ${res.text}`);
+          assert.ok([403, 422].includes(res.status), `${opKey(o)} ${p.name}=${v}: ${res.text}`);
+        } else assert.equal(res.status, 422, `${opKey(o)} ${p.name}=${JSON.stringify(v)}: ${res.status} ${res.text}`);
         n += 1;
       }
       // given twice (only the statistics' platform may repeat)
@@ -866,7 +871,7 @@ test('query_parameters_are_validated_on_every_route', async (t) => {
         const ok = { integer: s.enum ? String(s.enum[0]) : String(s.minimum ?? 1), boolean: 'true' }[s.type] ?? null;
         const sample = p.example !== undefined ? String(p.example) : ok ?? 'x';
         res = await go(`${p.name}=${encodeURIComponent(sample)}&${p.name}=${encodeURIComponent(sample)}`, 'query: repeated');
-        assert.ok(hasError(res, p.name) && [403, 422].includes(res.status), `${C.opKey(o)} ${p.name} twice: ${res.text}`);
+        assert.ok(hasError(res, p.name) && [403, 422].includes(res.status), `${opKey(o)} ${p.name} twice: ${res.text}`);
         n += 1;
       }
     }
@@ -885,7 +890,7 @@ test('query_parameters_are_validated_on_every_route', async (t) => {
     n += 1;
   }
   await unchanged(fp, 'query parameters');
-  C.summary(
+  summary(
     t,
     `query parameters: ${n} requests over every operation: unknown ${statusLine('query: unknown')}; badly encoded ${statusLine('query: encoding')}; bad values ${statusLine(
       'query: values',
@@ -910,18 +915,18 @@ function chunksOf(text, size = 64 * 1024) {
 }
 
 test('bodies_over_the_limit_are_413_with_content_length_and_chunked_and_never_reach_a_handler_truncated', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   let n = 0;
   for (const w of writableOps()) {
     const token = w.batch ? tok.siao : tok.admin;
     const limit = w.batch ? MAX_BATCH : MAX_BODY;
     const path = await w.path(false);
-    const one = w.batch ? [w.record(`HUGE-${C.uniqueLetters()}`)] : w.bases[0]();
+    const one = w.batch ? [w.record(`HUGE-${uniqueLetters()}`)] : w.bases[0]();
     const text = w.batch ? `[${' '.repeat(limit + 1 - Buffer.byteLength(JSON.stringify(one)))}${JSON.stringify(one).slice(1)}` : paddedBody(one, limit + 1);
     assert.equal(Buffer.byteLength(text), limit + 1);
     // Content-Length one byte over the limit
     let res = await sendText('huge bodies', w.method, path, text, { token, timeout: 120_000 });
-    assert.equal(res.status, 413, `${C.opKey(w)} CL: ${res.text}`);
+    assert.equal(res.status, 413, `${opKey(w)} CL: ${res.text}`);
     n += 1;
     // chunked (no Content-Length), twice the limit for single records, 1 byte over for batches
     const chunked = w.batch ? text : paddedBody(one, 2 * limit);
@@ -930,7 +935,7 @@ test('bodies_over_the_limit_are_413_with_content_length_and_chunked_and_never_re
       headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
       chunks: chunksOf(chunked),
     });
-    assert.equal(res.status, 413, `${C.opKey(w)} chunked: ${res.text}`);
+    assert.equal(res.status, 413, `${opKey(w)} chunked: ${res.text}`);
     n += 1;
   }
   // Far over the limit: refused from its Content-Length, before any byte of the body is
@@ -955,13 +960,13 @@ test('bodies_over_the_limit_are_413_with_content_length_and_chunked_and_never_re
   assert.equal(res.status, 413, res.text);
   n += 1;
   await unchanged(fp, 'huge bodies');
-  C.summary(t, `huge bodies: ${n} requests over every writable operation (1 byte over the limit with Content-Length, 2x the limit chunked, 40 MiB with Content-Length answered 413 with bounded memory, 10 001 records): ${statusLine('huge bodies')}; database unchanged`);
+  summary(t, `huge bodies: ${n} requests over every writable operation (1 byte over the limit with Content-Length, 2x the limit chunked, 40 MiB with Content-Length answered 413 with bounded memory, 10 001 records): ${statusLine('huge bodies')}; database unchanged`);
 });
 
 test('bodies_within_the_limit_are_read_whole_even_when_the_single_record_limit_exceeds_the_batch_limit', async (t) => {
   // LDA_MAX_BODY_BYTES above LDA_MAX_BATCH_BYTES: a 1.5 MiB single-record body must reach the
   // handler whole (ulfius truncates silently at its own limit), a 1.5 MiB batch is 413.
-  const small = await startService({ env: { ...C.SUITE_ENV, LDA_MAX_BODY_BYTES: String(2 << 20), LDA_MAX_BATCH_BYTES: String(1 << 20) } });
+  const small = await startService({ env: { ...NO_RATE_LIMIT_ENV, LDA_MAX_BODY_BYTES: String(2 << 20), LDA_MAX_BATCH_BYTES: String(1 << 20) } });
   try {
     const admin = await small.createToken('admin', { name: 'limits' });
     const size = 3 << 19; // 1.5 MiB
@@ -970,12 +975,12 @@ test('bodies_within_the_limit_are_read_whole_even_when_the_single_record_limit_e
       const text = `{"name":${JSON.stringify(name)},"kind":"ccas"${' '.repeat(size)},"platform":"artois"}`;
       return text;
     };
-    const a = mk(`Grand ${C.uniqueLetters()}`);
+    const a = mk(`Grand ${uniqueLetters()}`);
     const r1 = await small.api('POST', '/v1/partners', { token: admin, body: a, raw: true, headers: { 'Content-Type': 'application/json' } });
     assert.equal(r1.status, 201, `Content-Length ${Buffer.byteLength(a)}: ${r1.text}`);
     assert.equal(r1.json.platform, 'artois', 'the member after the padding was read');
-    const b = mk(`Grand ${C.uniqueLetters()}`);
-    const r2 = await httpRequest(small.url, 'POST', '/v1/partners', {
+    const b = mk(`Grand ${uniqueLetters()}`);
+    const r2 = await request(small.url, 'POST', '/v1/partners', { keepAlive: false, raw: true,
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
       chunks: chunksOf(b),
       timeout: 120_000,
@@ -985,7 +990,7 @@ test('bodies_within_the_limit_are_read_whole_even_when_the_single_record_limit_e
     const batch = `[${' '.repeat(size)}]`;
     const r3 = await small.api('POST', '/v1/siao-requests/batch?source=s', { token: admin, body: batch, raw: true, headers: { 'Content-Type': 'application/json' } });
     assert.equal(r3.status, 413, r3.text);
-    C.summary(t, 'body limits: with LDA_MAX_BODY_BYTES 2 MiB > LDA_MAX_BATCH_BYTES 1 MiB, 1.5 MiB single-record bodies (Content-Length and chunked) were read whole (201), a 1.5 MiB batch was 413');
+    summary(t, 'body limits: with LDA_MAX_BODY_BYTES 2 MiB > LDA_MAX_BATCH_BYTES 1 MiB, 1.5 MiB single-record bodies (Content-Length and chunked) were read whole (201), a 1.5 MiB batch was 413');
   } finally {
     await small.stop();
   }
@@ -993,25 +998,25 @@ test('bodies_within_the_limit_are_read_whole_even_when_the_single_record_limit_e
 
 test('a_body_on_a_route_that_takes_none_is_ignored_when_small_and_413_when_over_the_limit', async (t) => {
   // openapi.yaml documents the 413 of body-less operations (GET, DELETE): validated here.
-  const big = await httpRequest(svc.url, 'GET', '/v1/platforms', { body: 'x'.repeat(MAX_BODY + 1) });
+  const big = await request(svc.url, 'GET', '/v1/platforms', { keepAlive: false, raw: true, body: 'x'.repeat(MAX_BODY + 1) });
   assert.equal(big.status, 413, big.text);
-  C.assertProblemJson(big, 'GET with a huge body');
-  const smallBody = await httpRequest(svc.url, 'GET', '/v1/platforms', { body: '{"x":', headers: { 'Content-Type': 'application/json' } });
+  assertProblem(big, undefined, { what: 'GET with a huge body' });
+  const smallBody = await request(svc.url, 'GET', '/v1/platforms', { keepAlive: false, raw: true, body: '{"x":', headers: { 'Content-Type': 'application/json' } });
   assert.equal(smallBody.status, 200, smallBody.text);
-  C.summary(t, 'bodies on body-less routes: a small one is ignored (200), one over the limit is 413 problem+json (as openapi.yaml documents for GET)');
+  summary(t, 'bodies on body-less routes: a small one is ignored (200), one over the limit is 413 problem+json (as openapi.yaml documents for GET)');
 });
 
 // ---------------------------------------------------------------------------------------------
 
 test('deep_nesting_is_refused_and_stores_nothing', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const arrays = (d) => '['.repeat(d) + ']'.repeat(d);
   const objects = (d) => '{"a":'.repeat(d) + '1' + '}'.repeat(d);
   let n = 0;
   for (const w of writableOps()) {
     const token = w.batch ? tok.siao : tok.admin;
     const path = await w.path(false);
-    const base = w.batch ? w.record(`DEEP-${C.uniqueLetters()}`) : w.bases[0]();
+    const base = w.batch ? w.record(`DEEP-${uniqueLetters()}`) : w.bases[0]();
     const firstArrayField = Object.keys(base).find((k) => Array.isArray(base[k])) ?? 'unexpected';
     for (const [label, inner] of [
       ['arrays 40', arrays(40)],
@@ -1025,14 +1030,14 @@ test('deep_nesting_is_refused_and_stores_nothing', async (t) => {
       if (w.batch && res.status === 200) {
         // the batch parser has no depth limit of its own below jansson's 2048: the record is
         // refused by validation instead (nothing stored)
-        assert.equal(res.json.rejected.length, 1, `${C.opKey(w)} ${label}: ${res.text}`);
+        assert.equal(res.json.rejected.length, 1, `${opKey(w)} ${label}: ${res.text}`);
         assert.equal(res.json.created + res.json.updated + res.json.unchanged, 0);
-      } else assert.equal(res.status, 400, `${C.opKey(w)} ${label}: ${res.status} ${res.text.slice(0, 300)}`);
+      } else assert.equal(res.status, 400, `${opKey(w)} ${label}: ${res.status} ${res.text.slice(0, 300)}`);
       n += 1;
     }
   }
   await unchanged(fp, 'deep nesting');
-  C.summary(t, `deep nesting: ${n} bodies (arrays and objects 40 deep, 3000 deep, 100 000 unclosed) on every writable operation: ${statusLine('deep nesting')}; database unchanged`);
+  summary(t, `deep nesting: ${n} bodies (arrays and objects 40 deep, 3000 deep, 100 000 unclosed) on every writable operation: ${statusLine('deep nesting')}; database unchanged`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1049,38 +1054,38 @@ const BAD_UTF8 = [
 ];
 
 test('invalid_utf8_and_nul_bytes_are_refused_in_bodies_paths_and_query_strings', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   for (const w of writableOps()) {
     const token = w.batch ? tok.siao : tok.admin;
     const path = await w.path(false);
     const { base, fields: list } = fieldsOf(w)[0];
-    const rec = w.batch ? w.record(`U8-${C.uniqueLetters()}`) : base();
+    const rec = w.batch ? w.record(`U8-${uniqueLetters()}`) : base();
     const textFields = list.filter((f) => f.text);
     const wrap = (s) => (w.batch ? `[${s}]` : s);
     for (const f of textFields) {
-      const marker = `__${C.uniqueLetters()}__`;
-      const json = JSON.stringify(C.withValue(rec, f.ptr, marker));
+      const marker = `__${uniqueLetters()}__`;
+      const json = JSON.stringify(withValue(rec, f.ptr, marker));
       const [pre, post] = json.split(marker);
       for (const bytes of BAD_UTF8) {
         const body = Buffer.concat([Buffer.from(wrap(pre).replace(/\]$/, '')), Buffer.from('ab'), Buffer.from(bytes), Buffer.from('cd'), Buffer.from(w.batch ? `${post}]` : post)]);
         const res = await sendText('invalid UTF-8', w.method, path, body, { token });
-        assert.equal(res.status, 400, `${C.opKey(w)} ${pointer(f.ptr)} ${bytes}: ${res.text}`);
+        assert.equal(res.status, 400, `${opKey(w)} ${pointer(f.ptr)} ${bytes}: ${res.text}`);
       }
       // NUL: escaped, and raw
       for (const nul of ['\\u0000', '\0']) {
         const res = await sendText('NUL bytes', w.method, path, wrap(`${pre}a${nul}b${post}`), { token });
-        assert.equal(res.status, 400, `${C.opKey(w)} ${pointer(f.ptr)} NUL: ${res.text}`);
+        assert.equal(res.status, 400, `${opKey(w)} ${pointer(f.ptr)} NUL: ${res.text}`);
       }
     }
     // invalid UTF-8 in a member name; a raw NUL between tokens
     const badKey = Buffer.concat([Buffer.from(wrap('{"').replace(/\]$/, '')), Buffer.from([0xff, 0xfe]), Buffer.from(`":1,${JSON.stringify(rec).slice(1)}${w.batch ? ']' : ''}`)]);
     let res = await sendText('invalid UTF-8', w.method, path, badKey, { token });
-    assert.equal(res.status, 400, `${C.opKey(w)} bad key: ${res.text}`);
+    assert.equal(res.status, 400, `${opKey(w)} bad key: ${res.text}`);
     res = await sendText('NUL bytes', w.method, path, wrap(`{\0${JSON.stringify(rec).slice(1)}`), { token });
-    assert.equal(res.status, 400, `${C.opKey(w)} raw NUL: ${res.text}`);
+    assert.equal(res.status, 400, `${opKey(w)} raw NUL: ${res.text}`);
     if (w.batch) {
       // NDJSON: the bad line is rejected, a good line beside it is not affected
-      const good = JSON.stringify(w.record(`U8OK-${C.uniqueLetters()}`));
+      const good = JSON.stringify(w.record(`U8OK-${uniqueLetters()}`));
       const lines = Buffer.concat([Buffer.from(`{"external_id":"`), Buffer.from([0xff]), Buffer.from(`"}\n{"a":"\\u0000"}\n`)]);
       res = await send('NUL bytes', 'POST', path, { token, body: lines, raw: true, headers: { 'Content-Type': 'application/x-ndjson' } });
       assert.equal(res.status, 200, res.text);
@@ -1089,21 +1094,21 @@ test('invalid_utf8_and_nul_bytes_are_refused_in_bodies_paths_and_query_strings',
     }
   }
   // paths and query strings
-  for (const o of C.operations().filter((x) => x.method === 'GET')) {
-    const path = C.concretePath(o.template, pathIds(o.template));
+  for (const o of operations().filter((x) => x.method === 'GET')) {
+    const path = concretePath(o.template, pathIds(o.template));
     for (const q of ['x=%00', 'x=%FF', 'x=a%ED%A0%80b']) {
       const res = await send('invalid UTF-8', 'GET', `${path}?${q}`);
       assert.equal(res.status, 400, `${path}?${q}: ${res.text}`);
     }
     if (o.template.includes('{')) {
       for (const seg of ['%00', '%FF%FE', 'a%00b', '%C0%AF']) {
-        const res = await send('invalid UTF-8', 'GET', C.concretePath(o.template, { id: seg, code: seg, name: seg }));
+        const res = await send('invalid UTF-8', 'GET', concretePath(o.template, { id: seg, code: seg, name: seg }));
         assert.equal(res.status, 404, `${o.template} ${seg}: ${res.text}`);
       }
     }
   }
   await unchanged(fp, 'invalid UTF-8 and NUL');
-  C.summary(
+  summary(
     t,
     `invalid UTF-8: ${BAD_UTF8.length} byte sequences in every plain-text field and in member names of every writable operation, in query strings and path segments of every GET: ${statusLine(
       'invalid UTF-8',
@@ -1114,7 +1119,7 @@ test('invalid_utf8_and_nul_bytes_are_refused_in_bodies_paths_and_query_strings',
 // ---------------------------------------------------------------------------------------------
 
 test('missing_and_wrong_content_types_are_415', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const TYPES = [
     null,
     'text/plain',
@@ -1131,11 +1136,11 @@ test('missing_and_wrong_content_types_are_415', async (t) => {
   for (const w of writableOps()) {
     const token = w.batch ? tok.siao : tok.admin;
     const path = await w.path(false);
-    const body = JSON.stringify(w.batch ? [w.record(`CT-${C.uniqueLetters()}`)] : w.bases[0]());
+    const body = JSON.stringify(w.batch ? [w.record(`CT-${uniqueLetters()}`)] : w.bases[0]());
     for (const ct of [...TYPES, ...(w.batch ? [] : ['application/x-ndjson'])]) {
       const headers = ct === null ? {} : { 'Content-Type': ct };
       const res = await sendHttp('content types', w.method, path, { token, headers, body });
-      assert.equal(res.status, 415, `${C.opKey(w)} Content-Type ${ct}: ${res.status} ${res.text}`);
+      assert.equal(res.status, 415, `${opKey(w)} Content-Type ${ct}: ${res.status} ${res.text}`);
     }
     // a form body of the same kind, with a large field (the post processor must stay out)
     const form = await sendHttp('content types', w.method, path, {
@@ -1146,20 +1151,20 @@ test('missing_and_wrong_content_types_are_415', async (t) => {
     assert.equal(form.status, 415, form.text);
   }
   await unchanged(fp, 'content types');
-  C.summary(t, `content types: ${TYPES.length + 1} missing or wrong types on every writable operation: ${statusLine('content types')}; database unchanged`);
+  summary(t, `content types: ${TYPES.length + 1} missing or wrong types on every writable operation: ${statusLine('content types')}; database unchanged`);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 test('undocumented_methods_are_405_with_allow_on_every_path', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const TRY = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE', 'PROPFIND', 'MKCOL', 'LOCK'];
   let n = 0;
-  for (const template of Object.keys(C.specDoc().paths)) {
-    const documented = C.documentedMethods(template);
+  for (const template of Object.keys(specDoc().paths)) {
+    const documented = documentedMethods(template);
     const allowed = new Set(documented);
     if (allowed.has('GET')) allowed.add('HEAD');
-    const path = C.concretePath(template, pathIds(template));
+    const path = concretePath(template, pathIds(template));
     for (const m of TRY.filter((x) => !allowed.has(x))) {
       const res = await sendHttp('methods', m, path, { body: m === 'GET' || m === 'HEAD' ? undefined : '{}', headers: { 'Content-Type': 'application/json' }, validate: m !== 'HEAD' });
       assert.equal(res.status, 405, `${m} ${path}: ${res.status} ${res.text}`);
@@ -1168,22 +1173,22 @@ test('undocumented_methods_are_405_with_allow_on_every_path', async (t) => {
       n += 1;
     }
     // a method that is no HTTP method at all
-    const raw = await C.rawRequest(svc.port, `FROB ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const raw = await rawExchange(svc.port, `FROB ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.ok([400, 405, 501].includes(raw.status), `FROB ${path}: ${raw.raw?.slice(0, 200)}`);
     assert.ok(raw.status !== 405 || raw.headers.allow, 'Allow with a 405');
     count('methods', raw.status);
     n += 1;
   }
   await unchanged(fp, 'methods');
-  C.summary(t, `methods: ${n} undocumented methods on ${Object.keys(C.specDoc().paths).length} paths: ${statusLine('methods')}; Allow lists exactly the documented methods (+HEAD with GET)`);
+  summary(t, `methods: ${n} undocumented methods on ${Object.keys(specDoc().paths).length} paths: ${statusLine('methods')}; Allow lists exactly the documented methods (+HEAD with GET)`);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 test('malformed_http_framing_never_reaches_a_handler', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const auth = `Authorization: Bearer ${tok.admin}\r\nContent-Type: application/json\r\n`;
-  const partner = JSON.stringify(C.partnerBody());
+  const partner = JSON.stringify(partnerBody());
   const CASES = [
     ['non-numeric Content-Length', `POST /v1/partners HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: abc\r\nConnection: close\r\n\r\n${partner}`],
     ['negative Content-Length', `POST /v1/partners HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: -5\r\nConnection: close\r\n\r\n${partner}`],
@@ -1196,23 +1201,23 @@ test('malformed_http_framing_never_reaches_a_handler', async (t) => {
   ];
   const seen = [];
   for (const [label, req] of CASES) {
-    const res = await C.rawRequest(svc.port, req);
+    const res = await rawExchange(svc.port, req);
     seen.push(`${label}: ${res.status || res.error}`);
     if (res.status) {
       assert.ok(res.status < 500, `${label}: ${res.raw.slice(0, 300)}`);
       assert.notEqual(res.status, 201, `${label}: a malformed request created a partner`);
       // libmicrohttpd answers framing errors itself (HTML, no X-Request-Id): only ours are problem+json
-      if (res.headers['x-request-id']) C.assertProblemJson(res, label);
+      if (res.headers['x-request-id']) assertProblem(res, undefined, { what: label });
     }
   }
   await unchanged(fp, 'framing');
-  C.summary(t, `HTTP framing: ${seen.join('; ')}; none reached a handler as a valid request`);
+  summary(t, `HTTP framing: ${seen.join('; ')}; none reached a handler as a valid request`);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 test('headers_with_garbage_are_handled', async (t) => {
-  const fp = await C.fingerprint(svc);
+  const fp = await fingerprint(svc);
   const path = `/v1/partners/${ids.partner}`;
   let n = 0;
   for (const im of ['garbage', '"', 'W/', '""', '"1", W/"x", ,,', 'x'.repeat(8000)]) {
@@ -1239,20 +1244,20 @@ test('headers_with_garbage_are_handled', async (t) => {
     n += 1;
   }
   await unchanged(fp, 'headers');
-  C.summary(t, `headers: ${n} requests with garbage If-Match, X-Request-Id, Idempotency-Key and Accept: ${statusLine('headers')}`);
+  summary(t, `headers: ${n} requests with garbage If-Match, X-Request-Id, Idempotency-Key and Accept: ${statusLine('headers')}`);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 test('no_refused_request_left_an_audit_event_and_the_service_logged_no_error', async (t) => {
-  await C.sleep(600); // the audit queue is flushed every 200 ms
+  await sleep(600); // the audit queue is flushed every 200 ms
   const r = await svc.sql(`SELECT count(*)::int AS n FROM audit_event WHERE request_id = ANY($1)`, [refusedIds]);
   assert.equal(r.rows[0].n, 0, 'audit events for refused requests');
   const errors = svc.logEntries().filter((e) => e.level === 'error');
   assert.deepEqual(errors, [], 'error lines in the service log');
-  const leaky = svc.logs.filter((l) => C.leaksIn(l).length);
+  const leaky = svc.logs.filter((l) => leaksIn(l).length);
   assert.deepEqual(leaky, [], 'service log lines with SQL, paths or crash reports');
   const total = [...tally.values()].reduce((a, b) => a + b.sent, 0);
-  C.summary(t, `bad input overall: ${total} requests, ${refusedIds.length} refused (4xx): no 5xx, no audit event for a refused request, no error line in the service log`);
+  summary(t, `bad input overall: ${total} requests, ${refusedIds.length} refused (4xx): no 5xx, no audit event for a refused request, no error line in the service log`);
 });
 

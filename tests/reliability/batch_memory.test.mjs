@@ -16,9 +16,11 @@
 // the report: gigabytes, and an abort.)
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from '../lib/harness.mjs';
-import { SANITIZED, SLOWDOWN, sleep, siaoRecords, call } from './_rel2_lib.mjs';
-import { memKb, rssSampler, mib, realClient, describeClient } from './_rel3_lib.mjs';
+import { startService } from '../lib/service.mjs';
+import { SANITIZED, SLOWDOWN, describeClient, memKb, mib, realClient, rssSampler } from '../lib/load.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { recentSiaoRecords } from '../lib/data.mjs';
+import { request } from '../lib/http.mjs';
 
 // A 32 MiB body is held whole while its records are parsed one at a time: the body, the
 // valid records (at most 10 000, each bounded by its schema), the report (at most 20 000
@@ -102,7 +104,7 @@ const BODIES = [
   {
     name: '10 000 valid SIAO requests with 120-character person keys',
     ndjson: false,
-    body: () => JSON.stringify(siaoRecords(`valid-${Date.now()}`, 10_000).map((r, i) => ({ ...r, received_at: new Date(Date.now() - 86_400_000 - i * 1000).toISOString(), person_key: `pk-${i}-${'k'.repeat(110)}` }))),
+    body: () => JSON.stringify(recentSiaoRecords(`valid-${Date.now()}`, 10_000).map((r, i) => ({ ...r, received_at: new Date(Date.now() - 86_400_000 - i * 1000).toISOString(), person_key: `pk-${i}-${'k'.repeat(110)}` }))),
     expect: (r) => r.status === 200 && r.json.created === 10_000,
   },
 ];
@@ -129,7 +131,7 @@ describe('batch parsing memory', () => {
   });
 
   test('the worst 32 MiB bodies: bounded peak memory, a real client served', async (t) => {
-    for (let i = 0; i < 10; i += 1) await call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.admin });
+    for (let i = 0; i < 10; i += 1) await request(svc.url, 'GET', '/v1/households?limit=5', { settle: true, token: tok.admin });
     await sleep(300);
     const rest = memKb(svc.child.pid).rss;
     const client = realClient(svc.port, {
@@ -145,8 +147,10 @@ describe('batch parsing memory', () => {
         assert.ok(Buffer.byteLength(body) <= MAX, `${b.name}: ${Buffer.byteLength(body)} bytes`);
         const sampler = rssSampler(svc.child.pid, 10);
         const t0 = Date.now();
-        const r = await call(svc.url, 'POST', '/v1/siao-requests/batch', {
+        const r = await request(svc.url, 'POST', '/v1/siao-requests/batch', {
+          settle: true,
           token: tok.siao,
+          raw: true,
           body,
           headers: { 'Content-Type': b.ndjson ? 'application/x-ndjson' : 'application/json' },
           timeout: 300_000 * SLOWDOWN,
@@ -181,16 +185,16 @@ describe('batch parsing memory', () => {
   test('counting stops at the limit: 10 001 records are 413 whatever follows; 10 000 are read', async (t) => {
     const rec = (i) => JSON.stringify({ external_id: `c-${i}` });
     const over = `[${Array.from({ length: 10_001 }, (_, i) => rec(i)).join(',')}, this is not JSON at all`;
-    const r1 = await call(svc.url, 'POST', '/v1/siao-requests/batch', { token: tok.siao, body: over });
+    const r1 = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao, raw: true, headers: { 'Content-Type': 'application/json' }, body: over });
     assert.equal(r1.status, 413, r1.text);
     assert.match(r1.json.detail, /at most 10000 records/);
     const exact = `[${Array.from({ length: 10_000 }, (_, i) => rec(i)).join(',')}]`;
-    const r2 = await call(svc.url, 'POST', '/v1/siao-requests/batch', { token: tok.siao, body: exact, timeout: 120_000 });
+    const r2 = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao, raw: true, headers: { 'Content-Type': 'application/json' }, body: exact, timeout: 120_000 });
     assert.equal(r2.status, 200, r2.text.slice(0, 300));
     assert.equal(r2.json.rejected.length, 10_000);
     // a malformed record in a JSON array: the whole body is 400 (nothing stored)
     const bad = `[${rec(1)}, {"external_id": "x",, }]`;
-    const r3 = await call(svc.url, 'POST', '/v1/siao-requests/batch', { token: tok.siao, body: bad });
+    const r3 = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao, raw: true, headers: { 'Content-Type': 'application/json' }, body: bad });
     assert.equal(r3.status, 400, r3.text);
     assert.match(r3.json.detail, /^Malformed JSON at line 1, column \d+\.$/);
     t.diagnostic(`held: 10 001 records then garbage → ${r1.status} (${r1.json.detail}); 10 000 records → ${r2.status}; a malformed record → ${r3.status} (${r3.json.detail})`);

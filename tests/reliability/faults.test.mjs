@@ -31,23 +31,13 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { startService, runBinary, freePort, TEST_PSEUDONYM_KEY } from '../lib/harness.mjs';
-import {
-  PrivateCluster,
-  startPrivateService,
-  sqlOnce,
-  call,
-  isProper503,
-  Tally,
-  loadLoop,
-  newReferral,
-  newMeasure,
-  siaoRecords,
-  sleep,
-  SLOWDOWN,
-  SANITIZED,
-} from './_rel2_lib.mjs';
-import { householdRecord, referralRecord, report, assertCounts, show } from '../integration/_helpers/batch-data.mjs';
+import { startService, runBinary, freePort, TEST_PSEUDONYM_KEY } from '../lib/service.mjs';
+import { PrivateCluster, sqlOnce, startPrivateService } from '../lib/cluster.mjs';
+import { request, show } from '../lib/http.mjs';
+import { SANITIZED, SLOWDOWN, Tally, isProper503, loadLoop } from '../lib/load.mjs';
+import { batchHouseholdRecord, batchReferralRecord, recentMeasureBody, recentReferralBody, recentSiaoRecords } from '../lib/data.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { assertCounts, report } from '../lib/batch-report.mjs';
 
 const PLATFORMS = ['artois', 'lens_henin'];
 /** The lines that are not a JSON object (libpq prints server messages as plain text). */
@@ -95,7 +85,7 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
   async function waitRecovered(limitMs) {
     const t0 = Date.now();
     while (Date.now() - t0 < limitMs) {
-      const [a, b] = await Promise.all([call(svc.url, 'GET', '/readyz', { timeout: 5_000 }), call(svc.url, 'GET', '/v1/platforms', { timeout: 5_000 })]);
+      const [a, b] = await Promise.all([request(svc.url, 'GET', '/readyz', { settle: true, timeout: 5_000 }), request(svc.url, 'GET', '/v1/platforms', { settle: true, timeout: 5_000 })]);
       if (a.status === 200 && b.status === 200) return Date.now();
       await sleep(100);
     }
@@ -112,27 +102,27 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
       let r;
       switch ((c + i) % 6) {
         case 0:
-          r = await call(svc.url, 'GET', '/v1/platforms');
+          r = await request(svc.url, 'GET', '/v1/platforms', { settle: true });
           break;
         case 1:
-          r = await call(svc.url, 'GET', '/v1/referrals?limit=10', { token: tok.coord });
+          r = await request(svc.url, 'GET', '/v1/referrals?limit=10', { settle: true, token: tok.coord });
           break;
         case 2:
-          r = await call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral(PLATFORMS[i % 2]) });
+          r = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody(PLATFORMS[i % 2]) });
           if (r.status === 201) referrals.push(r.json.id);
           break;
         case 3:
-          r = await call(svc.url, 'GET', '/readyz');
+          r = await request(svc.url, 'GET', '/readyz', { settle: true });
           break;
         case 4:
           if (referrals.length) {
             const id = referrals[i % referrals.length];
-            r = await call(svc.url, 'POST', `/v1/referrals/${id}/measures`, { token: tok.coord, body: newMeasure(), op: 'POST /v1/referrals/{id}/measures' });
+            r = await request(svc.url, 'POST', `/v1/referrals/${id}/measures`, { settle: true, token: tok.coord, body: recentMeasureBody(), op: 'POST /v1/referrals/{id}/measures' });
             if (r.status === 201) measures.push(r.json.id);
-          } else r = await call(svc.url, 'GET', '/v1/platforms/artois');
+          } else r = await request(svc.url, 'GET', '/v1/platforms/artois', { settle: true });
           break;
         default:
-          r = await call(svc.url, 'GET', '/v1/households?limit=10', { token: tok.coord });
+          r = await request(svc.url, 'GET', '/v1/households?limit=10', { settle: true, token: tok.coord });
       }
       results.push(r);
       tally.add(r, okOr503);
@@ -195,12 +185,12 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
       let r;
       if (c < 3) {
         tried.referrals += 1;
-        r = await call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral(PLATFORMS[i % 2]) });
+        r = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody(PLATFORMS[i % 2]) });
         if (r.status === 201) ackRefs.push(r.json.id);
       } else {
         tried.batches += 1;
-        const records = siaoRecords(`crash-${c}-${i}`, 20);
-        r = await call(svc.url, 'POST', '/v1/siao-requests/batch', { token: tok.siao, body: records });
+        const records = recentSiaoRecords(`crash-${c}-${i}`, 20);
+        r = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao, body: records });
         if (r.status === 200) {
           assert.equal(r.json.created, records.length, `batch report ${r.text.slice(0, 300)}`);
           ackSiao.push(...records.map((x) => x.external_id));
@@ -261,10 +251,10 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
     const burst = async (n) =>
       Promise.all(
         Array.from({ length: n }, (_, i) =>
-          i % 2 ? call(svc.url, 'GET', '/v1/platforms') : call(svc.url, 'GET', '/v1/referrals?limit=5', { token: tok.coord }),
+          i % 2 ? request(svc.url, 'GET', '/v1/platforms', { settle: true }) : request(svc.url, 'GET', '/v1/referrals?limit=5', { settle: true, token: tok.coord }),
         ),
       );
-    const connected = async () => Number((await call(svc.url, 'GET', '/metrics', { token: tok.admin })).text.match(/^lda_db_pool_connected (\d+)/m)?.[1]);
+    const connected = async () => Number((await request(svc.url, 'GET', '/metrics', { settle: true, token: tok.admin })).text.match(/^lda_db_pool_connected (\d+)/m)?.[1]);
     const warm = await burst(16);
     assert.deepEqual(warm.filter((r) => r.status !== 200).map((r) => r.status), []);
     const open = await connected();
@@ -336,7 +326,7 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
     try {
       await settled('fsync', 'off');
       await svc.restart({ env: { LDA_ALLOW_UNSAFE_DURABILITY: 'true' } });
-      assert.equal((await call(svc.url, 'GET', '/readyz')).status, 200);
+      assert.equal((await request(svc.url, 'GET', '/readyz', { settle: true })).status, 200);
       assert.ok(svc.logs.slice(mark).some((l) => /serving without durability/.test(l)), 'the override is logged');
       lines.push('fsync off with LDA_ALLOW_UNSAFE_DURABILITY=true → serves, with a warning logged');
     } finally {
@@ -388,11 +378,11 @@ describe('the service SIGKILLed during a households batch and a referrals batch,
 
   test('each household and referral stored exactly once, with one received event per referral', async (t) => {
     // How long a batch takes here, to kill at a moment inside it.
-    const warm = Array.from({ length: SIZE }, (_, i) => householdRecord(`warm-h-${i}`, PLATFORMS[i % 2]));
+    const warm = Array.from({ length: SIZE }, (_, i) => batchHouseholdRecord(`warm-h-${i}`, PLATFORMS[i % 2]));
     let t0 = performance.now();
     assertCounts(report(await svc.api('POST', '/v1/households/batch', { body: warm, token: siao, timeout: 120_000 })), { created: SIZE }, 'warm-up');
     const hMs = performance.now() - t0;
-    const warmRefs = warm.map((h, i) => referralRecord(`warm-r-${i}`, h.platform, { household_external_id: h.external_id }));
+    const warmRefs = warm.map((h, i) => batchReferralRecord(`warm-r-${i}`, h.platform, { household_external_id: h.external_id }));
     t0 = performance.now();
     assertCounts(report(await svc.api('POST', '/v1/referrals/batch', { body: warmRefs, token: siao, timeout: 120_000 })), { created: SIZE }, 'warm-up');
     const rMs = performance.now() - t0;
@@ -400,10 +390,10 @@ describe('the service SIGKILLed during a households batch and a referrals batch,
     const lines = [`a ${SIZE}-record batch takes ${Math.round(hMs)} ms (households) and ${Math.round(rMs)} ms (referrals)`];
     let cuts = 0;
     for (const [n, frac] of [0.3, 0.7].entries()) {
-      const hh = Array.from({ length: SIZE }, (_, i) => householdRecord(`k${n}-h-${i}`, PLATFORMS[i % 2]));
+      const hh = Array.from({ length: SIZE }, (_, i) => batchHouseholdRecord(`k${n}-h-${i}`, PLATFORMS[i % 2]));
       const h = await killAndRetry('/v1/households/batch', hh, Math.max(20, Math.round(hMs * frac)));
       assertCounts(h.rep, { created: SIZE }, `households retried after a kill at ${frac}`);
-      const refs = hh.map((x, i) => referralRecord(`k${n}-r-${i}`, x.platform, { household_external_id: x.external_id }));
+      const refs = hh.map((x, i) => batchReferralRecord(`k${n}-r-${i}`, x.platform, { household_external_id: x.external_id }));
       const r = await killAndRetry('/v1/referrals/batch', refs, Math.max(20, Math.round(rMs * frac)));
       assertCounts(r.rep, { created: SIZE }, `referrals retried after a kill at ${frac}`);
       cuts += Number(h.cut) + Number(r.cut);
@@ -448,11 +438,11 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
       env: { LDA_STATEMENT_TIMEOUT_MS: String(TIMEOUT_MS), LDA_DB_POOL: String(POOL), LDA_THREADS: String(POOL), LDA_RATE_LIMIT_RPS: '0' },
     });
     tok.coord = await svc.createToken('coordinator', { platforms: PLATFORMS, name: 'slow-coord' });
-    const first = await call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral() });
+    const first = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody() });
     assert.equal(first.status, 201, first.text);
     tok.referral = first.json.id;
     // open the pooled connections
-    await Promise.all(Array.from({ length: 2 * POOL }, () => call(svc.url, 'GET', '/v1/platforms')));
+    await Promise.all(Array.from({ length: 2 * POOL }, () => request(svc.url, 'GET', '/v1/platforms', { settle: true })));
   });
 
   after(async () => {
@@ -496,10 +486,10 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
     const rs = await Promise.all(
       Array.from({ length: 3 * POOL }, (_, i) =>
         i % 3 === 0
-          ? call(svc.url, 'GET', '/v1/platforms')
+          ? request(svc.url, 'GET', '/v1/platforms', { settle: true })
           : i % 3 === 1
-            ? call(svc.url, 'GET', `/v1/referrals/${tok.referral}`, { token: tok.coord, op: 'GET /v1/referrals/{id}' })
-            : call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral() }),
+            ? request(svc.url, 'GET', `/v1/referrals/${tok.referral}`, { settle: true, token: tok.coord, op: 'GET /v1/referrals/{id}' })
+            : request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody() }),
       ),
     );
     const bad = rs.filter((r) => !okStatus(r)).map((r) => `${r.op} ${r.status} ${r.error ?? ''} ${r.text.slice(0, 200)}`);
@@ -537,14 +527,14 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
       // (the public reference data, platforms and funding, is served from memory: a lock on
       // its tables does not reach it, checked below)
       await locker.query('LOCK TABLE funding, referral, household IN ACCESS EXCLUSIVE MODE');
-      const fromMemory = await call(svc.url, 'GET', '/v1/funding?ami=1');
+      const fromMemory = await request(svc.url, 'GET', '/v1/funding?ami=1', { settle: true });
       assert.equal(fromMemory.status, 200, `funding with its table locked: ${fromMemory.text.slice(0, 200)}`);
       assert.ok(fromMemory.ms < 1_000 * SLOWDOWN, `funding took ${fromMemory.ms} ms`);
       [serial, burst] = await serialThenBurst([
-        () => call(svc.url, 'GET', '/v1/referrals?limit=5', { token: tok.coord }),
-        () => call(svc.url, 'GET', `/v1/referrals/${tok.referral}`, { token: tok.coord, op: 'GET /v1/referrals/{id}' }),
-        () => call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral() }),
-        () => call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.coord }),
+        () => request(svc.url, 'GET', '/v1/referrals?limit=5', { settle: true, token: tok.coord }),
+        () => request(svc.url, 'GET', `/v1/referrals/${tok.referral}`, { settle: true, token: tok.coord, op: 'GET /v1/referrals/{id}' }),
+        () => request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody() }),
+        () => request(svc.url, 'GET', '/v1/households?limit=5', { settle: true, token: tok.coord }),
       ]);
       // while the lock is still held: no session of the service is still waiting on it
       await assertNoStuckSession('while the lock is still held');
@@ -568,7 +558,7 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE api_token IN ACCESS EXCLUSIVE MODE');
-      r = await call(svc.url, 'GET', '/v1/referrals?limit=5', { token: fresh });
+      r = await request(svc.url, 'GET', '/v1/referrals?limit=5', { settle: true, token: fresh });
     } finally {
       await locker.query('ROLLBACK').catch(() => {});
       await locker.end();
@@ -576,13 +566,13 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
     t.diagnostic(`tried: a first request with a new token while api_token is locked → ${r.status} in ${r.ms} ms`);
     assert.ok(isProper503(r), `expected 503, got ${r.status} ${r.text.slice(0, 200)}`);
     assert.ok(r.ms <= BUDGET_MS, `answered after ${r.ms} ms`);
-    const again = await call(svc.url, 'GET', '/v1/referrals?limit=5', { token: fresh });
+    const again = await request(svc.url, 'GET', '/v1/referrals?limit=5', { settle: true, token: fresh });
     assert.equal(again.status, 200, 'the token works once the lock is gone');
     await assertClean(t, 'after the api_token lock');
   });
 
   test('an administrator terminates the service\'s sessions: the next requests are all 2xx, on new connections', async (t) => {
-    await Promise.all(Array.from({ length: 2 * POOL }, () => call(svc.url, 'GET', '/v1/platforms')));
+    await Promise.all(Array.from({ length: 2 * POOL }, () => request(svc.url, 'GET', '/v1/platforms', { settle: true })));
     const mark = svc.logs.length;
     const { rows } = await svc.sql(
       "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'lda-api'",
@@ -590,7 +580,7 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
     await sleep(200);
     const rs = await Promise.all(
       Array.from({ length: 3 * POOL }, (_, i) =>
-        i % 2 ? call(svc.url, 'GET', '/v1/platforms') : call(svc.url, 'GET', `/v1/referrals/${tok.referral}`, { token: tok.coord, op: 'GET /v1/referrals/{id}' }),
+        i % 2 ? request(svc.url, 'GET', '/v1/platforms', { settle: true }) : request(svc.url, 'GET', `/v1/referrals/${tok.referral}`, { settle: true, token: tok.coord, op: 'GET /v1/referrals/{id}' }),
       ),
     );
     const replaced = svc.logEntries().filter((e) => e.msg === 'database connection closed while idle; reconnecting').length;
@@ -612,7 +602,7 @@ describe('slow queries: statement and lock timeouts answer 503 within budget, co
     let burst;
     try {
       [serial, burst] = await serialThenBurst(
-        Array.from({ length: POOL }, (_, i) => () => call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral(PLATFORMS[i % 2]) })),
+        Array.from({ length: POOL }, (_, i) => () => request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody(PLATFORMS[i % 2]) })),
       );
     } finally {
       await svc.sql('DROP TRIGGER rel2_slow ON referral');

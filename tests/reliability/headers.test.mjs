@@ -14,11 +14,9 @@
 //      answer here is checked against openapi.yaml).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, freePort, runBinary } from '../lib/harness.mjs';
-import { call } from './_rel2_lib.mjs';
-import { rawUpload } from './_rel3_lib.mjs';
+import { startService, freePort, runBinary } from '../lib/service.mjs';
 import { getContract } from '../lib/contract.mjs';
-import http from 'node:http';
+import { rawUpload, request } from '../lib/http.mjs';
 
 describe('headers and public routes', () => {
   let svc;
@@ -54,7 +52,7 @@ describe('headers and public routes', () => {
     ];
     const seen = [];
     for (const [method, path, o, kind] of probes) {
-      const r = await call(svc.url, method, path, { token: o.token && tok[o.token], validate: method !== 'OPTIONS' });
+      const r = await request(svc.url, method, path, { settle: true, token: o.token && tok[o.token], validate: method !== 'OPTIONS' });
       seen.push(`${method} ${path} ${r.status}`);
       assert.equal(r.error, null, `${method} ${path}: ${r.error}`);
       assert.equal(r.headers['x-content-type-options'], 'nosniff', `${method} ${path} ${r.status}`);
@@ -78,17 +76,17 @@ describe('headers and public routes', () => {
     });
     assert.equal(early.status, 401); // no token, 8 MiB announced: answered from the headers
     assert.match(early.text, /X-Content-Type-Options: nosniff/i);
-    const docs = await call(svc.url, 'GET', '/docs');
+    const docs = await request(svc.url, 'GET', '/docs', { settle: true });
     t.diagnostic(`held: nosniff on ${seen.length + 1} answers (${seen.join(', ')}, early 401); /docs CSP: ${docs.headers['content-security-policy']}`);
   });
 
   test('/metrics: an admin token on the service address, no token on LDA_METRICS_LISTEN', async (t) => {
-    const none = await call(svc.url, 'GET', '/metrics');
-    const coord = await call(svc.url, 'GET', '/metrics', { token: tok.coord });
-    const admin = await call(svc.url, 'GET', '/metrics', { token: tok.admin });
-    const side = await call(`http://127.0.0.1:${metricsPort}`, 'GET', '/metrics', { validate: false });
-    const sideHealth = await call(`http://127.0.0.1:${metricsPort}`, 'GET', '/healthz', { validate: false });
-    const sideOther = await call(`http://127.0.0.1:${metricsPort}`, 'GET', '/v1/platforms', { validate: false });
+    const none = await request(svc.url, 'GET', '/metrics', { settle: true });
+    const coord = await request(svc.url, 'GET', '/metrics', { settle: true, token: tok.coord });
+    const admin = await request(svc.url, 'GET', '/metrics', { settle: true, token: tok.admin });
+    const side = await request(`http://127.0.0.1:${metricsPort}`, 'GET', '/metrics', { settle: true, validate: false });
+    const sideHealth = await request(`http://127.0.0.1:${metricsPort}`, 'GET', '/healthz', { settle: true, validate: false });
+    const sideOther = await request(`http://127.0.0.1:${metricsPort}`, 'GET', '/v1/platforms', { settle: true, validate: false });
     t.diagnostic(`held: service address without a token ${none.status}, coordinator ${coord.status}, admin ${admin.status}; metrics listener: /metrics ${side.status}, /healthz ${sideHealth.status}, /v1/platforms ${sideOther.status}`);
     assert.equal(none.status, 401);
     assert.equal(coord.status, 403);
@@ -102,20 +100,9 @@ describe('headers and public routes', () => {
   });
 
   test('413 for GET and DELETE with a body over the limit, as documented', async (t) => {
-    // node's http module sends a body with any method (fetch refuses one on GET)
+    // a body with any method, checked against openapi.yaml below
     const send = (method, path, body, token) =>
-      new Promise((resolve, reject) => {
-        const headers = { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) };
-        if (token) headers.Authorization = `Bearer ${token}`;
-        const req = http.request({ host: '127.0.0.1', port: svc.port, method, path, headers, agent: false }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
+      request(svc.url, method, path, { token, raw: true, body, headers: { 'Content-Type': 'text/plain' }, keepAlive: false, validate: false });
     const big = 'x'.repeat((1 << 20) + 1);
     const get = await send('GET', '/v1/platforms', big);
     const del = await send('DELETE', '/v1/tokens/00000000-0000-4000-8000-000000000000', big, tok.admin);
@@ -151,10 +138,10 @@ describe('start-up checks and the coordinators e-mail', () => {
     try {
       await svc.sql("UPDATE platform SET coordinator_name = 'Camille Coord', coordinator_email = 'camille.coord@example.org' WHERE code = 'artois'");
       await svc.restart(); // the reference data is read at start-up (and every 30 s)
-      const hidden = await call(svc.url, 'GET', '/v1/platforms/artois');
-      const list = await call(svc.url, 'GET', '/v1/platforms');
+      const hidden = await request(svc.url, 'GET', '/v1/platforms/artois', { settle: true });
+      const list = await request(svc.url, 'GET', '/v1/platforms', { settle: true });
       await svc.restart({ env: { LDA_PUBLISH_COORDINATOR_EMAIL: 'true' } });
-      const shown = await call(svc.url, 'GET', '/v1/platforms/artois');
+      const shown = await request(svc.url, 'GET', '/v1/platforms/artois', { settle: true });
       t.diagnostic(`held: by default ${JSON.stringify(hidden.json.coordinator)} (list: no address: ${!list.text.includes('camille.coord')}); published: ${JSON.stringify(shown.json.coordinator)}`);
       assert.deepEqual(hidden.json.coordinator, { name: 'Camille Coord', email: null });
       assert.ok(!list.text.includes('camille.coord@example.org'));

@@ -20,8 +20,11 @@
 // load here, and 429s are tested in tests/integration/access.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from '../lib/harness.mjs';
-import { call, rssKb, Tally, loadLoop, newReferral, newMeasure, siaoRecords, daysAgo, sleep, sanitizerLines, SANITIZED } from './_rel2_lib.mjs';
+import { startService } from '../lib/service.mjs';
+import { request } from '../lib/http.mjs';
+import { SANITIZED, Tally, loadLoop, rssKb, sanitizerLines } from '../lib/load.mjs';
+import { daysAgo, recentMeasureBody, recentReferralBody, recentSiaoRecords } from '../lib/data.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const CLIENTS = 8;
 // The sanitizer build does not assert the RSS (see below): a short warm-up is enough there.
@@ -45,7 +48,7 @@ before(async () => {
   tok.siao = await svc.createToken('siao', { platforms: ['artois', 'lens_henin'], source: 'load', name: 'load-siao' });
   tok.analyst = await svc.createToken('analyst', { name: 'load-analyst' });
   for (let i = 0; i < 40; i += 1) {
-    const r = await call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral(i % 2 ? 'artois' : 'lens_henin') });
+    const r = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody(i % 2 ? 'artois' : 'lens_henin') });
     assert.equal(r.status, 201, r.text);
     referrals.push(r.json.id);
   }
@@ -57,16 +60,16 @@ after(async () => {
 
 /** The operations of the mix, with their weights (reads 70 %, writes 30 %). */
 const OPS = [
-  [12, (i) => call(svc.url, 'GET', '/v1/households?limit=20', { token: tok.coord, validate: i % 5 === 0 })],
-  [12, (i) => call(svc.url, 'GET', `/v1/referrals?limit=20&platform=${i % 2 ? 'artois' : 'lens_henin'}`, { token: tok.coord, validate: i % 5 === 0 })],
-  [12, (i) => call(svc.url, 'GET', `/v1/referrals/${referrals[i % referrals.length]}`, { token: tok.coord, op: 'GET /v1/referrals/{id}', validate: i % 5 === 0 })],
-  [14, (i) => call(svc.url, 'GET', '/v1/platforms', { validate: i % 5 === 0 })],
-  [10, (i) => call(svc.url, 'GET', `/v1/stats/activity?from=2019-01-01&to=${today.slice(0, 4)}-12-31`, { token: tok.analyst, validate: i % 5 === 0 })],
-  [10, (i) => call(svc.url, 'GET', `/v1/observatory/youth?from=2020-01-01&to=${today.slice(0, 4)}-12-31`, { token: tok.analyst, validate: i % 5 === 0 })],
+  [12, (i) => request(svc.url, 'GET', '/v1/households?limit=20', { settle: true, token: tok.coord, validate: i % 5 === 0 })],
+  [12, (i) => request(svc.url, 'GET', `/v1/referrals?limit=20&platform=${i % 2 ? 'artois' : 'lens_henin'}`, { settle: true, token: tok.coord, validate: i % 5 === 0 })],
+  [12, (i) => request(svc.url, 'GET', `/v1/referrals/${referrals[i % referrals.length]}`, { settle: true, token: tok.coord, op: 'GET /v1/referrals/{id}', validate: i % 5 === 0 })],
+  [14, (i) => request(svc.url, 'GET', '/v1/platforms', { settle: true, validate: i % 5 === 0 })],
+  [10, (i) => request(svc.url, 'GET', `/v1/stats/activity?from=2019-01-01&to=${today.slice(0, 4)}-12-31`, { settle: true, token: tok.analyst, validate: i % 5 === 0 })],
+  [10, (i) => request(svc.url, 'GET', `/v1/observatory/youth?from=2020-01-01&to=${today.slice(0, 4)}-12-31`, { settle: true, token: tok.analyst, validate: i % 5 === 0 })],
   [
     12,
     async (i) => {
-      const r = await call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral(i % 2 ? 'artois' : 'lens_henin'), validate: i % 5 === 0 });
+      const r = await request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody(i % 2 ? 'artois' : 'lens_henin'), validate: i % 5 === 0 });
       if (r.status === 201 && referrals.length < 2_000) referrals.push(r.json.id);
       return r;
     },
@@ -74,14 +77,13 @@ const OPS = [
   [
     10,
     (i) =>
-      call(svc.url, 'POST', `/v1/referrals/${referrals[(i * 7) % referrals.length]}/measures`, {
-        token: tok.coord,
-        body: newMeasure(),
+      request(svc.url, 'POST', `/v1/referrals/${referrals[(i * 7) % referrals.length]}/measures`, { settle: true, token: tok.coord,
+        body: recentMeasureBody(),
         op: 'POST /v1/referrals/{id}/measures',
         validate: i % 5 === 0,
       }),
   ],
-  [8, (i, c) => call(svc.url, 'POST', '/v1/siao-requests/batch', { token: tok.siao, body: siaoRecords(`load-${c}-${i}`, 10), validate: i % 5 === 0 })],
+  [8, (i, c) => request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao, body: recentSiaoRecords(`load-${c}-${i}`, 10), validate: i % 5 === 0 })],
 ];
 const WHEEL = OPS.flatMap(([w, fn]) => Array(w).fill(fn));
 

@@ -17,8 +17,12 @@
 //      when it comes back (lda_db_recycled_total), and the next requests are served.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PrivateCluster, startPrivateService, call, isProper503, Tally, sleep, newReferral, siaoRecords, SLOWDOWN } from './_rel2_lib.mjs';
-import { metric } from './_rel3_lib.mjs';
+import { PrivateCluster, startPrivateService } from '../lib/cluster.mjs';
+import { request } from '../lib/http.mjs';
+import { SLOWDOWN, Tally, isProper503 } from '../lib/load.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { recentReferralBody, recentSiaoRecords } from '../lib/data.mjs';
+import { metric } from '../lib/metrics.mjs';
 
 const CYCLES = 3;
 const DOWN_MS = 1_500;
@@ -49,12 +53,12 @@ describe('PostgreSQL restarted under load', () => {
     let stop = false;
     let n = 0;
     const ops = [
-      () => call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.coord, op: 'households' }),
-      () => call(svc.url, 'GET', '/v1/referrals?limit=5', { token: tok.coord, op: 'referrals' }),
-      () => call(svc.url, 'POST', '/v1/referrals', { token: tok.coord, body: newReferral('artois'), op: 'new referral' }),
-      () => call(svc.url, 'POST', '/v1/siao-requests/batch', { token: tok.siao, body: siaoRecords(`rs-${n++}`, 5), op: 'siao batch' }),
-      () => call(svc.url, 'GET', '/v1/platforms', { op: 'platforms' }),
-      () => call(svc.url, 'GET', '/readyz', { op: 'readyz', validate: true }),
+      () => request(svc.url, 'GET', '/v1/households?limit=5', { settle: true, token: tok.coord, op: 'households' }),
+      () => request(svc.url, 'GET', '/v1/referrals?limit=5', { settle: true, token: tok.coord, op: 'referrals' }),
+      () => request(svc.url, 'POST', '/v1/referrals', { settle: true, token: tok.coord, body: recentReferralBody('artois'), op: 'new referral' }),
+      () => request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao, body: recentSiaoRecords(`rs-${n++}`, 5), op: 'siao batch' }),
+      () => request(svc.url, 'GET', '/v1/platforms', { settle: true, op: 'platforms' }),
+      () => request(svc.url, 'GET', '/readyz', { settle: true, op: 'readyz', validate: true }),
     ];
     const loops = ops.map(async (op) => {
       while (!stop) {
@@ -112,15 +116,14 @@ describe('PostgreSQL restarted under load', () => {
   });
 
   test('a connection that carried a very large statement is closed when it comes back', async (t) => {
-    const before = await call(svc.url, 'GET', '/metrics', { token: tok.admin });
+    const before = await request(svc.url, 'GET', '/metrics', { settle: true, token: tok.admin });
     // records at their largest (person keys are pseudonymised before they are sent, so only
     // the source's own fields make the statement large): 100-character ids, every resource
     // and need code, so that each statement of the batch is well over the recycling size
-    const vocab = (await call(svc.url, 'GET', '/v1/vocabularies')).json;
+    const vocab = (await request(svc.url, 'GET', '/v1/vocabularies', { settle: true })).json;
     const codes = (name) => vocab[name].map((c) => c.code).filter((c) => c !== 'unknown' && c !== 'none').slice(0, 20);
-    const big = await call(svc.url, 'POST', '/v1/siao-requests/batch', {
-      token: tok.siao,
-      body: siaoRecords(`big-${Date.now()}`, 10_000).map((r, i) => ({
+    const big = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: tok.siao,
+      body: recentSiaoRecords(`big-${Date.now()}`, 10_000).map((r, i) => ({
         ...r,
         external_id: `${r.external_id}-`.padEnd(100, 'e'),
         person_key: `${i}-${'k'.repeat(120)}`,
@@ -132,10 +135,10 @@ describe('PostgreSQL restarted under load', () => {
     });
     assert.equal(big.status, 200, big.text.slice(0, 300));
     assert.equal(big.json.created, 10_000, big.text.slice(0, 300));
-    const after1 = await call(svc.url, 'GET', '/metrics', { token: tok.admin });
+    const after1 = await request(svc.url, 'GET', '/metrics', { settle: true, token: tok.admin });
     const recycled = metric(after1.text, 'lda_db_recycled_total') - metric(before.text, 'lda_db_recycled_total');
     const next = [];
-    for (let i = 0; i < 10; i += 1) next.push((await call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.coord })).status);
+    for (let i = 0; i < 10; i += 1) next.push((await request(svc.url, 'GET', '/v1/households?limit=5', { settle: true, token: tok.coord })).status);
     t.diagnostic(`held: a batch of 10 000 records (records at their largest) (${big.json.created} created) → ${recycled} connection(s) closed at release (lda_db_recycled_total); the next requests: ${next.join(' ')}`);
     assert.ok(recycled >= 1, 'the connection was recycled');
     assert.deepEqual([...new Set(next)], [200]);

@@ -20,9 +20,11 @@
 //      beyond), on the batch listener LDA_MAX_BATCH_BYTES.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, freePort } from '../lib/harness.mjs';
-import { SANITIZED, SLOWDOWN, sleep, siaoRecords, call } from './_rel2_lib.mjs';
-import { memKb, rssSampler, mib, rawUpload, realClient, describeClient, floodInWorker } from './_rel3_lib.mjs';
+import { startService, freePort } from '../lib/service.mjs';
+import { SANITIZED, SLOWDOWN, describeClient, floodInWorker, memKb, mib, realClient, rssSampler } from '../lib/load.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { recentSiaoRecords } from '../lib/data.mjs';
+import { rawUpload, request } from '../lib/http.mjs';
 
 // Resident memory the service may reach during the flood (plain build): its resting size
 // (~15 MiB) plus the real client's work, plus 1 000 connections' buffers; a body of the
@@ -53,7 +55,7 @@ describe('memory before authentication', () => {
 
   test('1 000 connections with no token sending 32 MiB bodies: bounded memory, a real client served', async (t) => {
     // warm the service up, then take its resting size
-    for (let i = 0; i < 20; i += 1) await call(svc.url, 'GET', '/v1/households?limit=5', { token: tok.admin });
+    for (let i = 0; i < 20; i += 1) await request(svc.url, 'GET', '/v1/households?limit=5', { settle: true, token: tok.admin });
     await sleep(300);
     const rest = memKb(svc.child.pid).rss;
     const sampler = rssSampler(svc.child.pid);
@@ -65,7 +67,7 @@ describe('memory before authentication', () => {
           ? { path: '/v1/households?limit=5', token: tok.admin }
           : i % 3 === 1
             ? { path: '/v1/platforms' }
-            : { method: 'POST', path: '/v1/siao-requests/batch', token: tok.siao, body: siaoRecords(`real-${n++}`, 5) },
+            : { method: 'POST', path: '/v1/siao-requests/batch', token: tok.siao, body: recentSiaoRecords(`real-${n++}`, 5) },
     });
     const targets = ['/v1/siao-requests/batch', '/v1/households/batch', '/v1/referrals', '/v1/partners'];
     const t0 = Date.now();
@@ -149,7 +151,7 @@ describe('memory before authentication', () => {
       assert.doesNotMatch(r.text, /100 Continue/, `${c.what}: no 100 Continue for a refused request`);
     }
     // and a client that sends a small body without waiting gets its answer after it, cleanly
-    const clean = await call(svc.url, 'POST', '/v1/partners', { body: { name: 'x', kind: 'ccas' } });
+    const clean = await request(svc.url, 'POST', '/v1/partners', { settle: true, body: { name: 'x', kind: 'ccas' } });
     lines.push(`no token, a small body sent at once: ${clean.status}`);
     assert.equal(clean.status, 401);
     t.diagnostic(`tried: requests announcing a body and sending only their headers\nheld: ${lines.join('; ')}`);
@@ -172,19 +174,19 @@ describe('batches on their own listener (LDA_BATCH_LISTEN)', () => {
   });
 
   test('on the main listener a batch takes 1 MiB; on the batch listener 32 MiB', async (t) => {
-    const records = siaoRecords('listen', 4000); // ~1.4 MiB
+    const records = recentSiaoRecords('listen', 4000); // ~1.4 MiB
     const body = JSON.stringify(records);
     assert.ok(Buffer.byteLength(body) > 1 << 20);
-    const main = await call(svc.url, 'POST', '/v1/siao-requests/batch', { token: siao, body, timeout: 120_000 });
+    const main = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: siao, raw: true, headers: { 'Content-Type': 'application/json' }, body, timeout: 120_000 });
     assert.equal(main.status, 413, main.text);
     assert.match(main.json.detail, /batch listener/);
-    const small = await call(svc.url, 'POST', '/v1/siao-requests/batch', { token: siao, body: siaoRecords('listen-small', 10) });
+    const small = await request(svc.url, 'POST', '/v1/siao-requests/batch', { settle: true, token: siao, body: recentSiaoRecords('listen-small', 10) });
     assert.equal(small.status, 200, small.text);
-    const side = await call(`http://127.0.0.1:${batchPort}`, 'POST', '/v1/siao-requests/batch', { token: siao, body, timeout: 120_000 });
+    const side = await request(`http://127.0.0.1:${batchPort}`, 'POST', '/v1/siao-requests/batch', { settle: true, token: siao, raw: true, headers: { 'Content-Type': 'application/json' }, body, timeout: 120_000 });
     assert.equal(side.status, 200, side.text);
     assert.equal(side.json.created, 4000, side.text.slice(0, 400));
     // the batch listener is a whole API: reads work there too
-    const read = await call(`http://127.0.0.1:${batchPort}`, 'GET', '/v1/siao-requests?limit=1', { token: siao });
+    const read = await request(`http://127.0.0.1:${batchPort}`, 'GET', '/v1/siao-requests?limit=1', { settle: true, token: siao });
     assert.equal(read.status, 200, read.text);
     t.diagnostic(
       `tried: a ${Math.round(Buffer.byteLength(body) / 1024)} KiB batch on the main listener and on LDA_BATCH_LISTEN\n` +

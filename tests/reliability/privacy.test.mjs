@@ -15,9 +15,12 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService } from '../lib/harness.mjs';
 import { sourceDir } from '../lib/contract.mjs';
-import * as C from './_rel1_common.mjs';
+import { caseBody, householdBody, householdRecord, measureBody, partnerBody, referralBody, referralRecord, siaoRecord } from '../lib/data.mjs';
+import { summary } from '../lib/load.mjs';
+import { leaksIn } from '../lib/problems.mjs';
+import { NO_RATE_LIMIT_ENV, startService } from '../lib/service.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const PG_CLUSTER = join(sourceDir(), 'scripts', 'pg-cluster.sh');
 
@@ -79,7 +82,7 @@ before(async () => {
   await pgCluster('start', clusterDir, 'auto');
   clusterReal = realpathSync(clusterDir);
   process.env.LDA_TEST_PG_URL = readFileSync(join(clusterDir, 'url'), 'utf8').trim();
-  svc = await startService({ env: C.SUITE_ENV });
+  svc = await startService({ env: NO_RATE_LIMIT_ENV });
   // a line PostgreSQL must write to pg.log: proves the search below reads the right log
   pgProbe = `PGLOG-PROBE-${randomBytes(6).toString('hex')}`;
   await svc.sql(`DO $$ BEGIN RAISE WARNING '${pgProbe}'; END $$`);
@@ -115,11 +118,11 @@ const ids = {};
 
 test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
   // partners, households, referrals, transitions, measures: admin and coordinator
-  ids.partner = (await ok('admin', 'POST', '/v1/partners', C.partnerBody({ name: canary('PART', 'partner name') }))).id;
+  ids.partner = (await ok('admin', 'POST', '/v1/partners', partnerBody({ name: canary('PART', 'partner name') }))).id;
   const head = () => ({ last_name: canary('ID', 'last_name'), first_name: canary('ID', 'first_name'), birth_date: '2003-04-05', sex: 'female' });
   ids.headOf = {};
   for (const who of ['admin', 'coordinator']) {
-    const h = C.householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref') });
+    const h = householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref') });
     const created = await ok(who, 'POST', '/v1/households', h);
     ids[`household_${who}`] = created.id;
     ids.headOf[who] = h.head;
@@ -127,12 +130,12 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
       who,
       'POST',
       '/v1/referrals',
-      C.referralBody(created.id, 'artois', { referrer_name: canary('NOTE', 'referrer_name'), decision_note: canary('NOTE', 'decision_note') }),
+      referralBody(created.id, 'artois', { referrer_name: canary('NOTE', 'referrer_name'), decision_note: canary('NOTE', 'decision_note') }),
     );
     ids[`referral_${who}`] = r.id;
     await ok(who, 'POST', `/v1/referrals/${r.id}/transitions`, { to: 'assessing', on: '2025-01-12', note: canary('NOTE', 'transition note') });
     await ok(who, 'POST', `/v1/referrals/${r.id}/transitions`, { to: 'orientation_proposed', on: '2025-01-13', note: canary('NOTE', 'transition note') });
-    const m = await ok(who, 'POST', `/v1/referrals/${r.id}/measures`, C.measureBody({ kind: 'envaul', operator: canary('NOTE', 'operator') }));
+    const m = await ok(who, 'POST', `/v1/referrals/${r.id}/measures`, measureBody({ kind: 'envaul', operator: canary('NOTE', 'operator') }));
     ids[`measure_${who}`] = m.id;
     await ok(who, 'PATCH', `/v1/measures/${m.id}`, { operator: canary('NOTE', 'operator (patch)') });
     await ok(who, 'PATCH', `/v1/households/${created.id}`, { head: { first_name: canary('ID', 'first_name (patch)') } });
@@ -145,7 +148,7 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
     'partner',
     'POST',
     '/v1/referrals',
-    C.referralBody(C.householdBody('artois', { head: ids.dupHead, external_ref: canary('ID', 'external_ref (partner)') }), 'artois', {
+    referralBody(householdBody('artois', { head: ids.dupHead, external_ref: canary('ID', 'external_ref (partner)') }), 'artois', {
       referrer_name: canary('NOTE', 'referrer_name (partner)'),
       decision_note: canary('NOTE', 'decision_note (partner)'),
     }),
@@ -153,30 +156,30 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
   ids.partnerReferral = pr.id;
   // eviction prevention: cases (household inline), stage notes and action outcome notes
   for (const who of ['admin', 'coordinator']) {
-    const k = await ok(who, 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref (case)') })));
+    const k = await ok(who, 'POST', '/v1/prevention-cases', caseBody(householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref (case)') })));
     ids[`case_${who}`] = k.id;
     await ok(who, 'POST', `/v1/prevention-cases/${k.id}/stages`, { stage: 'summons', on: '2025-02-01', note: canary('NOTE', 'stage note') });
     const a = await ok(who, 'POST', `/v1/prevention-cases/${k.id}/actions`, { kind: 'vej', done_on: '2025-02-10', outcome_notes: canary('NOTE', 'outcome_notes') });
     await ok(who, 'PATCH', `/v1/prevention-actions/${a.id}`, { outcome_notes: canary('NOTE', 'outcome_notes (patch)') });
     ids[`action_${who}`] = a.id;
   }
-  const pcase = await ok('partner', 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref (partner case)') })));
+  const pcase = await ok('partner', 'POST', '/v1/prevention-cases', caseBody(householdBody('artois', { head: head(), external_ref: canary('ID', 'external_ref (partner case)') })));
   ids.partnerCase = pcase.id;
   // a SIAO system pushes requests, households and referrals
   const sx = (what = 'siao request external_id') => canary('SIAO', what);
   const siaoRecords = [];
-  for (let i = 0; i < 5; i += 1) siaoRecords.push(C.siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (re-keyed when stored: not exposed)') }));
+  for (let i = 0; i < 5; i += 1) siaoRecords.push(siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (re-keyed when stored: not exposed)') }));
   await ok('siao', 'POST', '/v1/siao-requests/batch', siaoRecords);
   const hExt = sx('household external_id');
-  await ok('siao', 'POST', '/v1/households/batch', [C.householdRecord(hExt, { head: head() })]);
+  await ok('siao', 'POST', '/v1/households/batch', [householdRecord(hExt, { head: head() })]);
   // notes a siao token pushes are its own data: it reads them back (class SIAO)
   await ok('siao', 'POST', '/v1/referrals/batch', [
     // a referral's external_id is stored but no view shows it
-    C.referralRecord(sx('referral external_id (not exposed)'), hExt, { referrer_name: canary('SIAO', 'referrer_name (batch)'), decision_note: canary('SIAO', 'decision_note (batch)') }),
+    referralRecord(sx('referral external_id (not exposed)'), hExt, { referrer_name: canary('SIAO', 'referrer_name (batch)'), decision_note: canary('SIAO', 'decision_note (batch)') }),
   ]);
   // an NDJSON push too
   const nd = await call('siao', 'POST', '/v1/siao-requests/batch', {
-    body: `${JSON.stringify(C.siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (ndjson; re-keyed when stored: not exposed)') }))}\n`,
+    body: `${JSON.stringify(siaoRecord(sx(), { person_key: canary('SIAO', 'person_key (ndjson; re-keyed when stored: not exposed)') }))}\n`,
     raw: true,
     headers: { 'Content-Type': 'application/x-ndjson' },
   });
@@ -241,7 +244,7 @@ test('a_workload_with_canaries_in_every_free_text_field', async (t) => {
   for (const h of mine.json.items) await ok('siao', 'GET', `/v1/households/${h.id}`, undefined, [200]);
   const mineR = await call('siao', 'GET', '/v1/referrals?limit=5');
   for (const r of mineR.json.items) await ok('siao', 'GET', `/v1/referrals/${r.id}`, undefined, [200]);
-  C.summary(t, `workload: ${canaries.size} canaries in names, external refs, notes, operators, partner and token names, SIAO ids and person keys; ${reads} reads by the five roles`);
+  summary(t, `workload: ${canaries.size} canaries in names, external refs, notes, operators, partner and token names, SIAO ids and person keys; ${reads} reads by the five roles`);
 });
 
 test('errors_provoked_with_canaries_in_refused_input', async (t) => {
@@ -254,21 +257,21 @@ test('errors_provoked_with_canaries_in_refused_input', async (t) => {
   };
   const h = () => ({ last_name: bad('last_name'), first_name: bad('first_name'), birth_date: '2003-04-05', sex: 'female' });
   // validation errors
-  await expect('coordinator', 'POST', '/v1/households', C.householdBody('artois', { head: { ...h(), birth_date: '2999-01-01' }, external_ref: bad('external_ref') }), 422);
-  await expect('coordinator', 'POST', '/v1/households', C.householdBody('artois', { head: h(), adults: 99 }), 422);
-  await expect('coordinator', 'POST', '/v1/referrals', C.referralBody(ids.household_admin, 'artois', { decision_note: bad('decision_note'), reasons: ['nope'] }), 422);
-  await expect('partner', 'POST', '/v1/referrals', C.referralBody(C.householdBody('artois', { head: h() }), 'artois', { referrer_name: bad('referrer_name'), received_on: '2999-01-01' }), 422);
-  await expect('coordinator', 'POST', `/v1/referrals/${ids.referral_admin}/measures`, C.measureBody({ operator: bad('operator'), ended_on: '2020-01-01' }), 422);
+  await expect('coordinator', 'POST', '/v1/households', householdBody('artois', { head: { ...h(), birth_date: '2999-01-01' }, external_ref: bad('external_ref') }), 422);
+  await expect('coordinator', 'POST', '/v1/households', householdBody('artois', { head: h(), adults: 99 }), 422);
+  await expect('coordinator', 'POST', '/v1/referrals', referralBody(ids.household_admin, 'artois', { decision_note: bad('decision_note'), reasons: ['nope'] }), 422);
+  await expect('partner', 'POST', '/v1/referrals', referralBody(householdBody('artois', { head: h() }), 'artois', { referrer_name: bad('referrer_name'), received_on: '2999-01-01' }), 422);
+  await expect('coordinator', 'POST', `/v1/referrals/${ids.referral_admin}/measures`, measureBody({ operator: bad('operator'), ended_on: '2020-01-01' }), 422);
   await expect('admin', 'POST', '/v1/partners', { name: bad('partner name'), kind: 'nope' }, 422);
   await expect('admin', 'POST', '/v1/tokens', { name: bad('token name'), role: 'root' }, 422);
-  await expect('coordinator', 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: h() }), 'artois', { landlord_kind: 'nope' }), 422);
-  await expect('partner', 'POST', '/v1/prevention-cases', C.caseBody(C.householdBody('artois', { head: h() }), 'artois', { stage_on: '2999-01-01' }), 422);
+  await expect('coordinator', 'POST', '/v1/prevention-cases', caseBody(householdBody('artois', { head: h() }), 'artois', { landlord_kind: 'nope' }), 422);
+  await expect('partner', 'POST', '/v1/prevention-cases', caseBody(householdBody('artois', { head: h() }), 'artois', { stage_on: '2999-01-01' }), 422);
   await expect('coordinator', 'POST', `/v1/prevention-cases/${ids.case_admin}/stages`, { stage: 'payment_order', on: '2025-03-01', note: bad('stage note') }, 409);
   await expect('coordinator', 'POST', `/v1/prevention-cases/${ids.case_admin}/actions`, { kind: 'vej', done_on: '2999-01-01', outcome_notes: bad('outcome_notes') }, 422);
   await expect('coordinator', 'PATCH', `/v1/households/${ids.household_admin}`, { head: { last_name: bad('last_name'), birth_date: 'yesterday' } }, 422);
   // conflicts: the same person twice; a transition the state machine refuses
   const dupHead = ids.dupHead;
-  await expect('coordinator', 'POST', '/v1/households', C.householdBody('artois', { head: dupHead, external_ref: bad('external_ref (conflict)') }), 409);
+  await expect('coordinator', 'POST', '/v1/households', householdBody('artois', { head: dupHead, external_ref: bad('external_ref (conflict)') }), 409);
   await expect('coordinator', 'POST', `/v1/referrals/${ids.referral_admin}/transitions`, { to: 'received', on: '2025-01-14', note: bad('transition note') }, 409);
   // a stale If-Match
   await expect('coordinator', 'PATCH', `/v1/referrals/${ids.referral_admin}`, { decision_note: bad('decision_note') }, 412, { headers: { 'If-Match': '"0"' } });
@@ -288,7 +291,7 @@ test('errors_provoked_with_canaries_in_refused_input', async (t) => {
   await expect('coordinator', 'POST', '/v1/partners', `{"name":"${bad('partner name')}","kind":"ccas"}`, 415, { raw: true, headers: { 'Content-Type': 'text/plain' } });
   // refused roles and credentials
   await expect('partner', 'PATCH', `/v1/referrals/${ids.partnerReferral}`, { decision_note: bad('decision_note') }, 403);
-  await expect('analyst', 'POST', '/v1/households', C.householdBody('artois', { head: h() }), 403);
+  await expect('analyst', 'POST', '/v1/households', householdBody('artois', { head: h() }), 403);
   const unk = await call(null, 'GET', '/v1/households', { headers: { Authorization: `Bearer ${bad('token')}` } });
   assert.equal(unk.status, 401);
   // query strings: bad values, a crafted cursor, a filter matching nothing
@@ -314,16 +317,16 @@ test('errors_provoked_with_canaries_in_refused_input', async (t) => {
   }
   await ok('admin', 'GET', `/v1/siao-requests?source=${bad('source filter')}`, undefined, [200]);
   // batches: invalid records with canaries (the pusher gets its own external ids back only)
-  const rec = C.siaoRecord(canary('SIAO', 'external_id (rejected)'), { person_key: bad('person_key'), channel: 'nope' });
+  const rec = siaoRecord(canary('SIAO', 'external_id (rejected)'), { person_key: bad('person_key'), channel: 'nope' });
   const rep = await ok('siao', 'POST', '/v1/siao-requests/batch', [rec], [200]);
   assert.equal(rep.rejected.length, 1);
   const atomic = await call('siao', 'POST', '/v1/siao-requests/batch?atomic=true', {
-    body: [C.siaoRecord(canary('SIAO', 'external_id (atomic)'), { person_key: bad('person_key'), age: 500 })],
+    body: [siaoRecord(canary('SIAO', 'external_id (atomic)'), { person_key: bad('person_key'), age: 500 })],
   });
   assert.equal(atomic.status, 422);
-  const hrec = C.householdRecord(canary('SIAO', 'household external_id (rejected)'), { head: { ...h(), sex: 'nope' } });
+  const hrec = householdRecord(canary('SIAO', 'household external_id (rejected)'), { head: { ...h(), sex: 'nope' } });
   await ok('siao', 'POST', '/v1/households/batch', [hrec], [200]);
-  const dupRec = C.householdRecord(canary('SIAO', 'household external_id (duplicate person)'), { head: { ...ids.dupHead } });
+  const dupRec = householdRecord(canary('SIAO', 'household external_id (duplicate person)'), { head: { ...ids.dupHead } });
   await ok('siao', 'POST', '/v1/households/batch', [dupRec], [200]);
   const ndBad = await call('siao', 'POST', '/v1/siao-requests/batch', {
     body: `{"external_id":"${bad('ndjson line')}",\n{"person_key":"${bad('ndjson person_key')}"}\n`,
@@ -331,7 +334,7 @@ test('errors_provoked_with_canaries_in_refused_input', async (t) => {
     headers: { 'Content-Type': 'application/x-ndjson' },
   });
   assert.equal(ndBad.status, 200, ndBad.text);
-  await expect('siao', 'POST', '/v1/siao-requests/batch', [C.siaoRecord('IDEM-1')], 422, { headers: { 'Idempotency-Key': 'x'.repeat(201) } });
+  await expect('siao', 'POST', '/v1/siao-requests/batch', [siaoRecord('IDEM-1')], 422, { headers: { 'Idempotency-Key': 'x'.repeat(201) } });
   // erasure: after DELETE, the identity canaries of that household are gone from every answer
   await ok('admin', 'DELETE', `/v1/households/${ids.household_coordinator}`, undefined, [204]);
   const erased = await ok('admin', 'GET', `/v1/households/${ids.household_coordinator}`, undefined, [200]);
@@ -339,7 +342,7 @@ test('errors_provoked_with_canaries_in_refused_input', async (t) => {
     if (String(v).startsWith('CANARY')) assert.ok(!JSON.stringify(erased).includes(v), `erased identity still answered: ${v}`);
   }
   ids.erased = ids.household_coordinator;
-  C.summary(t, `refused input: ${responses.length - before} requests (validation errors, conflicts, stale If-Match, malformed, oversized, wrong type, refused roles and credentials, crafted cursors, bad query values, rejected batch records), ${[...canaries.values()].filter((c) => c.cls === 'BAD').length} BAD canaries`);
+  summary(t, `refused input: ${responses.length - before} requests (validation errors, conflicts, stale If-Match, malformed, oversized, wrong type, refused roles and credentials, crafted cursors, bad query values, rejected batch records), ${[...canaries.values()].filter((c) => c.cls === 'BAD').length} BAD canaries`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +382,7 @@ function allowedClasses(r) {
 }
 
 test('no_canary_in_any_log_or_in_any_answer_outside_the_operations_allowed_to_return_it', async (t) => {
-  await C.sleep(500); // the audit writer and the log lines of the last requests
+  await sleep(500); // the audit writer and the log lines of the last requests
   const serviceLines = [...svc.logs, ...svc.stdout];
   const pgLog = readFileSync(join(clusterDir, 'pg.log'), 'utf8');
   const pgLines = pgLog.split('\n');
@@ -412,7 +415,7 @@ test('no_canary_in_any_log_or_in_any_answer_outside_the_operations_allowed_to_re
   const never = stored.filter(([c]) => !seen.has(c)).map(([c, v]) => `${v.cls} ${v.where}`);
   assert.deepEqual(never, [], 'canaries of stored data never answered to an allowed caller (the search would be blind)');
 
-  C.summary(
+  summary(
     t,
     `privacy: ${canaries.size} canaries; ${serviceLines.length} service log lines and ${pgLines.length} PostgreSQL log lines hold none; ` +
       `${responses.length} answers hold them only where the role may see them (${stored.length - never.length} stored canaries seen by allowed callers, no BAD canary anywhere)`,
@@ -432,7 +435,7 @@ test('no_sql_detail_file_path_or_token_in_any_answer_or_service_log_line', async
         /* not JSON: searched as is */
       }
     }
-    const leaks = C.leaksIn(body);
+    const leaks = leaksIn(body);
     if (leaks.length && !(r.path.startsWith('/metrics') || r.path.startsWith('/openapi.yaml'))) problems.push(`${r.method} ${r.path}: ${leaks.join(', ')}`);
     for (const [name, value] of tokens) {
       const own = r.method === 'POST' && r.path === '/v1/tokens' && r.status === 201 && JSON.parse(r.text).token === value;
@@ -440,14 +443,14 @@ test('no_sql_detail_file_path_or_token_in_any_answer_or_service_log_line', async
     }
   }
   for (const line of [...svc.logs, ...svc.stdout]) {
-    const leaks = C.leaksIn(line);
+    const leaks = leaksIn(line);
     if (leaks.length) problems.push(`log: ${leaks.join(', ')}: ${line.slice(0, 200)}`);
     for (const [name, value] of tokens) if (line.includes(value)) problems.push(`log: token ${name}`);
   }
   assert.deepEqual(problems, []);
   const errors = svc.logEntries().filter((e) => e.level === 'error');
   assert.deepEqual(errors, [], 'no error line in the service log');
-  C.summary(t, `leaks: ${responses.length} answers and ${svc.logs.length + svc.stdout.length} service log lines: no SQL, no PostgreSQL DETAIL, no file path, no stack trace, no token outside its creation answer`);
+  summary(t, `leaks: ${responses.length} answers and ${svc.logs.length + svc.stdout.length} service log lines: no SQL, no PostgreSQL DETAIL, no file path, no stack trace, no token outside its creation answer`);
 });
 
 test('the_audit_log_holds_no_canary', async (t) => {
@@ -455,6 +458,6 @@ test('the_audit_log_holds_no_canary', async (t) => {
   const hits = r.rows.filter((x) => found(x.j).length);
   assert.deepEqual(hits, []);
   assert.ok(r.rows.length > 0, 'the workload was audited');
-  C.summary(t, `audit log: ${r.rows.length} events, none holds a canary (never the data itself)`);
+  summary(t, `audit log: ${r.rows.length} events, none holds a canary (never the data itself)`);
 });
 

@@ -1,9 +1,12 @@
-// Integration-test harness: one lda-api process over its own fresh database.
+// The service under test: one lda-api process over its own fresh database, its CLI, its
+// tokens, SQL on its database, its logs.
 //
-//   import { startService } from '../lib/harness.mjs';
+//   import { startService } from '../lib/service.mjs';
 //   const svc = await startService({ env: { LDA_STATS_MIN_CELL: '5' } });
-//   const res = await svc.api('GET', '/v1/platforms', { token });
+//   const res = await svc.api('GET', '/v1/platforms', { token });   // http.mjs request()
 //   await svc.stop();   // SIGTERM, asserts exit code 0, drops the database
+//
+// A service over a private cluster that a test may stop and crash: cluster.mjs.
 //
 // Environment (set by tests/CMakeLists.txt; the defaults suit a manual `node --test FILE`
 // from the source tree after `ctest --test-dir build -R pg_cluster_start`):
@@ -13,7 +16,7 @@
 //   LDA_SOURCE_DIR         the source tree (openapi.yaml)   (default: from this file)
 //
 // Every response that api() returns has been checked against openapi.yaml (contract.mjs):
-// a route, status or body the spec does not describe fails the test.
+// a route, status or body the spec does not describe fails the test (unless validate: false).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
@@ -22,7 +25,8 @@ import net from 'node:net';
 import readline from 'node:readline';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { getContract, sourceDir, isJsonMediaType, mediaTypeOf } from './contract.mjs';
+import { sourceDir } from './contract.mjs';
+import { request } from './http.mjs';
 
 /** The pseudonymisation key every test service runs with (64 hex digits). */
 export const TEST_PSEUDONYM_KEY = '6c64612d6170692d746573742d6b65792d6e6f742d612d7365637265742d3031';
@@ -105,16 +109,6 @@ export function runBinary(args, { env = {}, input, timeout = 120_000 } = {}) {
     });
     if (input !== undefined) child.stdin.end(input);
   });
-}
-
-let helpText;
-/** True when `lda-api --help` mentions the subcommand (features that land later). */
-export async function binaryHasCommand(name) {
-  if (helpText === undefined) {
-    const { stdout, stderr } = await runBinary(['--help'], { timeout: 30_000 });
-    helpText = stdout + stderr;
-  }
-  return new RegExp(`(^|\\s)${name.replace(/[-]/g, '\\-')}(\\s|$)`, 'm').test(helpText);
 }
 
 async function withClient(url, fn) {
@@ -305,8 +299,7 @@ export class Service {
           );
         }
         try {
-          const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2_000) });
-          await res.arrayBuffer();
+          const res = await request(this.url, 'GET', '/healthz', { timeout: 2_000, keepAlive: false, validate: false });
           if (res.status === 200) return;
         } catch {
           /* not listening yet */
@@ -321,46 +314,10 @@ export class Service {
     }
   }
 
-  /**
-   * One HTTP request; resolves { status, headers, text, json }.
-   *   body     a value sent as JSON (Content-Type application/json unless headers say otherwise)
-   *   raw      true: send `body` as is (string/Buffer), no Content-Type added
-   *   headers  extra request headers; token: sent as Authorization: Bearer <token>
-   *   validate false: skip the openapi.yaml check (only for deliberately off-spec probes)
-   * headers in the result is a plain object with lower-case names; json is the parsed body
-   * for JSON media types (undefined otherwise).
-   */
-  async api(method, path, { body, headers = {}, token, raw = false, validate = true, timeout = 30_000 } = {}) {
+  /** One HTTP request to this service: request(this.url, method, path, opts) of http.mjs. */
+  async api(method, path, opts = {}) {
     assert.ok(this.url, 'the service is not started');
-    const h = { ...headers };
-    const has = (name) => Object.keys(h).some((k) => k.toLowerCase() === name);
-    if (token !== undefined && !has('authorization')) h.Authorization = `Bearer ${token}`;
-    let payload;
-    if (body !== undefined) {
-      if (raw) payload = body;
-      else {
-        payload = JSON.stringify(body);
-        if (!has('content-type')) h['Content-Type'] = 'application/json';
-      }
-    }
-    const res = await fetch(this.url + path, {
-      method,
-      headers: h,
-      body: payload,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeout),
-    });
-    const text = await res.text();
-    const out = { status: res.status, headers: Object.fromEntries(res.headers), text, json: undefined };
-    if (text.length && isJsonMediaType(mediaTypeOf(out.headers['content-type']))) {
-      try {
-        out.json = JSON.parse(text);
-      } catch {
-        /* the contract check below reports it */
-      }
-    }
-    if (validate) getContract().validateResponse({ method, path, status: out.status, headers: out.headers, text });
-    return out;
+    return request(this.url, method, path, opts);
   }
 
   /** Runs SQL on this service's database as superuser; resolves pg's Result ({ rows, rowCount }). */
@@ -470,3 +427,6 @@ export class Service {
     if (failure) throw failure;
   }
 }
+
+/** Service environment of suites that send thousands of requests: no per-token rate limit. */
+export const NO_RATE_LIMIT_ENV = { LDA_RATE_LIMIT_RPS: '0' };

@@ -1,51 +1,13 @@
-// Helpers of the change feed and webhook tests: bodies of the resources that emit events, a
-// feed reader that follows next_cursor, and the Standard Webhooks signature computed
-// independently of the service (node:crypto).
+// Helpers of the change feed and webhook suites: creating what emits events, a feed reader that
+// follows next_cursor, and the Standard Webhooks signature computed independently of the
+// service (node:crypto).
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let seq = 0;
-/** Letters only (person_key folds case and punctuation), unique in this process. */
-export function letters(prefix = 'x') {
-  const abc = 'abcdefghijklmnopqrstuvwxyz';
-  let s = '';
-  for (const b of randomBytes(8)) s += abc[b % 26];
-  seq += 1;
-  return `${prefix}${abc[seq % 26]}${abc[Math.floor(seq / 26) % 26]}${s}`;
-}
-
-export function householdBody(platform = 'artois', over = {}) {
-  return {
-    platform,
-    external_ref: `ref-${letters('r')}`,
-    composition: 'single_person',
-    adults: 1,
-    children: 0,
-    head: { last_name: letters('Nom'), first_name: letters('Prenom'), birth_date: '1990-05-17', sex: 'female' },
-    resources: ['rsa'],
-    housing_situation: 'street',
-    vulnerabilities: [],
-    ...over,
-  };
-}
-
-export function referralBody(platform = 'artois', over = {}) {
-  return {
-    household: householdBody(platform),
-    platform,
-    referrer_kind: 'ccas',
-    referrer_name: 'CCAS de test',
-    received_on: '2025-01-10',
-    reasons: ['homelessness'],
-    ...over,
-  };
-}
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { inlineReferralBody } from './data.mjs';
 
 /** Creates a referral (inline household) as `token`; returns its JSON. */
 export async function createReferral(svc, token, platform = 'artois', over = {}) {
-  const res = await svc.api('POST', '/v1/referrals', { token, body: referralBody(platform, over) });
+  const res = await svc.api('POST', '/v1/referrals', { token, body: inlineReferralBody(platform, over) });
   assert.equal(res.status, 201, res.text);
   return res.json;
 }
@@ -80,17 +42,6 @@ export async function readAll(svc, token, { after, query = '', limit = 500 } = {
     if (!res.json.has_more && res.json.items.length === 0) return { events, cursor };
   }
   throw new Error('the feed never ended');
-}
-
-/** Waits until `fn()` is truthy (polling every 50 ms); returns its value. */
-export async function until(fn, what, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /**

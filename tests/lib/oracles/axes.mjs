@@ -1,7 +1,7 @@
 // An independent implementation of GET /v1/stats/prevention and GET /v1/stats/housing
 // (docs/statistics.md), in JavaScript over the raw rows (cases, stage events, actions,
 // follow-ups, offers, placements, referrals, measures, meetings and their presentations),
-// beside _helpers/disclosure-oracle.mjs whose rules it reuses (cell-key method, platform tree,
+// beside disclosure.mjs whose rules it reuses (cell-key method, platform tree,
 // breakdowns that split their total, ranges of years) and extends with the two-way tables and
 // the figures that are not counts. It never reads the service's views or functions.
 //
@@ -13,7 +13,7 @@
 import {
   protect, protectedCell, protectedCodes, treeHide, breakdownHide, unitsOf, scopeOf, secondary,
   scopeTally, small, nscopes, monthIndex,
-} from './disclosure-oracle.mjs';
+} from './disclosure.mjs';
 
 const ACTION_KINDS = ['vej', 'pex_mobile_team', 'social_support', 'fsl_aid', 'other'];
 const HORIZONS = [6, 12, 24];

@@ -6,7 +6,7 @@
 // figure of the endpoint with it.
 import {
   protect, breakdownHide, exactCell, scopeOf, unitsOf, seriesPoints, monthIndex,
-} from './disclosure-oracle.mjs';
+} from './disclosure.mjs';
 
 export const MEASURES = ['time_to_support', 'time_to_housing', 'retention', 'returns'];
 export const BREAKDOWNS = [

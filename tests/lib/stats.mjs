@@ -1,5 +1,5 @@
-// Helpers of the statistics tests: a seeded PRNG, dates, an RFC 4180 CSV parser, a bounded
-// concurrency pool.
+// Helpers of the statistics suites: the platforms and their AMI, a seeded PRNG, dates, an
+// RFC 4180 CSV parser. (Bounded concurrency: load.mjs pool.)
 import assert from 'node:assert/strict';
 
 export const PLATFORMS = ['artois', 'lens_henin', 'audomarois', 'boulonnais', 'montreuillois'];
@@ -100,19 +100,4 @@ export function parseCsv(text) {
   assert.ok(!quoted, 'CSV: unterminated quoted field');
   assert.ok(field === '' && rec.length === 0, 'CSV: the last record does not end with CRLF');
   return records;
-}
-
-/** Runs fn over items with at most `limit` in flight; resolves the results in order. */
-export async function pool(items, limit, fn) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next;
-      next += 1;
-      results[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
