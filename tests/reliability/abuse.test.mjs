@@ -331,7 +331,8 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
         next += 1;
         await abortOne(i);
         if (i % 1_000 === 999) {
-          checks.push(await request(svc.url, 'GET', '/v1/platforms', { settle: true }));
+          // a connection of its own: a pooled idle one could race the server's idle close
+          checks.push(await request(svc.url, 'GET', '/v1/platforms', { settle: true, keepAlive: false }));
           rss.push(rssKb(pid));
         }
       }
@@ -358,7 +359,7 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
     };
     await Promise.all(Array.from({ length: PARALLEL }, goneWorker));
     // the last abandoned requests finish their queries (on a busy machine, a few seconds)
-    const after = await request(svc.url, 'GET', '/v1/platforms', { settle: true });
+    const after = await request(svc.url, 'GET', '/v1/platforms', { settle: true, keepAlive: false });
     let metrics;
     let inflight;
     let leased;
