@@ -331,8 +331,10 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
         next += 1;
         await abortOne(i);
         if (i % 1_000 === 999) {
-          // a connection of its own: a pooled idle one could race the server's idle close
-          checks.push(await request(svc.url, 'GET', '/v1/platforms', { settle: true, keepAlive: false }));
+          // a real client: another address than the aborting ones (which may be at their
+          // per-address connection cap while the server closes their connections), and a
+          // connection of its own (a pooled idle one could race the server's idle close)
+          checks.push(await request(svc.url, 'GET', '/v1/platforms', { settle: true, keepAlive: false, localAddress: '127.0.0.7' }));
           rss.push(rssKb(pid));
         }
       }
@@ -359,7 +361,7 @@ describe('10 000 client aborts mid-upload (and 1 000 before the answer)', () => 
     };
     await Promise.all(Array.from({ length: PARALLEL }, goneWorker));
     // the last abandoned requests finish their queries (on a busy machine, a few seconds)
-    const after = await request(svc.url, 'GET', '/v1/platforms', { settle: true, keepAlive: false });
+    const after = await request(svc.url, 'GET', '/v1/platforms', { settle: true, keepAlive: false, localAddress: '127.0.0.7' });
     let metrics;
     let inflight;
     let leased;
