@@ -1,4 +1,5 @@
 #include "domain/token.h"
+#include "core/identity.h"
 #include "core/parse.h"
 
 #include <ctype.h>
@@ -31,7 +32,7 @@ bool token_validate(const json_t *in, const vctx *ctx, json_t *errors)
     if (!schema_validate(TOKEN_FIELDS, in, V_CREATE, ctx, "", errors)) return false;
     const char *role = schema_str(in, "role");
     size_t nplat = json_array_size(json_object_get(in, "platforms"));
-    bool scoped = !strcmp(role, "coordinator") || !strcmp(role, "partner") || !strcmp(role, "siao");
+    bool scoped = identity_role_scoped(identity_role_bit(role));
     if (scoped && nplat == 0)
         schema_error(errors, "", "platforms", "this role needs at least one platform");
     if (!strcmp(role, "admin") && nplat)

@@ -391,10 +391,10 @@ void resource_batch(lda_req *r, const batch_kind *k)
         problem_send_err(r, e, NULL);
         goto done;
     }
-    audit_record(r, "batch", k->audit_type, NULL, 200);
+    resource_audit(r, "batch", k->audit_type, NULL, 200);
     for (size_t i = 0; i < touched; i++)
-        audit_record(r, "batch", k->audit_type,
-                     json_string_value(json_array_get(counts.touched, i)), 200);
+        resource_audit(r, "batch", k->audit_type,
+                       json_string_value(json_array_get(counts.touched, i)), 200);
     http_send_json_text(r, 200, body, strlen(body));
 done:
     if (c) db_release(c); /* rolls back what was not committed */

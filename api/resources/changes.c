@@ -1,6 +1,7 @@
 /* /v1/changes — the change feed: every change the caller may see, in commit order, from a
  * cursor; long polling with ?wait=N (http/longpoll.c), 410 for a cursor older than the
  * events kept. Events carry ids, types, times and codes: never identity or free text. */
+#include "core/clock.h"
 #include "core/cursor.h"
 #include "core/mem.h"
 #include "core/parse.h"
@@ -203,8 +204,8 @@ void changes_get(lda_req *r)
     f->id = page.next_id;
     f->has_cursor = true;
     free(page.items);
-    e = longpoll_answer(r, "application/json", longpoll_now_ms() + wait * 1000, feed_poll,
-                        feed_free, f);
+    e = longpoll_answer(r, "application/json", clock_mono_ms() + wait * 1000, feed_poll, feed_free,
+                        f);
     if (e) {
         feed_free(f);
         problem_send(r, 503, "Too many clients are waiting for changes right now; retry shortly.",

@@ -61,8 +61,8 @@ static lda_err presented_ok(lda_req *r, db_conn *c, const json_t *m, json_t *err
 static void audit_meeting(lda_req *r, const char *action, const char *json, int status)
 {
     json_t *doc = json_loads(json, 0, NULL);
-    audit_record(r, action, "fluidity_meeting", json_string_value(json_object_get(doc, "id")),
-                 status);
+    resource_audit(r, action, "fluidity_meeting", json_string_value(json_object_get(doc, "id")),
+                   status);
     json_decref(doc);
 }
 

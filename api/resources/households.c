@@ -72,7 +72,8 @@ void households_create(lda_req *r)
     }
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "household", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "household", json_string_value(json_object_get(doc, "id")),
+                       201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/households");
@@ -88,7 +89,7 @@ void households_get(lda_req *r)
     bool siao = r->who->role == ROLE_SIAO;
     lda_err e = household_get_from(c, r->params[0], scope, siao ? r->who->source : NULL, !siao, &d);
     free(scope);
-    if (!e) audit_record(r, "read", "household", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "household", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -162,6 +163,6 @@ void households_delete(lda_req *r)
         problem_send_err(r, e, NULL);
         return;
     }
-    audit_record(r, "erase", "household", r->params[0], 204);
+    resource_audit(r, "erase", "household", r->params[0], 204);
     http_send_no_content(r);
 }

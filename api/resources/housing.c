@@ -237,7 +237,8 @@ void placements_create(lda_req *r)
     if (e) store_doc_free(&d);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "placement", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "placement", json_string_value(json_object_get(doc, "id")),
+                       201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/placements");
@@ -252,7 +253,7 @@ void placements_get(lda_req *r)
     store_doc d = {0};
     lda_err e = placement_get(c, r->params[0], scope, source_of(r), &d);
     free(scope);
-    if (!e) audit_record(r, "read", "placement", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "placement", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 

@@ -63,7 +63,7 @@ void measures_create(lda_req *r)
     free(scope);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "measure", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "measure", json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/measures");
@@ -78,7 +78,7 @@ void measures_get(lda_req *r)
     store_doc d = {0};
     lda_err e = measure_get(c, r->params[0], scope, &d);
     free(scope);
-    if (!e) audit_record(r, "read", "measure", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "measure", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 

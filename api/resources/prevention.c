@@ -112,10 +112,10 @@ void prevention_cases_create(lda_req *r)
         return;
     }
     if (!e) {
-        if (*created_household) audit_record(r, "create", "household", created_household, 201);
+        if (*created_household) resource_audit(r, "create", "household", created_household, 201);
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "prevention_case", json_string_value(json_object_get(doc, "id")),
-                     201);
+        resource_audit(r, "create", "prevention_case",
+                       json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/prevention-cases");
@@ -131,7 +131,7 @@ void prevention_cases_get(lda_req *r)
     store_doc d = {0};
     lda_err e = prevention_case_get(c, r->params[0], &v, &d);
     free(scope);
-    if (!e) audit_record(r, "read", "prevention_case", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "prevention_case", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -229,7 +229,7 @@ void prevention_stages_create(lda_req *r)
         return;
     }
     if (e) store_doc_free(&d);
-    if (!e) audit_record(r, "transition", "prevention_case", r->params[0], 200);
+    if (!e) resource_audit(r, "transition", "prevention_case", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -242,6 +242,6 @@ void prevention_stages_list(lda_req *r)
     lda_err e = prevention_stage_list(c, r->params[0], scope, resource_limit(r),
                                       query_get(&r->query, "cursor"), &json);
     free(scope);
-    if (!e) audit_record(r, "read", "prevention_case", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "prevention_case", r->params[0], 200);
     resource_answer_list(r, c, e, json);
 }

@@ -100,8 +100,8 @@ void prevention_actions_create(lda_req *r)
     if (e) store_doc_free(&d);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "prevention_action",
-                     json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "prevention_action",
+                       json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/prevention-actions");
@@ -116,7 +116,7 @@ void prevention_actions_get(lda_req *r)
     store_doc d = {0};
     lda_err e = prevention_action_get(c, r->params[0], scope, &d);
     free(scope);
-    if (!e) audit_record(r, "read", "prevention_action", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "prevention_action", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -259,8 +259,8 @@ void prevention_follow_ups_create(lda_req *r)
     if (e) store_doc_free(&d);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, created ? "create" : "update", "prevention_follow_up",
-                     json_string_value(json_object_get(doc, "id")), created ? 201 : 200);
+        resource_audit(r, created ? "create" : "update", "prevention_follow_up",
+                       json_string_value(json_object_get(doc, "id")), created ? 201 : 200);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, created ? 201 : 200, d.json, d.version, NULL);

@@ -118,9 +118,9 @@ void referrals_create(lda_req *r)
         return;
     }
     if (!e) {
-        if (*created_household) audit_record(r, "create", "household", created_household, 201);
+        if (*created_household) resource_audit(r, "create", "household", created_household, 201);
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "referral", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "referral", json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/referrals");
@@ -136,7 +136,7 @@ void referrals_get(lda_req *r)
     store_doc d = {0};
     lda_err e = referral_get(c, r->params[0], &v, &d);
     free(scope);
-    if (!e) audit_record(r, "read", "referral", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "referral", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -236,7 +236,7 @@ void referrals_transition(lda_req *r)
         }
         return;
     }
-    if (!e) audit_record(r, "transition", "referral", r->params[0], 200);
+    if (!e) resource_audit(r, "transition", "referral", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -249,6 +249,6 @@ void referrals_events(lda_req *r)
     lda_err e = referral_events(c, r->params[0], scope, resource_limit(r),
                                 query_get(&r->query, "cursor"), &json);
     free(scope);
-    if (!e) audit_record(r, "read", "referral", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "referral", r->params[0], 200);
     resource_answer_list(r, c, e, json);
 }

@@ -125,13 +125,26 @@ bool resource_invalid(lda_req *r, json_t *errors, const char *detail)
     return true;
 }
 
+audit_actor resource_actor(const lda_req *r)
+{
+    return (audit_actor){r->who ? r->who->token_id : NULL, r->who ? r->who->role_name : NULL,
+                         r->request_id};
+}
+
+void resource_audit(const lda_req *r, const char *action, const char *resource_type,
+                    const char *resource_id, int status)
+{
+    audit_actor by = resource_actor(r);
+    audit_record(&by, action, resource_type, resource_id, status);
+}
+
 void resource_audit_page(lda_req *r, const char *type, const char *page_json)
 {
     json_t *page = json_loads(page_json, 0, NULL);
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(page, "items"), i, item)
-        audit_record(r, "list", type, json_string_value(json_object_get(item, "id")), 200);
+        resource_audit(r, "list", type, json_string_value(json_object_get(item, "id")), 200);
     json_decref(page);
 }
 
@@ -165,7 +178,7 @@ void resource_patch(lda_req *r, const patch_flow *f)
     store_doc out = {0};
     e = f->save(r, c, merged, d.version, &out);
     if (r->status) goto done; /* save answered (e.g. 409 with details) */
-    if (!e && f->audit_type) audit_record(r, "update", f->audit_type, r->params[0], 200);
+    if (!e && f->audit_type) resource_audit(r, "update", f->audit_type, r->params[0], 200);
     store_doc_free(&d);
     json_decref(stored);
     json_decref(merged);

@@ -8,6 +8,7 @@
 #include "http/problem.h"
 #include "http/request.h"
 #include "domain/schema.h"
+#include "store/audit.h"
 #include "store/db.h"
 #include "store/doc.h"
 
@@ -43,6 +44,12 @@ void resource_send_doc(lda_req *r, db_conn *c, lda_err e, int status, char *json
 
 /* 422 with the collected errors (stolen) when there are any: returns true when it answered. */
 bool resource_invalid(lda_req *r, json_t *errors, const char *detail);
+
+/* The caller as the audit log names it (token id, role, request id). */
+audit_actor resource_actor(const lda_req *r);
+/* Queues one audit event of the caller (store/audit.h: never fails, never drops). */
+void resource_audit(const lda_req *r, const char *action, const char *resource_type,
+                    const char *resource_id, int status);
 
 /* Records one audit event per item id of a JSON list page (action "list"). */
 void resource_audit_page(lda_req *r, const char *type, const char *page_json);

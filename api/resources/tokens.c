@@ -31,7 +31,7 @@ void tokens_create(lda_req *r)
     db_conn *c = resource_db(r);
     if (!c) return;
     char *json = NULL;
-    token_actor by = {r->who->token_id, r->who->role_name, r->request_id};
+    audit_actor by = resource_actor(r);
     lda_err e = token_create(c, r->body, &by, &json);
     if (!e) {
         json_t *t = json_loads(json, 0, NULL);
@@ -60,7 +60,7 @@ void tokens_revoke(lda_req *r)
     }
     db_conn *c = resource_db(r);
     if (!c) return;
-    token_actor by = {r->who->token_id, r->who->role_name, r->request_id};
+    audit_actor by = resource_actor(r);
     lda_err e = token_revoke(c, r->params[0], &by);
     db_release(c);
     if (e) {

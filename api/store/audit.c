@@ -1,4 +1,5 @@
 #include "store/audit.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "store/doc.h"
@@ -49,7 +50,7 @@ static db_stmt S_INSERT = {
     " $6::uuid[], $7::text[], $8::smallint[])",
     0};
 
-void audit_record(const lda_req *r, const char *action, const char *resource_type,
+void audit_record(const audit_actor *by, const char *action, const char *resource_type,
                   const char *resource_id, int status)
 {
     event e;
@@ -60,14 +61,12 @@ void audit_record(const lda_req *r, const char *action, const char *resource_typ
     gmtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(e.at, sizeof e.at, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(e.at + n, sizeof e.at - n, ".%06ldZ", (long)tv.tv_usec);
-    if (r->who) {
-        snprintf(e.token_id, sizeof e.token_id, "%s", r->who->token_id);
-        e.role = r->who->role_name;
-    }
+    if (by->token_id) snprintf(e.token_id, sizeof e.token_id, "%s", by->token_id);
+    e.role = by->role;
     e.action = action;
     e.resource_type = resource_type;
     if (resource_id) snprintf(e.resource_id, sizeof e.resource_id, "%s", resource_id);
-    snprintf(e.request_id, sizeof e.request_id, "%s", r->request_id);
+    snprintf(e.request_id, sizeof e.request_id, "%s", by->request_id ? by->request_id : "");
     e.status = status;
 
     pthread_mutex_lock(&q.lock);
@@ -80,6 +79,13 @@ void audit_record(const lda_req *r, const char *action, const char *resource_typ
 }
 
 bool audit_queue_full(void) { return !audit_room(1); }
+
+bool audit_admit(void)
+{
+    if (!audit_queue_full()) return true;
+    audit_count_refusal();
+    return false;
+}
 
 bool audit_room(size_t n)
 {
@@ -201,13 +207,7 @@ static void *writer(void *arg)
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&q.lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += FLUSH_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_deadline_in(FLUSH_MS);
         if (!q.stop) pthread_cond_timedwait(&q.wake, &q.lock, &ts);
         bool stop = q.stop;
         size_t pending = q.count;

@@ -104,6 +104,15 @@ void db_replica_status_get(db_replica_status *out);
  * database cannot be reached or db_pool_start has not run. The caller PQfinish()es it. */
 PGconn *db_connect_dedicated(void);
 
+/* A connection as LDA_DATABASE_URL's own user (the schema's owner), for the commands that
+ * migrate, seed or check the database before serving: connect timeout at least 5 s. NULL
+ * (logged) when the database cannot be reached. The caller PQfinish()es it. */
+PGconn *db_connect_owner(const lda_config *cfg);
+
+/* True when PostgreSQL acknowledges no write it could lose (fsync, full_page_writes,
+ * synchronous_commit); each setting that is off is logged. */
+bool db_durable(PGconn *pg);
+
 /* Convenience: the first cell of the first row, or NULL. */
 const char *db_value(const PGresult *r);
 

@@ -59,23 +59,7 @@ static db_stmt S_BIND = {
     "  (SELECT partner_id FROM api_token WHERE id = $1::uuid))::text",
     0};
 
-static const char *const ROLE_NAMES[] = {"admin", "coordinator", "partner", "siao", "analyst"};
-
-role_bit token_role_bit(const char *name)
-{
-    for (int i = 0; i < 5; i++)
-        if (name && !strcmp(name, ROLE_NAMES[i])) return (role_bit)(1u << i);
-    return (role_bit)0;
-}
-
-const char *token_role_name(role_bit r)
-{
-    for (int i = 0; i < 5; i++)
-        if (r == (role_bit)(1u << i)) return ROLE_NAMES[i];
-    return "unknown";
-}
-
-lda_err token_create(db_conn *c, const json_t *in, const token_actor *by, char **json)
+lda_err token_create(db_conn *c, const json_t *in, const audit_actor *by, char **json)
 {
     char secret[SECRET_TOKEN_LEN], hash[SECRET_HASH_HEX];
     secret_token_new(secret);
@@ -119,7 +103,7 @@ lda_err token_list_json(db_conn *c, int limit, const char *cursor, char **json)
     return e;
 }
 
-lda_err token_revoke(db_conn *c, const char *id, const token_actor *by)
+lda_err token_revoke(db_conn *c, const char *id, const audit_actor *by)
 {
     const char *params[] = {id, by->token_id, by->role, by->request_id};
     lda_err e;
@@ -130,7 +114,7 @@ lda_err token_revoke(db_conn *c, const char *id, const token_actor *by)
     return e;
 }
 
-lda_err token_lookup(db_conn *c, const char *hash_hex, token_row *out)
+lda_err token_lookup(db_conn *c, const char *hash_hex, lda_credential *out)
 {
     const char *params[] = {hash_hex};
     lda_err e;
@@ -142,8 +126,8 @@ lda_err token_lookup(db_conn *c, const char *hash_hex, token_row *out)
     }
     memset(out, 0, sizeof *out);
     snprintf(out->who.token_id, sizeof out->who.token_id, "%s", PQgetvalue(r, 0, 0));
-    out->who.role = token_role_bit(PQgetvalue(r, 0, 1));
-    out->who.role_name = token_role_name(out->who.role);
+    out->who.role = identity_role_bit(PQgetvalue(r, 0, 1));
+    out->who.role_name = identity_role_name(out->who.role);
     char *plist = xstrdup(PQgetvalue(r, 0, 2)), *save = NULL;
     for (char *p = strtok_r(plist, ",", &save); p && out->who.nplatforms < MAX_SCOPE_PLATFORMS;
          p = strtok_r(NULL, ",", &save))
@@ -153,7 +137,17 @@ lda_err token_lookup(db_conn *c, const char *hash_hex, token_row *out)
     out->expires_at = atoll(PQgetvalue(r, 0, 4));
     out->revoked = PQgetvalue(r, 0, 5)[0] == 't';
     PQclear(r);
+    identity_scope_build(&out->who);
     return LDA_OK;
+}
+
+lda_err token_lookup_pooled(const char *hash_hex, lda_credential *out)
+{
+    db_conn *c = NULL;
+    lda_err e = db_acquire(&c);
+    if (!e) e = token_lookup(c, hash_hex, out);
+    db_release(c);
+    return e;
 }
 
 lda_err token_bind_partner(db_conn *c, const char *token_id, const char *partner_id,

@@ -1,4 +1,5 @@
 #include "worker/retention.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "domain/retention.h"
@@ -26,9 +27,7 @@ static struct {
 /* Sleeps `seconds` or until retention_stop. */
 static void nap(long seconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += seconds;
+    struct timespec ts = clock_deadline_in(seconds * 1000);
     pthread_mutex_lock(&w.lock);
     while (!atomic_load(&w.stop))
         if (pthread_cond_timedwait(&w.wake, &w.lock, &ts)) break;
@@ -46,9 +45,8 @@ static int hour_now(void)
 /* One daily run; false when it failed (to be tried again later). */
 static bool run_once(void)
 {
-    PGconn *pg = db_connect_dedicated();
+    PGconn *pg = purge_connect();
     if (!pg) return false;
-    PQclear(PQexec(pg, "SET statement_timeout = '10min'"));
     purge_plan plan;
     purge_plan_init(&plan, w.cfg, NULL);
     lda_err e = purge_lock(pg);

@@ -2,7 +2,7 @@
  * The routing table: every route of the service, in one place. roles = 0 is public.
  * Keep it in the order of openapi.yaml.
  */
-#include "http/route.h"
+#include "resources/route_table.h"
 #include "resources/resource.h"
 
 static const char *const FORMATS[] = {"json", "csv", NULL};
