@@ -430,9 +430,8 @@ static lda_err siao_send(lda_req *r, db_conn *c, const char *source, const json_
         siao_person_key(household_key(), source, sent, key);
         json_object_set_new((json_t *)rec, "person_key", JCHECK(json_string(key)));
     }
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = siao_request_upsert_send(c, source, scope, records, p);
-    free(scope);
     return e;
 }
 
@@ -451,10 +450,10 @@ void siao_requests_list(lda_req *r)
     const char *source = r->who->role == ROLE_SIAO ? r->who->source : asked;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = siao_request_list(c, source, scope, query_get(&r->query, "updated_since"),
                                   resource_limit(r), query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "siao_request", json);
     resource_answer_list(r, c, e, json);
 }
@@ -489,9 +488,8 @@ static void household_batch_prepare(json_t *rec)
 static lda_err household_batch_send(lda_req *r, db_conn *c, const char *source,
                                     const json_t *records, batch_pending *p)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = household_upsert_send(c, source, scope, r->who->token_id, records, p);
-    free(scope);
     return e;
 }
 

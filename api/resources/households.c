@@ -38,13 +38,13 @@ void households_list(lda_req *r)
 {
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     bool siao = r->who->role == ROLE_SIAO;
     lda_err e =
         household_list(c, scope, siao ? r->who->source : NULL, query_get(&r->query, "platform"),
                        query_get(&r->query, "updated_since"), !siao, resource_limit(r),
                        query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "household", json);
     resource_answer_list(r, c, e, json);
 }
@@ -84,20 +84,18 @@ void households_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     bool siao = r->who->role == ROLE_SIAO;
     lda_err e = household_get_from(c, r->params[0], scope, siao ? r->who->source : NULL, !siao, &d);
-    free(scope);
     if (!e) resource_audit(r, "read", "household", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = household_get(c, r->params[0], scope, true, d);
-    free(scope);
     return e;
 }
 
@@ -155,9 +153,8 @@ void households_delete(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = household_erase(c, r->params[0], scope);
-    free(scope);
     db_release(c);
     if (e) {
         problem_send_err(r, e, NULL);

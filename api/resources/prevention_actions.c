@@ -29,10 +29,9 @@ static const char MOVES[] = "This case has follow-ups, dated from its first acti
 static bool action_allowed(lda_req *r, db_conn *c, const char *case_id, const char *except,
                            const json_t *action, int32_t stored_on)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     json_t *ctx = NULL;
     lda_err e = prevention_case_context(c, case_id, scope, except, &ctx);
-    free(scope);
     const char *partner = schema_str(action, "partner");
     if (!e && partner) {
         e = prevention_partner_usable(c, partner, schema_str(ctx, "platform"));
@@ -66,10 +65,10 @@ void prevention_actions_list(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = prevention_action_list(c, r->params[0], scope, resource_limit(r),
                                        query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "prevention_action", json);
     resource_answer_list(r, c, e, json);
 }
@@ -112,19 +111,17 @@ void prevention_actions_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = prevention_action_get(c, r->params[0], scope, &d);
-    free(scope);
     if (!e) resource_audit(r, "read", "prevention_action", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err action_load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = prevention_action_get(c, r->params[0], scope, d);
-    free(scope);
     return e;
 }
 
@@ -174,10 +171,10 @@ void prevention_follow_ups_list(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = prevention_follow_up_list(c, r->params[0], scope, resource_limit(r),
                                           query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "prevention_follow_up", json);
     resource_answer_list(r, c, e, json);
 }
@@ -226,11 +223,10 @@ void prevention_follow_ups_create(lda_req *r)
     if (resource_invalid(r, errors, "The follow-up is not valid.")) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     json_t *ctx = NULL;
     lda_err e = store_begin(c);
     if (!e) e = prevention_case_context(c, r->params[0], scope, NULL, &ctx);
-    free(scope);
     if (e) {
         resource_answer(r, c, e, 201, NULL);
         return;

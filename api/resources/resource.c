@@ -8,26 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The caller's platforms as lda.scope wants them: "*" or "a,b". Caller frees. */
-static char *rls_scope(const lda_req *r)
-{
-    char *lit = resource_scope(r);
-    if (!lit) return xstrdup(r->who ? "*" : "");
-    size_t n = strlen(lit);
-    memmove(lit, lit + 1, n - 2); /* strip the braces of "{a,b}" */
-    lit[n - 2] = '\0';
-    return lit;
-}
-
 static db_conn *lease(lda_req *r, lda_err (*acquire)(db_conn **))
 {
     db_conn *c = NULL;
     lda_err e = acquire(&c);
-    if (!e) {
-        char *scope = rls_scope(r);
-        e = db_set_scope(c, scope);
-        free(scope);
-    }
+    if (!e) e = db_set_scope(c, r->who);
     if (e) {
         db_release(c);
         problem_send_err(r, e, NULL);
@@ -50,24 +35,7 @@ void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json)
     free(json);
 }
 
-char *resource_scope(const lda_req *r)
-{
-    if (!r->who || r->who->role == ROLE_ADMIN) return NULL;
-    if (r->who->role == ROLE_ANALYST && r->who->nplatforms == 0) return NULL;
-    size_t cap = 3;
-    for (size_t i = 0; i < r->who->nplatforms; i++) cap += strlen(r->who->platforms[i]) + 1;
-    char *out = xmalloc(cap), *p = out;
-    *p++ = '{';
-    for (size_t i = 0; i < r->who->nplatforms; i++) {
-        if (i) *p++ = ',';
-        size_t n = strlen(r->who->platforms[i]);
-        memcpy(p, r->who->platforms[i], n);
-        p += n;
-    }
-    *p++ = '}';
-    *p = '\0';
-    return out;
-}
+const char *resource_scope(const lda_req *r) { return identity_scope(r->who); }
 
 bool resource_uuid_param(lda_req *r, int i)
 {

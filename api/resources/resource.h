@@ -26,9 +26,10 @@ void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json);
  * PostgreSQL rejected, and answers 422 naming `cursor`. */
 void resource_answer_list(lda_req *r, db_conn *c, lda_err e, char *json);
 
-/* The caller's scope as a PostgreSQL text[] literal, or NULL for every platform. Caller
- * frees. */
-char *resource_scope(const lda_req *r);
+/* The caller's scope as a PostgreSQL text[] literal, or NULL for every platform: the one
+ * value of the request (built once, when its token was read; core/identity.h), the same
+ * that resource_db gives the connection's row-level security. */
+const char *resource_scope(const lda_req *r);
 
 /* True when path parameter i is a UUID; else answers 404 and returns false. */
 bool resource_uuid_param(lda_req *r, int i);

@@ -100,9 +100,6 @@ static db_stmt S_PLACEMENT_LOOKUP = {
                                                     " LEFT JOIN placement p ON p.source = $1 AND "
                                                     "p.external_id = r.external_id",
     0};
-static db_stmt S_AMIS = {"platform_amis", "SELECT json_object_agg(code, ami)::text FROM platform",
-                         0};
-
 /* Runs a lookup over the records (sent whole: jsonb_to_recordset reads the members it
  * names), with the rows it locks held (store_exec_locked), and parses its JSON answer. */
 static lda_err lookup(db_conn *c, db_stmt *s, const char *source, const json_t *records,
@@ -146,17 +143,6 @@ lda_err housing_offer_lookup(db_conn *c, const char *source, const json_t *recor
 lda_err placement_lookup(db_conn *c, const char *source, const json_t *records, json_t **out)
 {
     return lookup(c, &S_PLACEMENT_LOOKUP, source, records, out);
-}
-
-lda_err platform_amis(db_conn *c, json_t **out)
-{
-    lda_err e;
-    *out = NULL;
-    PGresult *r = db_exec(c, &S_AMIS, 0, NULL, &e);
-    if (!r) return e;
-    *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-    PQclear(r);
-    return *out ? LDA_OK : LDA_EINTERNAL;
 }
 
 lda_err prevention_rules_share(db_conn *c)

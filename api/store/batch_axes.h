@@ -38,8 +38,6 @@ lda_err prevention_follow_up_lookup(db_conn *c, const char *source, const json_t
 lda_err housing_offer_lookup(db_conn *c, const char *source, const json_t *records, json_t **out);
 lda_err placement_lookup(db_conn *c, const char *source, const json_t *records, json_t **out);
 
-/* {platform code: ami} of every platform (caller json_decrefs). */
-lda_err platform_amis(db_conn *c, json_t **out);
 /* Takes the share lock on the PEX rules for the rest of the transaction. */
 lda_err prevention_rules_share(db_conn *c);
 

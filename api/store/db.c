@@ -367,8 +367,17 @@ lda_err db_acquire_read(db_conn **out)
 
 lda_err db_try_acquire(db_conn **out) { return acquire_from(&primary, out, false, true); }
 
-lda_err db_set_scope(db_conn *c, const char *scope)
+lda_err db_set_scope(db_conn *c, const lda_principal *who)
 {
+    /* lda.scope's form of the caller's one scope value: "{a,b}" → "a,b" */
+    const char *literal = identity_scope(who);
+    char scope[SCOPE_LITERAL_MAX];
+    if (!who)
+        scope[0] = '\0';
+    else if (!literal)
+        snprintf(scope, sizeof scope, "*");
+    else
+        snprintf(scope, sizeof scope, "%.*s", (int)strlen(literal) - 2, literal + 1);
     if (c->scope && !strcmp(c->scope, scope)) return LDA_OK;
     static db_stmt S_SCOPE = {"set_scope", "SELECT set_config('lda.scope', $1, false)", 0};
     const char *p[] = {scope};

@@ -27,9 +27,6 @@ static db_stmt S_PTABLE = {"stats_ptable",
                            " FROM disclosure_ptable ORDER BY 1, 2, 4",
                            0};
 
-static db_stmt S_PLATFORMS = {"stats_platforms",
-                              "SELECT code, ami FROM platform ORDER BY ami, code COLLATE \"C\"", 0};
-
 void stats_counts_free(stats_counts *c)
 {
     free(c->items);
@@ -109,13 +106,11 @@ lda_err stats_youth_persons(db_conn *c, const char *m0, const char *m1, const ch
     return LDA_OK;
 }
 
-lda_err stats_reference(db_conn *c, stats_ptable_row **rows, size_t *nrows,
-                        stats_platform **platforms, size_t *nplatforms)
+lda_err stats_reference(db_conn *c, stats_ptable_row **rows, size_t *nrows)
 {
     lda_err e;
     *rows = NULL;
-    *platforms = NULL;
-    *nrows = *nplatforms = 0;
+    *nrows = 0;
     PGresult *r = db_exec(c, &S_PTABLE, 0, NULL, &e);
     if (!r) return e;
     int n = PQntuples(r);
@@ -125,21 +120,6 @@ lda_err stats_reference(db_conn *c, stats_ptable_row **rows, size_t *nrows,
             atoi(PQgetvalue(r, i, 0)), atoi(PQgetvalue(r, i, 1)), atoi(PQgetvalue(r, i, 2)),
             strtol(PQgetvalue(r, i, 3), NULL, 10), strtol(PQgetvalue(r, i, 4), NULL, 10)};
     *nrows = (size_t)n;
-    PQclear(r);
-    r = db_exec(c, &S_PLATFORMS, 0, NULL, &e);
-    if (!r) {
-        free(*rows);
-        *rows = NULL;
-        *nrows = 0;
-        return e;
-    }
-    n = PQntuples(r);
-    *platforms = xcalloc(n ? (size_t)n : 1, sizeof **platforms);
-    for (int i = 0; i < n; i++) {
-        copy_text((*platforms)[i].code, sizeof(*platforms)[i].code, PQgetvalue(r, i, 0));
-        (*platforms)[i].ami = atoi(PQgetvalue(r, i, 1));
-    }
-    *nplatforms = (size_t)n;
     PQclear(r);
     return LDA_OK;
 }

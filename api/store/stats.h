@@ -63,20 +63,14 @@ lda_err stats_youth_persons(db_conn *c, const char *m0, const char *m1, const ch
                             const char *platforms, int lo, int hi, stats_persons **out,
                             size_t *count);
 
-/* The perturbation table (every max_noise) and the platforms with their AMI, by AMI then
- * code. Caller frees both arrays. */
+/* The perturbation table (every max_noise). Caller frees the array. (The platforms and their
+ * AMI: store/platform.h, platform_amis_load.) */
 typedef struct {
     int max_noise, excess, noise;
     long key_from, key_to;
 } stats_ptable_row;
 
-typedef struct {
-    char code[32];
-    int ami;
-} stats_platform;
-
-lda_err stats_reference(db_conn *c, stats_ptable_row **rows, size_t *nrows,
-                        stats_platform **platforms, size_t *nplatforms);
+lda_err stats_reference(db_conn *c, stats_ptable_row **rows, size_t *nrows);
 
 /* Writes the threshold and maximum noise in force into the database, for the reporting
  * views (an owner connection, at start-up). */
