@@ -16,7 +16,7 @@
 typedef struct {
     const lda_route *routes; /* the routing table (resources/route_table.c) */
     size_t nroutes;
-    auth_lookup_fn token_lookup; /* a token by its hash (store/token.c) */
+    auth_lookup_fn token_lookup; /* a token by its hash (store/token_store.c) */
     bool (*admit)(void);         /* may an authenticated request start (the audit queue) */
 } server_wiring;
 

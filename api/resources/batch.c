@@ -15,15 +15,15 @@
 #include "core/parse.h"
 #include "core/secret.h"
 #include "domain/batch_body.h"
-#include "domain/household.h"
-#include "domain/referral.h"
+#include "domain/household_rules.h"
+#include "domain/referral_rules.h"
 #include "domain/siao.h"
 #include "resources/resource.h"
 #include "resources/batch.h"
 #include "http/route.h"
 #include "domain/retention.h"
 #include "store/audit.h"
-#include "store/batch.h"
+#include "store/batch_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,13 +12,13 @@
  */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/housing.h"
-#include "domain/prevention.h"
+#include "domain/housing_rules.h"
+#include "domain/prevention_rules.h"
 #include "resources/batch.h"
 #include "resources/resource.h"
-#include "store/batch_axes.h"
+#include "store/batch_axes_store.h"
 #include "store/platform.h"
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

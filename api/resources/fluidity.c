@@ -3,11 +3,11 @@
  * accepted. Admin and coordinator; audited (a meeting names the referrals presented). */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/housing.h"
+#include "domain/housing_rules.h"
 #include "domain/vocab.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/housing.h"
+#include "store/housing_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

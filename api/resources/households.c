@@ -1,7 +1,7 @@
 /* /v1/households — admin and coordinator (identity included); erasure: admin. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"

@@ -3,10 +3,10 @@
  * personal data; a placement is (it says where a household lives) and is audited. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/housing.h"
+#include "domain/housing_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/housing.h"
+#include "store/housing_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

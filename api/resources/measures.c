@@ -1,11 +1,11 @@
 /* Support measures: /v1/referrals/{id}/measures and /v1/measures/{id} (admin, coordinator). */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
-#include "store/housing.h"
+#include "store/housing_store.h"
 
 #include <stdlib.h>
 #include <string.h>

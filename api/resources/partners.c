@@ -2,7 +2,7 @@
  * admin, coordinator (on its platforms, or with no platform). */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "resources/resource.h"
 #include "store/casefile.h"
 

@@ -3,11 +3,11 @@
  * siao tokens read back what their source pushed. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
-#include "domain/prevention.h"
+#include "domain/household_rules.h"
+#include "domain/prevention_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

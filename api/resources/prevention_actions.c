@@ -4,10 +4,10 @@
  * action (from which the follow-ups are dated) cannot move under a follow-up. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/prevention.h"
+#include "domain/prevention_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,12 +2,12 @@
  * Partners create referrals (household inline) and read the status of those they created. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
-#include "domain/referral.h"
+#include "domain/household_rules.h"
+#include "domain/referral_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
-#include "store/token.h"
+#include "store/token_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -37,6 +37,14 @@ void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json)
 
 const char *resource_scope(const lda_req *r) { return identity_scope(r->who); }
 
+int resource_limit(const lda_req *r)
+{
+    long limit = 50;
+    const char *v = query_get(&r->query, "limit");
+    if (v) parse_long(v, 1, 500, &limit); /* already validated by the route's qparams */
+    return (int)limit;
+}
+
 bool resource_uuid_param(lda_req *r, int i)
 {
     if (r->params[i] && is_uuid(r->params[i])) return true;

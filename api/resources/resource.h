@@ -118,7 +118,7 @@ void measures_list(lda_req *r);
 void measures_create(lda_req *r);
 void measures_get(lda_req *r);
 void measures_patch(lda_req *r);
-/* prevention.c, prevention_actions.c, prevention_rules.c: eviction prevention */
+/* prevention.c, prevention_actions.c, pex_rules.c: eviction prevention */
 void prevention_cases_list(lda_req *r);
 void prevention_cases_create(lda_req *r);
 void prevention_cases_get(lda_req *r);

@@ -17,7 +17,7 @@
 #include "resources/stats_common.h"
 #include "resources/stats_report.h"
 #include "store/platform.h"
-#include "store/stats.h"
+#include "store/stats_store.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -718,17 +718,17 @@ void observatory_series_get(lda_req *r)
 
     stats_report rp;
     report_init(&rp, p.filters);
-    free(rp.csv.buf);
+    buf_free(&rp.csv);
     memset(&rp.csv, 0, sizeof rp.csv);
-    sbuf_put(&rp.csv, "period,period_start", 19);
+    buf_add(&rp.csv, "period,period_start", 19);
     for (size_t k = 0; k < NSERIES; k++) {
-        sbuf_put(&rp.csv, ",", 1);
-        sbuf_put(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
-        sbuf_put(&rp.csv, ",", 1);
-        sbuf_put(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
-        sbuf_put(&rp.csv, "_status", 7);
+        buf_add(&rp.csv, ",", 1);
+        buf_add(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
+        buf_add(&rp.csv, ",", 1);
+        buf_add(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
+        buf_add(&rp.csv, "_status", 7);
     }
-    sbuf_put(&rp.csv, "\r\n", 2);
+    buf_add(&rp.csv, "\r\n", 2);
     json_object_set_new(rp.doc, "granularity", JCHECK(json_string(grid_kind_name(gran))));
     json_t *items = JCHECK(json_array());
     for (size_t i = 0; i < npoints; i++) {

@@ -1,4 +1,5 @@
 #include "store/audit.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -110,32 +111,16 @@ void audit_get_stats(audit_stats *out)
     pthread_mutex_unlock(&q.lock);
 }
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} abuf;
-
-static void put(abuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->buf = xrealloc(b->buf, b->cap);
-    }
-    memcpy(b->buf + b->len, s, n + 1);
-    b->len += n;
-}
-
 /* Appends one element of a PostgreSQL array literal: NULL or a double-quoted value
  * (values here are ids, codes and timestamps: quoted anyway for safety). */
-static void put_elem(abuf *b, const char *v, bool first)
+static void put_elem(buf_t *b, const char *v, bool first)
 {
-    if (!first) put(b, ",");
+    if (!first) buf_puts(b, ",");
     if (!v || !*v) {
-        put(b, "NULL");
+        buf_puts(b, "NULL");
         return;
     }
-    put(b, "\"");
+    buf_puts(b, "\"");
     for (const char *p = v; *p; p++) {
         char ch[3] = {0};
         if (*p == '"' || *p == '\\') {
@@ -143,9 +128,9 @@ static void put_elem(abuf *b, const char *v, bool first)
             ch[1] = *p;
         } else
             ch[0] = *p;
-        put(b, ch);
+        buf_puts(b, ch);
     }
-    put(b, "\"");
+    buf_puts(b, "\"");
 }
 
 lda_err audit_flush(db_conn *c)
@@ -162,9 +147,9 @@ lda_err audit_flush(db_conn *c)
         pthread_mutex_unlock(&q.flushing);
         return LDA_OK;
     }
-    abuf cols[8];
+    buf_t cols[8];
     memset(cols, 0, sizeof cols);
-    for (int k = 0; k < 8; k++) put(&cols[k], "{");
+    for (int k = 0; k < 8; k++) buf_puts(&cols[k], "{");
     for (size_t i = 0; i < count; i++) {
         event *e = &items[i];
         char status[12];
@@ -175,13 +160,13 @@ lda_err audit_flush(db_conn *c)
     }
     const char *params[8];
     for (int k = 0; k < 8; k++) {
-        put(&cols[k], "}");
-        params[k] = cols[k].buf;
+        buf_puts(&cols[k], "}");
+        params[k] = cols[k].data;
     }
     lda_err err;
     PGresult *r = db_exec(c, &S_INSERT, 8, params, &err);
     PQclear(r);
-    for (int k = 0; k < 8; k++) free(cols[k].buf);
+    for (int k = 0; k < 8; k++) free(cols[k].data);
     pthread_mutex_lock(&q.lock);
     q.writing = 0;
     if (err) {

@@ -3,10 +3,10 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/secret.h"
-#include "domain/webhook.h"
+#include "domain/webhook_rules.h"
 #include "store/change.h"
 #include "store/db.h"
-#include "store/webhook.h"
+#include "store/webhook_store.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>

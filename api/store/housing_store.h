@@ -9,8 +9,8 @@
  * return, read in a transaction with the rows concerned locked (FOR UPDATE), so that two
  * concurrent placements cannot both take the last place.
  */
-#ifndef LDA_STORE_HOUSING_H
-#define LDA_STORE_HOUSING_H
+#ifndef LDA_STORE_HOUSING_STORE_H
+#define LDA_STORE_HOUSING_STORE_H
 
 #include "store/doc.h"
 

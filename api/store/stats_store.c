@@ -1,4 +1,4 @@
-#include "store/stats.h"
+#include "store/stats_store.h"
 #include "core/mem.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* token (domain) — what a token creation request must satisfy. */
-#ifndef LDA_DOMAIN_TOKEN_H
-#define LDA_DOMAIN_TOKEN_H
+#ifndef LDA_DOMAIN_TOKEN_RULES_H
+#define LDA_DOMAIN_TOKEN_RULES_H
 
 #include "domain/schema.h"
 

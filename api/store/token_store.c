@@ -1,4 +1,4 @@
-#include "store/token.h"
+#include "store/token_store.h"
 #include "core/mem.h"
 #include "core/secret.h"
 #include "domain/schema.h"

@@ -1,6 +1,6 @@
 /*
  * batch_axes (store) — the batch upserts of the prevention and housing records pushed by
- * SIAO systems (docs/prevention-and-housing.md), on the model of store/batch.h: valid
+ * SIAO systems (docs/prevention-and-housing.md), on the model of store/batch_store.h: valid
  * records (with "idx") go to PostgreSQL as one jsonb array, upserted by (source,
  * external_id) — by (case, horizon) for follow-ups — and a record whose content is unchanged
  * is not rewritten.
@@ -11,10 +11,10 @@
  * the domain refused carries its errors in "reject" (a JSON array): the upsert skips it and
  * reports it with those errors.
  */
-#ifndef LDA_STORE_BATCH_AXES_H
-#define LDA_STORE_BATCH_AXES_H
+#ifndef LDA_STORE_BATCH_AXES_STORE_H
+#define LDA_STORE_BATCH_AXES_STORE_H
 
-#include "store/batch.h"
+#include "store/batch_store.h"
 
 /* What each record of a batch needs, read with the rows concerned locked: a JSON array of
  * objects with "idx" (caller json_decrefs). A record with nothing stored may be absent.

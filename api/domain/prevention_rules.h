@@ -13,8 +13,8 @@
  *     or the last day of a shorter month), never recorded before, and consistent with the
  *     other follow-ups and with an eviction carried out.
  */
-#ifndef LDA_DOMAIN_PREVENTION_H
-#define LDA_DOMAIN_PREVENTION_H
+#ifndef LDA_DOMAIN_PREVENTION_RULES_H
+#define LDA_DOMAIN_PREVENTION_RULES_H
 
 #include "domain/schema.h"
 

@@ -4,8 +4,8 @@
  * own. Several instances may run it: the purge lock lets one at a time in, and a run done
  * for the day makes the others skip it. Off: nothing starts (run `lda-api purge` from cron).
  */
-#ifndef LDA_WORKER_RETENTION_H
-#define LDA_WORKER_RETENTION_H
+#ifndef LDA_WORKER_PURGE_DAILY_H
+#define LDA_WORKER_PURGE_DAILY_H
 
 #include "core/config.h"
 

@@ -9,8 +9,8 @@
  * meanwhile (which re-evaluates every case of its AMI under an exclusive lock) cannot leave
  * a case evaluated against rules that no longer hold.
  */
-#ifndef LDA_STORE_PREVENTION_H
-#define LDA_STORE_PREVENTION_H
+#ifndef LDA_STORE_PREVENTION_STORE_H
+#define LDA_STORE_PREVENTION_STORE_H
 
 #include "store/doc.h"
 

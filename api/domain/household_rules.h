@@ -4,8 +4,8 @@
  * name, first name and birth date, so that the same person is recognised across referrals
  * and sources whatever the case, accents or spacing of their names.
  */
-#ifndef LDA_DOMAIN_HOUSEHOLD_H
-#define LDA_DOMAIN_HOUSEHOLD_H
+#ifndef LDA_DOMAIN_HOUSEHOLD_RULES_H
+#define LDA_DOMAIN_HOUSEHOLD_RULES_H
 
 #include "core/secret.h"
 #include "domain/schema.h"

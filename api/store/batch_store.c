@@ -1,4 +1,5 @@
-#include "store/batch.h"
+#include "store/batch_store.h"
+#include "core/buf.h"
 #include "core/mem.h"
 #include "store/doc.h"
 #include "store/page.h"
@@ -122,33 +123,11 @@ static const char SIAO_UPSERT[] =
     "  (SELECT coalesce(json_agg(json_build_object('idx', idx)), '[]') FROM foreign_rows)::text,"
     "  (SELECT coalesce(json_agg(id), '[]') FROM up)::text";
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} text_buf;
-
-static void tb_reserve(text_buf *b, size_t more)
-{
-    if (b->len + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) cap *= 2;
-    b->buf = xrealloc(b->buf, cap);
-    b->cap = cap;
-}
-
-static void tb_put(text_buf *b, const char *s, size_t n)
-{
-    tb_reserve(b, n);
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
 /* Appends `s` as a double-quoted element of an array literal. */
-static void tb_put_quoted(text_buf *b, const char *s, size_t n)
+static void put_quoted(buf_t *b, const char *s, size_t n)
 {
-    tb_reserve(b, 2 * n + 2);
-    char *o = b->buf + b->len;
+    buf_reserve(b, 2 * n + 2);
+    char *o = b->data + b->len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"' || s[i] == '\\') *o++ = '\\';
@@ -156,58 +135,60 @@ static void tb_put_quoted(text_buf *b, const char *s, size_t n)
     }
     *o++ = '"';
     *o = '\0';
-    b->len = (size_t)(o - b->buf);
+    b->len = (size_t)(o - b->data);
 }
 
 /* Appends a JSON scalar as an array element: NULL, t/f, a number or a quoted string. */
-static void put_value(text_buf *b, const json_t *v, text_buf *scratch)
+static void put_value(buf_t *b, const json_t *v, buf_t *scratch)
 {
     char num[24];
     switch (v ? json_typeof(v) : JSON_NULL) {
     case JSON_STRING:
-        tb_put_quoted(b, json_string_value(v), json_string_length(v));
+        put_quoted(b, json_string_value(v), json_string_length(v));
         return;
     case JSON_INTEGER:
-        tb_put(b, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)));
+        buf_add(b, num,
+                (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)));
         return;
     case JSON_TRUE:
-        tb_put(b, "t", 1);
+        buf_add(b, "t", 1);
         return;
     case JSON_FALSE:
-        tb_put(b, "f", 1);
+        buf_add(b, "f", 1);
         return;
     case JSON_ARRAY: { /* a set: the text of its own literal */
         if (!scratch) break;
         scratch->len = 0;
-        tb_put(scratch, "{", 1);
+        buf_add(scratch, "{", 1);
         size_t i;
         const json_t *item;
         json_array_foreach(v, i, item)
         {
-            if (i) tb_put(scratch, ",", 1);
+            if (i) buf_add(scratch, ",", 1);
             put_value(scratch, item, NULL);
         }
-        tb_put(scratch, "}", 1);
-        tb_put_quoted(b, scratch->buf, scratch->len);
+        buf_add(scratch, "}", 1);
+        put_quoted(b, scratch->data, scratch->len);
         return;
     }
     default:
         break;
     }
-    tb_put(b, "NULL", 4); /* null or absent: not collected (validated records hold no other kind) */
+    buf_add(b, "NULL",
+            4); /* null or absent: not collected (validated records hold no other kind) */
 }
 
 lda_err siao_request_upsert_send(db_conn *c, const char *source, const char *scope,
                                  const json_t *records, batch_pending *p)
 {
-    text_buf cols[SIAO_NCOLUMNS], scratch = {0};
+    buf_t cols[SIAO_NCOLUMNS], scratch = {0};
     memset(cols, 0, sizeof cols);
     size_t n = json_array_size(records);
-    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) tb_reserve(&cols[k], n * 16);
+    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) buf_reserve(&cols[k], n * 16);
     for (size_t i = 0; i < n; i++) {
         const json_t *rec = json_array_get(records, i);
         for (size_t k = 0; k < SIAO_NCOLUMNS; k++) {
-            tb_put(&cols[k], i ? "," : "{", 1);
+            buf_add(&cols[k], i ? "," : "{", 1);
             const json_t *v = json_object_get(rec, SIAO_COLUMNS[k].field);
             if (SIAO_COLUMNS[k].kind == COL_SET && !json_is_array(v)) v = NULL;
             put_value(&cols[k], v, &scratch);
@@ -215,13 +196,13 @@ lda_err siao_request_upsert_send(db_conn *c, const char *source, const char *sco
     }
     const char *params[2 + SIAO_NCOLUMNS] = {source, scope};
     for (size_t k = 0; k < SIAO_NCOLUMNS; k++) {
-        tb_put(&cols[k], n ? "}" : "{}", n ? 1 : 2);
-        params[2 + k] = cols[k].buf;
+        buf_add(&cols[k], n ? "}" : "{}", n ? 1 : 2);
+        params[2 + k] = cols[k].data;
     }
-    free(scratch.buf);
+    free(scratch.data);
     lda_err e = batch_send(c, SIAO_UPSERT, 2 + (int)SIAO_NCOLUMNS, params, records,
                            batch_foreign_why, "siao_request_upsert", p);
-    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) free(cols[k].buf);
+    for (size_t k = 0; k < SIAO_NCOLUMNS; k++) free(cols[k].data);
     return e;
 }
 

@@ -1,5 +1,5 @@
 /* Webhook endpoints, deliveries and attempts. */
-#include "store/webhook.h"
+#include "store/webhook_store.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "store/page.h"

@@ -2,8 +2,8 @@
  * token — api_token rows: create (the secret is returned once, only its hash is stored),
  * list, revoke, and the look-up behind authentication.
  */
-#ifndef LDA_STORE_TOKEN_H
-#define LDA_STORE_TOKEN_H
+#ifndef LDA_STORE_TOKEN_STORE_H
+#define LDA_STORE_TOKEN_STORE_H
 
 #include "core/err.h"
 #include "core/identity.h"

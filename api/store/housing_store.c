@@ -1,5 +1,5 @@
 /* Housing offers, placements of referrals in them, and fluidity meetings. */
-#include "store/housing.h"
+#include "store/housing_store.h"
 #include "core/mem.h"
 #include "store/page.h"
 

@@ -1,5 +1,5 @@
 /* Prevention cases, their stage history, actions, follow-ups, and the PEX eligibility rules. */
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 #include "core/mem.h"
 #include "store/casefile.h"
 #include "store/page.h"

@@ -1,7 +1,7 @@
 /* Referrals (saisines), their status timeline, and support measures. */
 #include "store/casefile.h"
 #include "core/mem.h"
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "store/page.h"
 
 #include <stdio.h>

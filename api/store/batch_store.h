@@ -8,8 +8,8 @@
  * jsonb array) and are upserted by (source, external_id): a record whose content is
  * unchanged is not rewritten and counts as "unchanged".
  */
-#ifndef LDA_STORE_BATCH_H
-#define LDA_STORE_BATCH_H
+#ifndef LDA_STORE_BATCH_STORE_H
+#define LDA_STORE_BATCH_STORE_H
 
 #include "store/db.h"
 

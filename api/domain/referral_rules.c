@@ -1,6 +1,6 @@
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "core/parse.h"
-#include "domain/household.h"
+#include "domain/household_rules.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "domain/token.h"
+#include "domain/token_rules.h"
 #include "core/identity.h"
 #include "core/parse.h"
 

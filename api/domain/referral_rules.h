@@ -6,8 +6,8 @@
  *      │             │                 │
  *      └─────────────┴─────────────────┴──> reoriented | no_follow_up
  */
-#ifndef LDA_DOMAIN_REFERRAL_H
-#define LDA_DOMAIN_REFERRAL_H
+#ifndef LDA_DOMAIN_REFERRAL_RULES_H
+#define LDA_DOMAIN_REFERRAL_RULES_H
 
 #include "domain/schema.h"
 

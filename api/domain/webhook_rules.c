@@ -1,4 +1,4 @@
-#include "domain/webhook.h"
+#include "domain/webhook_rules.h"
 #include "core/mem.h"
 #include "core/secret.h"
 

@@ -3,11 +3,11 @@
  *
  * Endpoints belong to the token that created them: `owner` is that token's id, or NULL for
  * an admin, who sees every endpoint. An endpoint outside the caller's reach is
- * LDA_ENOTFOUND, as if it did not exist. Secrets arrive here sealed (domain/webhook.h,
+ * LDA_ENOTFOUND, as if it did not exist. Secrets arrive here sealed (domain/webhook_rules.h,
  * core/secret.h) and never leave the database but to the delivery worker.
  */
-#ifndef LDA_STORE_WEBHOOK_H
-#define LDA_STORE_WEBHOOK_H
+#ifndef LDA_STORE_WEBHOOK_STORE_H
+#define LDA_STORE_WEBHOOK_STORE_H
 
 #include "store/doc.h"
 

@@ -3,9 +3,9 @@
  * every case of its AMI in the same transaction, under an exclusive lock on the rules. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/prevention.h"
+#include "domain/prevention_rules.h"
 #include "resources/resource.h"
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

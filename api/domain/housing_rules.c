@@ -1,4 +1,4 @@
-#include "domain/housing.h"
+#include "domain/housing_rules.h"
 #include "core/mem.h"
 #include "core/parse.h"
 

@@ -6,8 +6,8 @@
  * HMAC-SHA-256>", several of them separated by spaces while a rotated secret overlaps. Pure:
  * no I/O.
  */
-#ifndef LDA_DOMAIN_WEBHOOK_H
-#define LDA_DOMAIN_WEBHOOK_H
+#ifndef LDA_DOMAIN_WEBHOOK_RULES_H
+#define LDA_DOMAIN_WEBHOOK_RULES_H
 
 #include "domain/schema.h"
 

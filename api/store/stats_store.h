@@ -8,8 +8,8 @@
  * platform's counts come back, whatever the caller's scope: disclosure control looks at the
  * neighbouring cells of the one it publishes.
  */
-#ifndef LDA_STORE_STATS_H
-#define LDA_STORE_STATS_H
+#ifndef LDA_STORE_STATS_STORE_H
+#define LDA_STORE_STATS_STORE_H
 
 #include "store/db.h"
 

@@ -1,6 +1,6 @@
 /* Batch upserts of prevention cases, actions, follow-ups, housing offers and placements
- * (see store/batch_axes.h). */
-#include "store/batch_axes.h"
+ * (see store/batch_axes_store.h). */
+#include "store/batch_axes_store.h"
 #include "core/mem.h"
 #include "store/doc.h"
 

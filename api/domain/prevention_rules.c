@@ -1,7 +1,7 @@
-#include "domain/prevention.h"
+#include "domain/prevention_rules.h"
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "domain/vocab.h"
 
 #include <stdio.h>

@@ -11,8 +11,8 @@
  *     or maintained;
  *   - a meeting accepts no more proposals than it made, nor than the households it presented.
  */
-#ifndef LDA_DOMAIN_HOUSING_H
-#define LDA_DOMAIN_HOUSING_H
+#ifndef LDA_DOMAIN_HOUSING_RULES_H
+#define LDA_DOMAIN_HOUSING_RULES_H
 
 #include "domain/schema.h"
 

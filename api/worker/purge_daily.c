@@ -1,4 +1,4 @@
-#include "worker/retention.h"
+#include "worker/purge_daily.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/parse.h"

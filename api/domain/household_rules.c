@@ -1,4 +1,4 @@
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "core/mem.h"
 
 #include <stdlib.h>
