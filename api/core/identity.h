@@ -68,8 +68,9 @@ bool identity_in_scope(const lda_principal *who, const char *platform);
 /* Fills who->scope from its role and platforms (once, when the principal is read). */
 void identity_scope_build(lda_principal *who);
 
-/* The scope as a text[] literal, or NULL for every platform (and for nobody: NULL `who`
- * sees what public routes show, which no query scopes). */
+/* The scope as a text[] literal, or NULL for every platform. NULL for a NULL `who` too
+ * (public routes: their queries are not scoped; db_set_scope gives such a session no
+ * platform). */
 const char *identity_scope(const lda_principal *who);
 
 #endif
