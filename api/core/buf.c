@@ -49,10 +49,10 @@ void buf_clear(buf_t *b)
 
 char *buf_steal(buf_t *b, size_t *len)
 {
-    if (!b->data) buf_reserve(b, 0);
-    b->data[b->len] = '\0';
-    char *out = b->data;
-    if (len) *len = b->len;
+    size_t n = b->data ? b->len : 0;
+    char *out = b->data ? b->data : xmalloc(1);
+    out[n] = '\0';
+    if (len) *len = n;
     *b = (buf_t){0};
     return out;
 }
