@@ -5,24 +5,24 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "http/auth.h"
 #include "http/server.h"
 #include "resources/resource.h"
+#include "resources/route_table.h"
 #include "core/parse.h"
-#include "domain/household.h"
-#include "domain/token.h"
-#include "domain/webhook.h"
+#include "domain/household_rules.h"
+#include "domain/token_rules.h"
+#include "domain/webhook_rules.h"
 #include "http/longpoll.h"
 #include "store/audit.h"
 #include "store/change.h"
-#include "store/token.h"
+#include "store/token_store.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/purge.h"
 #include "store/seed.h"
-#include "store/stats.h"
+#include "store/stats_store.h"
 #include "worker/deliver.h"
-#include "worker/retention.h"
+#include "worker/purge_daily.h"
 
 #include <curl/curl.h>
 
@@ -121,30 +121,13 @@ static int need_url(const lda_config *cfg)
     return 2;
 }
 
-static PGconn *connect_owner(const lda_config *cfg)
-{
-    char timeout[24]; /* LDA_DB_CONNECT_TIMEOUT_S, at least 5 s for these one-off commands */
-    snprintf(timeout, sizeof timeout, "%ld",
-             cfg->db_connect_timeout_s > 5 ? cfg->db_connect_timeout_s : 5);
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {cfg->database_url, timeout, "lda-api", NULL};
-    PGconn *pg = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        log_json(LOG_ERROR, "cannot connect to the database",
-                 json_pack("{s:s}", "hint", "check LDA_DATABASE_URL and that PostgreSQL runs"));
-        PQfinish(pg);
-        return NULL;
-    }
-    return pg;
-}
-
 static int cmd_migrate(const lda_config *cfg, int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     int rc = need_url(cfg);
     if (rc) return rc;
-    PGconn *pg = connect_owner(cfg);
+    PGconn *pg = db_connect_owner(cfg);
     if (!pg) return 1;
     int applied = 0, version = 0;
     lda_err e = migrate_apply(pg, &applied);
@@ -201,7 +184,7 @@ static int token_create_cli(int argc, char **argv)
     db_conn *c = NULL;
     char *json = NULL;
     lda_err e = db_acquire(&c);
-    static const token_actor CLI = {NULL, NULL, "cli"};
+    static const audit_actor CLI = {NULL, NULL, "cli"};
     if (!e) e = token_create(c, in, &CLI, &json);
     db_release(c);
     json_decref(in);
@@ -269,7 +252,7 @@ static int cmd_token(const lda_config *cfg, int argc, char **argv)
     else if (!strcmp(argv[0], "revoke")) {
         db_conn *c = NULL;
         lda_err e = db_acquire(&c);
-        static const token_actor CLI = {NULL, NULL, "cli"};
+        static const audit_actor CLI = {NULL, NULL, "cli"};
         if (!e) e = token_revoke(c, argv[1], &CLI);
         db_release(c);
         if (e == LDA_ENOTFOUND)
@@ -300,7 +283,7 @@ static int cmd_seed(const lda_config *cfg, int argc, char **argv)
             return 2;
         }
     }
-    PGconn *pg = connect_owner(cfg);
+    PGconn *pg = db_connect_owner(cfg);
     if (!pg) return 1;
     int version = 0;
     rc = 1;
@@ -355,12 +338,11 @@ static int cmd_purge(const lda_config *cfg, int argc, char **argv)
         }
     }
     db_pool_start(cfg);
-    PGconn *pg = db_connect_dedicated();
+    PGconn *pg = purge_connect();
     if (!pg) {
         db_pool_stop();
         return 1;
     }
-    PQclear(PQexec(pg, "SET statement_timeout = '10min'"));
     purge_plan plan;
     purge_plan_init(&plan, cfg, as_of);
     purge_counts n;
@@ -397,27 +379,6 @@ static int cmd_version(const lda_config *cfg, int argc, char **argv)
     return 0;
 }
 
-/* PostgreSQL must not acknowledge a write it could lose (issue: durability). */
-static bool durable(PGconn *pg)
-{
-    static const char *const settings[] = {"fsync", "full_page_writes", "synchronous_commit"};
-    bool ok = true;
-    for (size_t i = 0; i < 3; i++) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "SELECT current_setting('%s')", settings[i]);
-        PGresult *r = PQexec(pg, sql);
-        const char *v = PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?";
-        if (strcmp(v, "on") &&
-            !(i == 2 && (!strcmp(v, "remote_apply") || !strcmp(v, "remote_write")))) {
-            log_json(LOG_ERROR, "PostgreSQL is not durable",
-                     json_pack("{s:s, s:s}", "setting", settings[i], "value", v));
-            ok = false;
-        }
-        PQclear(r);
-    }
-    return ok;
-}
-
 /* LDA_PSEUDONYM_KEY; the random key the migrations stored in the database only with
  * LDA_DEV_DATABASE_KEY=true (development: the key then lives beside the data it protects). */
 static bool load_pseudonym_key(const lda_config *cfg, PGconn *pg)
@@ -448,7 +409,7 @@ static int preflight(const lda_config *cfg)
 {
     PGconn *pg = NULL;
     for (int attempt = 0; attempt < 10 && !pg; attempt++) {
-        pg = connect_owner(cfg);
+        pg = db_connect_owner(cfg);
         if (!pg) sleep(1);
     }
     if (!pg) return 1;
@@ -465,7 +426,7 @@ static int preflight(const lda_config *cfg)
     } else if (stats_settings_write(pg, cfg->stats_min_cell, (int)cfg->stats_max_noise)) {
         log_error("could not record the disclosure-control settings in the database");
         rc = 1;
-    } else if (!durable(pg)) {
+    } else if (!db_durable(pg)) {
         if (cfg->allow_unsafe_durability)
             log_warn("serving without durability because LDA_ALLOW_UNSAFE_DURABILITY=true");
         else
@@ -524,7 +485,6 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
     ulfius_global_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     db_pool_start(cfg);
-    auth_init(cfg);
     audit_start(cfg->audit_queue_max);
     reference_load(cfg);
     load_webhook_key(cfg);
@@ -532,12 +492,12 @@ static int cmd_serve(const lda_config *cfg, int argc, char **argv)
     change_clock_start(cfg, on_changes);
     deliver_start(cfg);
     retention_start(cfg);
-    rc = server_run(cfg);
+    server_wiring wiring = {ROUTES, ROUTE_COUNT, token_lookup_pooled, audit_admit};
+    rc = server_run(cfg, &wiring);
     retention_stop();
     deliver_stop();
     change_clock_stop();
     audit_stop();
-    auth_shutdown();
     db_pool_stop();
     curl_global_cleanup();
     ulfius_global_close();

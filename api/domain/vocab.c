@@ -8,7 +8,7 @@
  * source does not know, or the person refused to say. SIAO requests' `situation`
  * uses the housing_situation enumeration.
  */
-#include "vocab.h"
+#include "domain/vocab.h"
 
 #include <string.h>
 

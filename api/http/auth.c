@@ -12,9 +12,8 @@
  *   addrs    per client address, the budget of look-ups that found nothing.
  */
 #include "http/auth.h"
+#include "core/clock.h"
 #include "core/secret.h"
-#include "store/db.h"
-#include "store/token.h"
 
 #include <netinet/in.h>
 #include <openssl/rand.h>
@@ -39,7 +38,7 @@ typedef struct {
     char hash[SECRET_HASH_HEX];
     long long fetched_ms; /* the row below is trusted until fetched_ms + CACHE_TTL_MS */
     long long seen_ms;    /* last time this hash was found valid */
-    token_row row;
+    lda_credential row;
 } known_entry;
 
 typedef struct {
@@ -68,18 +67,13 @@ static struct {
     double rps, burst;           /* per token */
     double fail_rps, fail_burst; /* per address */
     uint64_t seed;               /* keys the address hash: no chosen collisions */
+    auth_lookup_fn lookup;
     auth_stats stats;
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static long long now_ms(void)
+void auth_init(const lda_config *cfg, auth_lookup_fn lookup)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void auth_init(const lda_config *cfg)
-{
+    st.lookup = lookup;
     st.rps = (double)cfg->rate_limit_rps;
     st.burst = (double)cfg->rate_limit_burst;
     st.fail_rps = (double)cfg->auth_fail_rps;
@@ -168,7 +162,7 @@ static bucket *bucket_of(const char *token_id, long long now)
 }
 
 /* Spends one request of the token's rate; fills *rate. Under st.lock. */
-static lda_err spend(const token_row *row, long long now, auth_rate *rate, int *retry_after_s)
+static lda_err spend(const lda_credential *row, long long now, auth_rate *rate, int *retry_after_s)
 {
     memset(rate, 0, sizeof *rate);
     if (st.rps <= 0) return LDA_OK;
@@ -192,13 +186,10 @@ static lda_err spend(const token_row *row, long long now, auth_rate *rate, int *
 static bool expired(int64_t expires_at)
 {
     if (!expires_at) return false;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    return ms >= expires_at * 1000 - 500;
+    return clock_wall_ms() >= expires_at * 1000 - 500;
 }
 
-static lda_err check_row(const token_row *row)
+static lda_err check_row(const lda_credential *row)
 {
     if (row->revoked || expired(row->expires_at) || !row->who.role) return LDA_EUNAUTHORIZED;
     return LDA_OK;
@@ -267,7 +258,7 @@ lda_err auth_authenticate(const lda_req *r, lda_principal *who, auth_rate *rate,
     secret_sha256_hex(token, len, hash);
     unsigned char addr[16];
     bool has_addr = addr_key(r->client, addr);
-    long long now = now_ms();
+    long long now = clock_mono_ms();
 
     pthread_mutex_lock(&st.lock);
     known_entry *k = &st.known[slot_of(hash, KNOWN_SLOTS)];
@@ -297,12 +288,8 @@ lda_err auth_authenticate(const lda_req *r, lda_principal *who, auth_rate *rate,
     st.stats.lookups++;
     pthread_mutex_unlock(&st.lock);
 
-    db_conn *c = NULL;
-    lda_err err = db_acquire(&c);
-    if (err) return err;
-    token_row row;
-    err = token_lookup(c, hash, &row);
-    db_release(c);
+    lda_credential row;
+    lda_err err = st.lookup(hash, &row);
     if (err && err != LDA_ENOTFOUND) return err;
     bool found = err == LDA_OK;
 

@@ -18,7 +18,12 @@
 #include "core/err.h"
 #include "http/request.h"
 
-void auth_init(const lda_config *cfg);
+/* How a token is looked up: by the hex SHA-256 of the bearer token, filling *out;
+ * LDA_ENOTFOUND when no token has that hash, another error when it could not be asked.
+ * Handed in at start-up (the store's token_lookup_pooled): HTTP knows no database. */
+typedef lda_err (*auth_lookup_fn)(const char *hash_hex, lda_credential *out);
+
+void auth_init(const lda_config *cfg, auth_lookup_fn lookup);
 void auth_shutdown(void);
 
 /* The per-token rate limit as the RateLimit headers tell it (quota, remaining, seconds to

@@ -10,7 +10,6 @@
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/route.h"
-#include "store/audit.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -24,6 +23,9 @@
 #define JSON_MAX_DEPTH 32
 
 static atomic_bool shutting_down;
+static bool (*admit)(void); /* false: authenticated requests wait (the audit queue is full) */
+
+void dispatch_set_admission(bool (*fn)(void)) { admit = fn; }
 
 void dispatch_set_shutting_down(void) { atomic_store(&shutting_down, true); }
 
@@ -197,14 +199,16 @@ static bool cors(lda_req *r)
     if (m == MATCH_NONE) return false; /* 404 below */
     /* every method of the path */
     char methods[128] = "";
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+    size_t nroutes;
+    const lda_route *routes = route_table(&nroutes);
+    for (size_t i = 0; i < nroutes; i++) {
         const lda_route *rt = NULL;
         char *pp[4] = {0}, al[128];
-        if (route_match(ROUTES[i].method, r->path, &rt, pp, al, sizeof al) == MATCH_OK &&
-            rt == &ROUTES[i] && !strstr(methods, ROUTES[i].method)) {
+        if (route_match(routes[i].method, r->path, &rt, pp, al, sizeof al) == MATCH_OK &&
+            rt == &routes[i] && !strstr(methods, routes[i].method)) {
             size_t used = strlen(methods);
             snprintf(methods + used, sizeof methods - used, "%s%s", used ? ", " : "",
-                     ROUTES[i].method);
+                     routes[i].method);
         }
         for (int k = 0; k < 4; k++) free(pp[k]);
     }
@@ -254,7 +258,8 @@ void dispatch_begin(lda_req *r)
         problem_send(r, 405, detail, NULL);
         return;
     }
-    r->route_index = (int)(r->route - ROUTES);
+    size_t nroutes;
+    r->route_index = (int)(r->route - route_table(&nroutes));
     if (!check_framing(r)) return;
     if (r->route->roles && r->listener != LISTEN_METRICS && !authenticate(r)) return;
     if (!check_declared_body(r)) return;
@@ -270,8 +275,7 @@ void dispatch_begin(lda_req *r)
     json_decref(errors);
     /* Every authenticated operation may leave audit events: when the queue is full (the
      * database has not taken them for a while), push back rather than drop them. */
-    if (r->who && audit_queue_full()) {
-        audit_count_refusal();
+    if (r->who && admit && !admit()) {
         problem_send(r, 503, "The audit log is behind; retry shortly.", NULL);
         return;
     }

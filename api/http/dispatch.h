@@ -32,6 +32,10 @@ void dispatch_done(lda_req *r, const struct timespec *started);
 /* Frees what the dispatcher allocated in r (path parameters, query, JSON body). */
 void dispatch_release(lda_req *r);
 
+/* What decides whether an authenticated request may start (false: 503 with Retry-After):
+ * the audit queue's room, handed in at start-up. NULL: always. */
+void dispatch_set_admission(bool (*admit)(void));
+
 /* From now on every answer carries Connection: close (the server is draining). */
 void dispatch_set_shutting_down(void);
 

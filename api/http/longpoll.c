@@ -1,4 +1,5 @@
 #include "http/longpoll.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -45,13 +46,6 @@ static struct {
     bool stopping, timer_running;
     pthread_t timer;
 } lp = {.lock = PTHREAD_MUTEX_INITIALIZER, .tick = PTHREAD_COND_INITIALIZER};
-
-long long longpoll_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the connection of a request --------------------------------------------------- */
 
@@ -112,7 +106,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             return (ssize_t)n;
         }
         pthread_mutex_lock(&lp.lock);
-        long long now = longpoll_now_ms();
+        long long now = clock_mono_ms();
         bool final = w->final || now >= w->deadline_ms;
         bool due = w->woken && now >= w->last_poll_ms + lp.min_interval_ms;
         if (!final && !due) {
@@ -155,7 +149,7 @@ static void *timer_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&lp.lock);
     while (!lp.stopping) {
-        long long now = longpoll_now_ms(), next = now + 1000;
+        long long now = clock_mono_ms(), next = now + 1000;
         for (waiter *w = lp.head; w; w = w->next) {
             if (!w->suspended) continue;
             long long due = w->deadline_ms;
@@ -166,15 +160,7 @@ static void *timer_main(void *arg)
             else if (due < next)
                 next = due;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        long long wait = next - now;
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (wait % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = clock_deadline_in(next - now);
         pthread_cond_timedwait(&lp.tick, &lp.lock, &ts);
     }
     pthread_mutex_unlock(&lp.lock);
@@ -210,7 +196,7 @@ lda_err longpoll_answer(lda_req *r, const char *content_type, long long deadline
     w->free_ctx = free_ctx;
     w->ctx = ctx;
     w->deadline_ms = deadline_ms;
-    w->last_poll_ms = longpoll_now_ms(); /* the handler has just polled */
+    w->last_poll_ms = clock_mono_ms(); /* the handler has just polled */
     w->next = lp.head;
     if (lp.head) lp.head->prev = w;
     lp.head = w;
@@ -233,7 +219,7 @@ lda_err longpoll_answer(lda_req *r, const char *content_type, long long deadline
 void longpoll_wake_all(void)
 {
     pthread_mutex_lock(&lp.lock);
-    long long now = longpoll_now_ms();
+    long long now = clock_mono_ms();
     for (waiter *w = lp.head; w; w = w->next) {
         w->woken = true;
         if (now >= w->last_poll_ms + lp.min_interval_ms) resume(w);
@@ -272,8 +258,8 @@ void longpoll_stop(long grace_ms)
         pthread_join(lp.timer, NULL);
         lp.timer_running = false;
     }
-    long long until = longpoll_now_ms() + grace_ms;
-    while (longpoll_waiting() && longpoll_now_ms() < until) usleep(10000);
+    long long until = clock_mono_ms() + grace_ms;
+    while (longpoll_waiting() && clock_mono_ms() < until) usleep(10000);
     /* a waiter suspended after the loop above (its reader was running) is resumed here:
      * libmicrohttpd must not stop with suspended connections */
     pthread_mutex_lock(&lp.lock);

@@ -63,9 +63,6 @@ bool longpoll_stopping(void);
 /* Waiting answers right now. */
 size_t longpoll_waiting(void);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-long long longpoll_now_ms(void);
-
 /* Stops accepting waiters, makes every waiter answer now, and waits (at most grace_ms)
  * until they are done. Call after the daemon stopped accepting, before it is stopped
  * (libmicrohttpd must not be stopped with suspended connections). */

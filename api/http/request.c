@@ -44,10 +44,5 @@ void http_send_no_content(lda_req *r)
 
 bool http_in_scope(const lda_req *r, const char *platform)
 {
-    if (!r->who) return false;
-    if (r->who->role == ROLE_ADMIN) return true;
-    if (r->who->role == ROLE_ANALYST && r->who->nplatforms == 0) return true;
-    for (size_t i = 0; i < r->who->nplatforms; i++)
-        if (!strcmp(r->who->platforms[i], platform)) return true;
-    return false;
+    return identity_in_scope(r->who, platform);
 }

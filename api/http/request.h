@@ -11,6 +11,7 @@
 #define LDA_HTTP_REQUEST_H
 
 #include "core/config.h"
+#include "core/identity.h"
 #include "core/err.h"
 #include "http/query.h"
 
@@ -25,28 +26,6 @@ struct sockaddr;
 
 /* The listener a request came in on (LDA_LISTEN, LDA_BATCH_LISTEN, LDA_METRICS_LISTEN). */
 typedef enum { LISTEN_MAIN = 0, LISTEN_BATCH, LISTEN_METRICS } listener_kind;
-
-/* Roles as bits, so a route can allow several. */
-typedef enum {
-    ROLE_ADMIN = 1u << 0,
-    ROLE_COORDINATOR = 1u << 1,
-    ROLE_PARTNER = 1u << 2,
-    ROLE_SIAO = 1u << 3,
-    ROLE_ANALYST = 1u << 4,
-} role_bit;
-#define ROLES_ANY (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_PARTNER | ROLE_SIAO | ROLE_ANALYST)
-
-#define MAX_SCOPE_PLATFORMS 16
-
-/* The authenticated caller. */
-typedef struct {
-    char token_id[37]; /* UUID */
-    role_bit role;
-    const char *role_name;
-    char source[65]; /* siao tokens: the source they push as */
-    size_t nplatforms;
-    char platforms[MAX_SCOPE_PLATFORMS][32];
-} lda_principal;
 
 typedef struct lda_req {
     const struct _u_request *u;

@@ -5,6 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const lda_route *table; /* installed once, before any request */
+static size_t table_n;
+
+void route_table_set(const lda_route *routes, size_t count)
+{
+    table = routes;
+    table_n = count;
+}
+
+const lda_route *route_table(size_t *count)
+{
+    *count = table_n;
+    return table;
+}
+
 /* Matches one pattern against a path, segment by segment; "{x}" takes one non-empty
  * segment. Fills params (copies) only on success. */
 static bool pattern_match(const char *pattern, const char *path, char *params[4])
@@ -58,26 +73,26 @@ match_result route_match(const char *method, const char *path, const lda_route *
      * that path, not the household "batch". Only the patterns with the fewest parameters
      * among those matching the path are considered. */
     int fewest = 5;
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+    for (size_t i = 0; i < table_n; i++) {
         char *tmp[4] = {0};
-        if (!pattern_match(ROUTES[i].pattern, path, tmp)) continue;
+        if (!pattern_match(table[i].pattern, path, tmp)) continue;
         for (int k = 0; k < 4; k++) free(tmp[k]);
-        if (templated(ROUTES[i].pattern) < fewest) fewest = templated(ROUTES[i].pattern);
+        if (templated(table[i].pattern) < fewest) fewest = templated(table[i].pattern);
     }
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+    for (size_t i = 0; i < table_n; i++) {
         char *tmp[4] = {0};
-        if (templated(ROUTES[i].pattern) != fewest) continue;
-        if (!pattern_match(ROUTES[i].pattern, path, tmp)) continue;
-        if (!strcmp(ROUTES[i].method, m)) {
+        if (templated(table[i].pattern) != fewest) continue;
+        if (!pattern_match(table[i].pattern, path, tmp)) continue;
+        if (!strcmp(table[i].method, m)) {
             memcpy(params, tmp, sizeof tmp);
-            *route = &ROUTES[i];
+            *route = &table[i];
             return MATCH_OK;
         }
         for (int k = 0; k < 4; k++) free(tmp[k]);
         path_known = true;
-        if (!strstr(allow, ROUTES[i].method)) {
+        if (!strstr(allow, table[i].method)) {
             size_t used = strlen(allow);
-            snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", ROUTES[i].method);
+            snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", table[i].method);
         }
     }
     if (path_known && strstr(allow, "GET") && !strstr(allow, "HEAD")) {

@@ -340,7 +340,8 @@ static void stop_all(listener *ls, size_t n)
         if (ls[i].daemon) MHD_stop_daemon(ls[i].daemon);
 }
 
-int server_run(const lda_config *cfg)
+/* Serves until a signal, then drains (see server.h). */
+static int serve(const lda_config *cfg)
 {
     /* One malloc arena for all threads (glibc otherwise creates up to 8 per core as threads
      * contend, each keeping the size of its peak): resident memory follows the working set
@@ -396,4 +397,14 @@ int server_run(const lda_config *cfg)
     stop_all(ls, n);
     log_info("stopped");
     return 0;
+}
+
+int server_run(const lda_config *cfg, const server_wiring *w)
+{
+    route_table_set(w->routes, w->nroutes);
+    dispatch_set_admission(w->admit);
+    auth_init(cfg, w->token_lookup);
+    int rc = serve(cfg);
+    auth_shutdown();
+    return rc;
 }

@@ -15,14 +15,14 @@
 #include "core/parse.h"
 #include "core/secret.h"
 #include "domain/batch_body.h"
-#include "domain/household.h"
-#include "domain/referral.h"
+#include "domain/household_rules.h"
+#include "domain/referral_rules.h"
 #include "domain/siao.h"
 #include "resources/resource.h"
 #include "resources/batch.h"
 #include "http/route.h"
 #include "store/audit.h"
-#include "store/batch.h"
+#include "store/batch_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,10 +390,10 @@ void resource_batch(lda_req *r, const batch_kind *k)
         problem_send_err(r, e, NULL);
         goto done;
     }
-    audit_record(r, "batch", k->audit_type, NULL, 200);
+    resource_audit(r, "batch", k->audit_type, NULL, 200);
     for (size_t i = 0; i < touched; i++)
-        audit_record(r, "batch", k->audit_type,
-                     json_string_value(json_array_get(counts.touched, i)), 200);
+        resource_audit(r, "batch", k->audit_type,
+                       json_string_value(json_array_get(counts.touched, i)), 200);
     http_send_json_text(r, 200, body, strlen(body));
 done:
     if (c) db_release(c); /* rolls back what was not committed */
@@ -427,9 +427,8 @@ static lda_err siao_send(lda_req *r, db_conn *c, const char *source, const json_
         siao_person_key(household_key(), source, sent, key);
         json_object_set_new((json_t *)rec, "person_key", JCHECK(json_string(key)));
     }
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = siao_request_upsert_send(c, source, scope, records, p);
-    free(scope);
     return e;
 }
 
@@ -448,10 +447,10 @@ void siao_requests_list(lda_req *r)
     const char *source = r->who->role == ROLE_SIAO ? r->who->source : asked;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = siao_request_list(c, source, scope, query_get(&r->query, "updated_since"),
                                   resource_limit(r), query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "siao_request", json);
     resource_answer_list(r, c, e, json);
 }
@@ -486,9 +485,8 @@ static void household_batch_prepare(json_t *rec)
 static lda_err household_batch_send(lda_req *r, db_conn *c, const char *source,
                                     const json_t *records, batch_pending *p)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = household_upsert_send(c, source, scope, r->who->token_id, records, p);
-    free(scope);
     return e;
 }
 

@@ -6,7 +6,7 @@
 #include "domain/batch_body.h"
 #include "domain/schema.h"
 #include "http/request.h"
-#include "store/batch.h"
+#include "store/batch_store.h"
 
 typedef struct {
     const char *audit_type;

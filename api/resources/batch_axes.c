@@ -12,12 +12,13 @@
  */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/housing.h"
-#include "domain/prevention.h"
+#include "domain/housing_rules.h"
+#include "domain/prevention_rules.h"
 #include "resources/batch.h"
 #include "resources/resource.h"
-#include "store/batch_axes.h"
-#include "store/prevention.h"
+#include "store/batch_axes_store.h"
+#include "store/platform.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,9 +228,8 @@ static lda_err action_send(lda_req *r, db_conn *c, const char *source, const jso
     }
     json_decref(map);
     json_decref(rows);
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     e = prevention_action_upsert_send(c, source, scope, recs, p);
-    free(scope);
     return e;
 }
 
@@ -379,9 +379,8 @@ static lda_err offer_send(lda_req *r, db_conn *c, const char *source, const json
     }
     json_decref(map);
     json_decref(rows);
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     e = housing_offer_upsert_send(c, source, scope, r->who->token_id, recs, p);
-    free(scope);
     return e;
 }
 
@@ -526,9 +525,8 @@ static lda_err placement_send(lda_req *r, db_conn *c, const char *source, const 
     json_decref(offers);
     json_decref(map);
     json_decref(rows);
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     e = placement_upsert_send(c, source, scope, r->who->token_id, recs, p);
-    free(scope);
     return e;
 }
 

@@ -1,6 +1,7 @@
 /* /v1/changes — the change feed: every change the caller may see, in commit order, from a
  * cursor; long polling with ?wait=N (http/longpoll.c), 410 for a cursor older than the
  * events kept. Events carry ids, types, times and codes: never identity or free text. */
+#include "core/clock.h"
 #include "core/cursor.h"
 #include "core/mem.h"
 #include "core/parse.h"
@@ -16,10 +17,8 @@
 
 /* What a waiting reader keeps (it outlives the handler). */
 typedef struct {
-    char role[16], token[37], source[65];
-    char *scope;     /* text[] literal, NULL for admin */
-    char *rls_scope; /* lda.scope: "*" or "a,b" */
-    char *types;     /* text[] literal, NULL for all */
+    lda_principal who; /* a copy: the reader outlives the request */
+    char *types;       /* text[] literal, NULL for all */
     bool has_cursor;
     int64_t pos, id;
     int limit;
@@ -29,15 +28,14 @@ typedef struct {
 static void feed_free(void *arg)
 {
     feed *f = arg;
-    free(f->scope);
-    free(f->rls_scope);
     free(f->types);
     free(f);
 }
 
 static change_viewer viewer_of(const feed *f)
 {
-    change_viewer v = {f->role, f->scope, f->token, f->source[0] ? f->source : NULL};
+    change_viewer v = {f->who.role_name, identity_scope(&f->who), f->who.token_id,
+                       f->who.source[0] ? f->who.source : NULL};
     return v;
 }
 
@@ -60,7 +58,7 @@ static lda_err read_page(feed *f, long long horizon, change_page_t *page)
 {
     db_conn *c = NULL;
     lda_err e = db_acquire(&c);
-    if (!e) e = db_set_scope(c, f->rls_scope);
+    if (!e) e = db_set_scope(c, &f->who);
     change_viewer v = viewer_of(f);
     if (!e) e = change_page(c, &v, f->has_cursor, f->pos, f->id, horizon, f->types, f->limit, page);
     db_release(c);
@@ -147,15 +145,7 @@ void changes_get(lda_req *r)
     }
     feed *f = xcalloc(1, sizeof *f);
     f->types = types;
-    snprintf(f->role, sizeof f->role, "%s", r->who->role_name);
-    snprintf(f->token, sizeof f->token, "%s", r->who->token_id);
-    snprintf(f->source, sizeof f->source, "%s", r->who->source);
-    f->scope = resource_scope(r);
-    if (f->scope) {
-        size_t n = strlen(f->scope);
-        f->rls_scope = xstrndup(f->scope + 1, n - 2);
-    } else
-        f->rls_scope = xstrdup("*");
+    f->who = *r->who;
     f->limit = resource_limit(r);
     const char *after = query_get(&r->query, "after");
     if (after) {
@@ -203,8 +193,8 @@ void changes_get(lda_req *r)
     f->id = page.next_id;
     f->has_cursor = true;
     free(page.items);
-    e = longpoll_answer(r, "application/json", longpoll_now_ms() + wait * 1000, feed_poll,
-                        feed_free, f);
+    e = longpoll_answer(r, "application/json", clock_mono_ms() + wait * 1000, feed_poll, feed_free,
+                        f);
     if (e) {
         feed_free(f);
         problem_send(r, 503, "Too many clients are waiting for changes right now; retry shortly.",

@@ -3,11 +3,11 @@
  * accepted. Admin and coordinator; audited (a meeting names the referrals presented). */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/housing.h"
+#include "domain/housing_rules.h"
 #include "domain/vocab.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/housing.h"
+#include "store/housing_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +28,12 @@ static lda_err presented_ok(lda_req *r, db_conn *c, const json_t *m, json_t *err
         json_decref(uuids);
         return LDA_OK;
     }
-    char *ids = json_dumps(uuids, JSON_COMPACT), *scope = resource_scope(r);
+    char *ids = json_dumps(uuids, JSON_COMPACT);
+    const char *scope = resource_scope(r);
     json_decref(uuids);
     json_t *found = NULL;
     lda_err e = fluidity_referrals(c, ids, schema_str(m, "platform"), scope, &found);
     free(ids);
-    free(scope);
     if (e) return e;
     int32_t held = schema_date(m, "held_on");
     for (size_t i = 0; i < json_array_size(list); i++) {
@@ -61,8 +61,8 @@ static lda_err presented_ok(lda_req *r, db_conn *c, const json_t *m, json_t *err
 static void audit_meeting(lda_req *r, const char *action, const char *json, int status)
 {
     json_t *doc = json_loads(json, 0, NULL);
-    audit_record(r, action, "fluidity_meeting", json_string_value(json_object_get(doc, "id")),
-                 status);
+    resource_audit(r, action, "fluidity_meeting", json_string_value(json_object_get(doc, "id")),
+                   status);
     json_decref(doc);
 }
 
@@ -76,11 +76,11 @@ void fluidity_meetings_list(lda_req *r)
         const char *val = query_get(&r->query, F[i]);
         if (val) json_object_set_new(f, F[i], JCHECK(json_string(val)));
     }
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = fluidity_meeting_list(c, scope, f, resource_limit(r),
                                       query_get(&r->query, "cursor"), &json);
     json_decref(f);
-    free(scope);
     if (!e) resource_audit_page(r, "fluidity_meeting", json);
     resource_answer_list(r, c, e, json);
 }
@@ -128,19 +128,17 @@ void fluidity_meetings_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = fluidity_meeting_get(c, r->params[0], scope, &d);
-    free(scope);
     if (!e) audit_meeting(r, "read", d.json, 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = fluidity_meeting_get(c, r->params[0], scope, d);
-    free(scope);
     return e;
 }
 

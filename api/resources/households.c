@@ -1,7 +1,7 @@
 /* /v1/households — admin and coordinator (identity included); erasure: admin. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
@@ -38,13 +38,13 @@ void households_list(lda_req *r)
 {
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     bool siao = r->who->role == ROLE_SIAO;
     lda_err e =
         household_list(c, scope, siao ? r->who->source : NULL, query_get(&r->query, "platform"),
                        query_get(&r->query, "updated_since"), !siao, resource_limit(r),
                        query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "household", json);
     resource_answer_list(r, c, e, json);
 }
@@ -72,7 +72,8 @@ void households_create(lda_req *r)
     }
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "household", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "household", json_string_value(json_object_get(doc, "id")),
+                       201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/households");
@@ -83,20 +84,18 @@ void households_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     bool siao = r->who->role == ROLE_SIAO;
     lda_err e = household_get_from(c, r->params[0], scope, siao ? r->who->source : NULL, !siao, &d);
-    free(scope);
-    if (!e) audit_record(r, "read", "household", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "household", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = household_get(c, r->params[0], scope, true, d);
-    free(scope);
     return e;
 }
 
@@ -154,14 +153,13 @@ void households_delete(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = household_erase(c, r->params[0], scope);
-    free(scope);
     db_release(c);
     if (e) {
         problem_send_err(r, e, NULL);
         return;
     }
-    audit_record(r, "erase", "household", r->params[0], 204);
+    resource_audit(r, "erase", "household", r->params[0], 204);
     http_send_no_content(r);
 }

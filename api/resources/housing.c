@@ -3,10 +3,10 @@
  * personal data; a placement is (it says where a household lives) and is audited. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/housing.h"
+#include "domain/housing_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/housing.h"
+#include "store/housing_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +37,11 @@ void housing_offers_list(lda_req *r)
     static const char *const F[] = {"platform", "kind", "typology", "available_on",
                                     "updated_since"};
     json_t *f = filters_of(r, F, sizeof F / sizeof F[0]);
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = housing_offer_list(c, scope, source_of(r), f, resource_limit(r),
                                    query_get(&r->query, "cursor"), &json);
     json_decref(f);
-    free(scope);
     resource_answer_list(r, c, e, json);
 }
 
@@ -69,18 +69,16 @@ void housing_offers_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = housing_offer_get(c, r->params[0], scope, source_of(r), &d);
-    free(scope);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err offer_load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = housing_offer_get(c, r->params[0], scope, NULL, d);
-    free(scope);
     return e;
 }
 
@@ -93,11 +91,10 @@ static bool offer_check(lda_req *r, db_conn *c, const json_t *stored, const json
     json_t *none = JCHECK(json_object());
     housing_offer_validate(none, merged, V_PATCH, &ctx, errors);
     json_decref(none);
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     json_t *list = NULL;
     lda_err e = store_begin(c);
     if (!e) e = housing_offer_stays(c, r->params[0], scope, &list);
-    free(scope);
     stay *stays = NULL;
     size_t n = 0;
     if (!e && !stays_from_json(list, &stays, &n)) e = LDA_EINTERNAL;
@@ -142,11 +139,11 @@ void placements_list(lda_req *r)
     if (!c) return;
     static const char *const F[] = {"platform", "offer", "referral", "current", "updated_since"};
     json_t *f = filters_of(r, F, sizeof F / sizeof F[0]);
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = placement_list(c, scope, source_of(r), f, resource_limit(r),
                                query_get(&r->query, "cursor"), &json);
     json_decref(f);
-    free(scope);
     if (!e) resource_audit_page(r, "placement", json);
     resource_answer_list(r, c, e, json);
 }
@@ -160,11 +157,10 @@ void placements_list(lda_req *r)
 static bool placement_allowed(lda_req *r, db_conn *c, const json_t *p, const char *except,
                               json_t *errors, char **platform)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     json_t *ctx = NULL;
     lda_err e = placement_context(c, schema_str(p, "referral"), schema_str(p, "offer"), scope,
                                   except, &ctx);
-    free(scope);
     if (e) {
         problem_send_err(r, e, NULL);
         return false;
@@ -237,7 +233,8 @@ void placements_create(lda_req *r)
     if (e) store_doc_free(&d);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "placement", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "placement", json_string_value(json_object_get(doc, "id")),
+                       201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/placements");
@@ -248,19 +245,17 @@ void placements_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = placement_get(c, r->params[0], scope, source_of(r), &d);
-    free(scope);
-    if (!e) audit_record(r, "read", "placement", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "placement", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err placement_load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = placement_get(c, r->params[0], scope, NULL, d);
-    free(scope);
     return e;
 }
 

@@ -1,11 +1,11 @@
 /* Support measures: /v1/referrals/{id}/measures and /v1/measures/{id} (admin, coordinator). */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
-#include "store/housing.h"
+#include "store/housing_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +27,10 @@ void measures_list(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = measure_list(c, r->params[0], scope, resource_limit(r),
                              query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "measure", json);
     resource_answer_list(r, c, e, json);
 }
@@ -40,11 +40,10 @@ void measures_create(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     int32_t birth;
     lda_err e = head_birth(c, r->params[0], scope, &birth);
     if (e) {
-        free(scope);
         resource_answer(r, c, e, 201, NULL);
         return;
     }
@@ -52,7 +51,6 @@ void measures_create(lda_req *r)
     vctx ctx = {today_paris()};
     measure_validate(r->body, r->body, V_CREATE, &ctx, birth, errors);
     if (resource_invalid(r, errors, "The measure is not valid.")) {
-        free(scope);
         db_release(c);
         return;
     }
@@ -60,10 +58,9 @@ void measures_create(lda_req *r)
     store_doc d = {0};
     e = measure_create(c, r->params[0], in, scope, &d);
     free(in);
-    free(scope);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "measure", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "measure", json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/measures");
@@ -74,11 +71,10 @@ void measures_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = measure_get(c, r->params[0], scope, &d);
-    free(scope);
-    if (!e) audit_record(r, "read", "measure", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "measure", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -90,20 +86,18 @@ static bool housed(const json_t *measure)
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = measure_get(c, r->params[0], scope, d);
-    free(scope);
     return e;
 }
 
 static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *merged,
                   json_t *errors)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     int32_t birth = -1;
     lda_err e =
         head_birth(c, json_string_value(json_object_get(merged, "referral")), scope, &birth);
-    free(scope);
     if (e) {
         problem_send_err(r, e, NULL);
         return false;

@@ -2,7 +2,7 @@
  * admin, coordinator (on its platforms, or with no platform). */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "resources/resource.h"
 #include "store/casefile.h"
 
@@ -21,11 +21,11 @@ void partners_list(lda_req *r)
 {
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e =
         partner_list(c, scope, query_get(&r->query, "platform"), query_get(&r->query, "kind"),
                      resource_limit(r), query_get(&r->query, "cursor"), &json);
-    free(scope);
     resource_answer_list(r, c, e, json);
 }
 
@@ -50,18 +50,16 @@ void partners_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = partner_get(c, r->params[0], scope, &d);
-    free(scope);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = partner_get(c, r->params[0], scope, d);
-    free(scope);
     return e;
 }
 

@@ -3,17 +3,17 @@
  * siao tokens read back what their source pushed. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
-#include "domain/prevention.h"
+#include "domain/household_rules.h"
+#include "domain/prevention_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static case_view view_of(const lda_req *r, char *scope)
+static case_view view_of(const lda_req *r, const char *scope)
 {
     bool partner = r->who->role == ROLE_PARTNER;
     case_view v = {scope, partner ? r->who->token_id : NULL, partner,
@@ -42,7 +42,8 @@ void prevention_cases_list(lda_req *r)
 {
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     case_view v = view_of(r, scope);
     json_t *f = JCHECK(json_object());
     static const char *const FILTERS[] = {"platform", "stage", "household", "updated_since"};
@@ -53,7 +54,6 @@ void prevention_cases_list(lda_req *r)
     lda_err e =
         prevention_case_list(c, &v, f, resource_limit(r), query_get(&r->query, "cursor"), &json);
     json_decref(f);
-    free(scope);
     if (!e) resource_audit_page(r, "prevention_case", json);
     resource_answer_list(r, c, e, json);
 }
@@ -84,7 +84,7 @@ void prevention_cases_create(lda_req *r)
         free(household_in);
         return;
     }
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     case_view v = view_of(r, scope);
     json_t *rec = JCHECK(json_deep_copy(r->body));
     if (household_in) json_object_del(rec, "household");
@@ -103,7 +103,6 @@ void prevention_cases_create(lda_req *r)
     if (e) store_doc_free(&d);
     json_decref(rec);
     free(household_in);
-    free(scope);
     if (e == LDA_EINVALID && bad) {
         db_release(c);
         json_t *errs = JCHECK(json_array());
@@ -112,10 +111,10 @@ void prevention_cases_create(lda_req *r)
         return;
     }
     if (!e) {
-        if (*created_household) audit_record(r, "create", "household", created_household, 201);
+        if (*created_household) resource_audit(r, "create", "household", created_household, 201);
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "prevention_case", json_string_value(json_object_get(doc, "id")),
-                     201);
+        resource_audit(r, "create", "prevention_case",
+                       json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/prevention-cases");
@@ -126,21 +125,19 @@ void prevention_cases_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     case_view v = view_of(r, scope);
     store_doc d = {0};
     lda_err e = prevention_case_get(c, r->params[0], &v, &d);
-    free(scope);
-    if (!e) audit_record(r, "read", "prevention_case", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "prevention_case", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     case_view v = {scope, NULL, false, NULL};
     lda_err e = prevention_case_get(c, r->params[0], &v, d);
-    free(scope);
     return e;
 }
 
@@ -195,12 +192,12 @@ void prevention_stages_create(lda_req *r)
     if (resource_invalid(r, errors, "The stage is not valid.")) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *from = NULL, *from_on = NULL;
+    const char *scope = resource_scope(r);
+    char *from = NULL, *from_on = NULL;
     const char *to = schema_str(r->body, "stage"), *on = schema_str(r->body, "on");
     store_doc d = {0};
     lda_err e = store_begin(c);
     if (!e) e = prevention_case_lock(c, r->params[0], scope, &from, &from_on);
-    free(scope);
     stage_check st = STAGE_OK;
     if (!e) {
         int32_t since = -1;
@@ -229,7 +226,7 @@ void prevention_stages_create(lda_req *r)
         return;
     }
     if (e) store_doc_free(&d);
-    if (!e) audit_record(r, "transition", "prevention_case", r->params[0], 200);
+    if (!e) resource_audit(r, "transition", "prevention_case", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -238,10 +235,10 @@ void prevention_stages_list(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = prevention_stage_list(c, r->params[0], scope, resource_limit(r),
                                       query_get(&r->query, "cursor"), &json);
-    free(scope);
-    if (!e) audit_record(r, "read", "prevention_case", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "prevention_case", r->params[0], 200);
     resource_answer_list(r, c, e, json);
 }

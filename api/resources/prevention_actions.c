@@ -4,10 +4,10 @@
  * action (from which the follow-ups are dated) cannot move under a follow-up. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/prevention.h"
+#include "domain/prevention_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/prevention.h"
+#include "store/prevention_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +29,9 @@ static const char MOVES[] = "This case has follow-ups, dated from its first acti
 static bool action_allowed(lda_req *r, db_conn *c, const char *case_id, const char *except,
                            const json_t *action, int32_t stored_on)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     json_t *ctx = NULL;
     lda_err e = prevention_case_context(c, case_id, scope, except, &ctx);
-    free(scope);
     const char *partner = schema_str(action, "partner");
     if (!e && partner) {
         e = prevention_partner_usable(c, partner, schema_str(ctx, "platform"));
@@ -66,10 +65,10 @@ void prevention_actions_list(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = prevention_action_list(c, r->params[0], scope, resource_limit(r),
                                        query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "prevention_action", json);
     resource_answer_list(r, c, e, json);
 }
@@ -100,8 +99,8 @@ void prevention_actions_create(lda_req *r)
     if (e) store_doc_free(&d);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "prevention_action",
-                     json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "prevention_action",
+                       json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/prevention-actions");
@@ -112,19 +111,17 @@ void prevention_actions_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     store_doc d = {0};
     lda_err e = prevention_action_get(c, r->params[0], scope, &d);
-    free(scope);
-    if (!e) audit_record(r, "read", "prevention_action", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "prevention_action", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err action_load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     lda_err e = prevention_action_get(c, r->params[0], scope, d);
-    free(scope);
     return e;
 }
 
@@ -174,10 +171,10 @@ void prevention_follow_ups_list(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = prevention_follow_up_list(c, r->params[0], scope, resource_limit(r),
                                           query_get(&r->query, "cursor"), &json);
-    free(scope);
     if (!e) resource_audit_page(r, "prevention_follow_up", json);
     resource_answer_list(r, c, e, json);
 }
@@ -226,11 +223,10 @@ void prevention_follow_ups_create(lda_req *r)
     if (resource_invalid(r, errors, "The follow-up is not valid.")) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     json_t *ctx = NULL;
     lda_err e = store_begin(c);
     if (!e) e = prevention_case_context(c, r->params[0], scope, NULL, &ctx);
-    free(scope);
     if (e) {
         resource_answer(r, c, e, 201, NULL);
         return;
@@ -259,8 +255,8 @@ void prevention_follow_ups_create(lda_req *r)
     if (e) store_doc_free(&d);
     if (!e) {
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, created ? "create" : "update", "prevention_follow_up",
-                     json_string_value(json_object_get(doc, "id")), created ? 201 : 200);
+        resource_audit(r, created ? "create" : "update", "prevention_follow_up",
+                       json_string_value(json_object_get(doc, "id")), created ? 201 : 200);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, created ? 201 : 200, d.json, d.version, NULL);

@@ -1,6 +1,7 @@
 /* Reference data: platforms, funding and the vocabularies. Public routes, served from
  * memory. */
 #include "core/mem.h"
+#include "core/clock.h"
 #include "domain/vocab.h"
 #include "http/query.h"
 #include "resources/resource.h"
@@ -46,13 +47,6 @@ static reference_set *current; /* NULL until the first load */
 static int64_t loaded_ms;
 static bool refreshing;
 static bool publish_email;
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void set_free(reference_set *set)
 {
@@ -133,7 +127,7 @@ void reference_load(const lda_config *cfg)
     pthread_mutex_lock(&ref_mu);
     set_free(current);
     current = set;
-    loaded_ms = now_ms();
+    loaded_ms = clock_mono_ms();
     pthread_mutex_unlock(&ref_mu);
 }
 
@@ -142,7 +136,7 @@ void reference_load(const lda_config *cfg)
 static void maybe_refresh(void)
 {
     pthread_mutex_lock(&ref_mu);
-    bool due = !refreshing && (!current || now_ms() - loaded_ms >= REFERENCE_REFRESH_MS);
+    bool due = !refreshing && (!current || clock_mono_ms() - loaded_ms >= REFERENCE_REFRESH_MS);
     bool empty = !current;
     if (due) refreshing = true;
     pthread_mutex_unlock(&ref_mu);
@@ -158,7 +152,7 @@ static void maybe_refresh(void)
     if (set) {
         set_free(current);
         current = set;
-        loaded_ms = now_ms();
+        loaded_ms = clock_mono_ms();
     }
     refreshing = false;
     pthread_mutex_unlock(&ref_mu);

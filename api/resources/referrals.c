@@ -2,12 +2,12 @@
  * Partners create referrals (household inline) and read the status of those they created. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/household.h"
-#include "domain/referral.h"
+#include "domain/household_rules.h"
+#include "domain/referral_rules.h"
 #include "resources/resource.h"
 #include "store/audit.h"
 #include "store/casefile.h"
-#include "store/token.h"
+#include "store/token_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 
 /* What the caller sees of referrals: partners the status of those their token created,
  * siao tokens those their source pushed, the others everything in scope. */
-static referral_view view_of(const lda_req *r, char *scope)
+static referral_view view_of(const lda_req *r, const char *scope)
 {
     bool partner = r->who->role == ROLE_PARTNER;
     referral_view v = {scope, partner ? r->who->token_id : NULL, partner,
@@ -27,7 +27,8 @@ void referrals_list(lda_req *r)
 {
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     referral_view v = view_of(r, scope);
     json_t *f = JCHECK(json_object());
     static const char *const FILTERS[] = {"platform",     "status",        "partner",
@@ -39,7 +40,6 @@ void referrals_list(lda_req *r)
     }
     lda_err e = referral_list(c, &v, f, resource_limit(r), query_get(&r->query, "cursor"), &json);
     json_decref(f);
-    free(scope);
     if (!e) resource_audit_page(r, "referral", json);
     resource_answer_list(r, c, e, json);
 }
@@ -75,7 +75,8 @@ void referrals_create(lda_req *r)
         free(household_in);
         return;
     }
-    char *scope = resource_scope(r), *in = json_dumps(r->body, JSON_COMPACT);
+    const char *scope = resource_scope(r);
+    char *in = json_dumps(r->body, JSON_COMPACT);
     /* A partner token refers as one organisation: the first registered partner it names
      * (then bound to the token); naming another is refused. */
     const char *named = schema_str(r->body, "partner");
@@ -87,7 +88,6 @@ void referrals_create(lda_req *r)
         if (be || other) {
             db_release(c);
             free(household_in);
-            free(scope);
             free(in);
             if (be)
                 problem_send_err(r, be, NULL);
@@ -107,7 +107,6 @@ void referrals_create(lda_req *r)
                                 r->who->role_name, &v, &d, &bad, created_household);
     free(in);
     free(household_in);
-    free(scope);
     if (e == LDA_EINVALID && bad) {
         db_release(c);
         json_t *errs = JCHECK(json_array());
@@ -118,9 +117,9 @@ void referrals_create(lda_req *r)
         return;
     }
     if (!e) {
-        if (*created_household) audit_record(r, "create", "household", created_household, 201);
+        if (*created_household) resource_audit(r, "create", "household", created_household, 201);
         json_t *doc = json_loads(d.json, 0, NULL);
-        audit_record(r, "create", "referral", json_string_value(json_object_get(doc, "id")), 201);
+        resource_audit(r, "create", "referral", json_string_value(json_object_get(doc, "id")), 201);
         json_decref(doc);
     }
     resource_send_doc(r, c, e, 201, d.json, d.version, "/v1/referrals");
@@ -131,21 +130,19 @@ void referrals_get(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     referral_view v = view_of(r, scope);
     store_doc d = {0};
     lda_err e = referral_get(c, r->params[0], &v, &d);
-    free(scope);
-    if (!e) audit_record(r, "read", "referral", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "referral", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
 static lda_err load(lda_req *r, db_conn *c, store_doc *d)
 {
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     referral_view v = {scope, NULL, false, NULL};
     lda_err e = referral_get(c, r->params[0], &v, d);
-    free(scope);
     return e;
 }
 
@@ -162,11 +159,10 @@ static bool check(lda_req *r, db_conn *c, const json_t *stored, const json_t *me
                 errors, "", "partner",
                 "give either a registered partner or referrer_kind/referrer_name, not both");
         else if (!json_equal(partner, json_object_get(stored, "partner"))) {
-            char *scope = resource_scope(r);
+            const char *scope = resource_scope(r);
             store_doc d = {0};
             lda_err e = partner_get(c, json_string_value(partner), scope, &d);
             store_doc_free(&d);
-            free(scope);
             if (e == LDA_ENOTFOUND)
                 schema_error(errors, "", "partner", "no such partner in your scope");
             else if (e) {
@@ -217,14 +213,13 @@ void referrals_transition(lda_req *r)
     if (resource_invalid(r, errors, "The transition is not valid.")) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r);
+    const char *scope = resource_scope(r);
     referral_view v = {scope, NULL, false, NULL};
     store_doc d = {0};
     const char *why = NULL;
     lda_err e = referral_transition(c, r->params[0], schema_str(r->body, "to"),
                                     schema_str(r->body, "on"), schema_str(r->body, "note"),
                                     r->who->token_id, r->who->role_name, &v, &d, &why);
-    free(scope);
     if (e == LDA_ECONFLICT || e == LDA_EINVALID) {
         db_release(c);
         if (e == LDA_ECONFLICT)
@@ -236,7 +231,7 @@ void referrals_transition(lda_req *r)
         }
         return;
     }
-    if (!e) audit_record(r, "transition", "referral", r->params[0], 200);
+    if (!e) resource_audit(r, "transition", "referral", r->params[0], 200);
     resource_send_doc(r, c, e, 200, d.json, d.version, NULL);
 }
 
@@ -245,10 +240,10 @@ void referrals_events(lda_req *r)
     if (!resource_uuid_param(r, 0)) return;
     db_conn *c = resource_db(r);
     if (!c) return;
-    char *scope = resource_scope(r), *json = NULL;
+    const char *scope = resource_scope(r);
+    char *json = NULL;
     lda_err e = referral_events(c, r->params[0], scope, resource_limit(r),
                                 query_get(&r->query, "cursor"), &json);
-    free(scope);
-    if (!e) audit_record(r, "read", "referral", r->params[0], 200);
+    if (!e) resource_audit(r, "read", "referral", r->params[0], 200);
     resource_answer_list(r, c, e, json);
 }

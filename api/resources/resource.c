@@ -8,26 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The caller's platforms as lda.scope wants them: "*" or "a,b". Caller frees. */
-static char *rls_scope(const lda_req *r)
-{
-    char *lit = resource_scope(r);
-    if (!lit) return xstrdup(r->who ? "*" : "");
-    size_t n = strlen(lit);
-    memmove(lit, lit + 1, n - 2); /* strip the braces of "{a,b}" */
-    lit[n - 2] = '\0';
-    return lit;
-}
-
 static db_conn *lease(lda_req *r, lda_err (*acquire)(db_conn **))
 {
     db_conn *c = NULL;
     lda_err e = acquire(&c);
-    if (!e) {
-        char *scope = rls_scope(r);
-        e = db_set_scope(c, scope);
-        free(scope);
-    }
+    if (!e) e = db_set_scope(c, r->who);
     if (e) {
         db_release(c);
         problem_send_err(r, e, NULL);
@@ -50,23 +35,14 @@ void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json)
     free(json);
 }
 
-char *resource_scope(const lda_req *r)
+const char *resource_scope(const lda_req *r) { return identity_scope(r->who); }
+
+int resource_limit(const lda_req *r)
 {
-    if (!r->who || r->who->role == ROLE_ADMIN) return NULL;
-    if (r->who->role == ROLE_ANALYST && r->who->nplatforms == 0) return NULL;
-    size_t cap = 3;
-    for (size_t i = 0; i < r->who->nplatforms; i++) cap += strlen(r->who->platforms[i]) + 1;
-    char *out = xmalloc(cap), *p = out;
-    *p++ = '{';
-    for (size_t i = 0; i < r->who->nplatforms; i++) {
-        if (i) *p++ = ',';
-        size_t n = strlen(r->who->platforms[i]);
-        memcpy(p, r->who->platforms[i], n);
-        p += n;
-    }
-    *p++ = '}';
-    *p = '\0';
-    return out;
+    long limit = 50;
+    const char *v = query_get(&r->query, "limit");
+    if (v) parse_long(v, 1, 500, &limit); /* already validated by the route's qparams */
+    return (int)limit;
 }
 
 bool resource_uuid_param(lda_req *r, int i)
@@ -125,13 +101,26 @@ bool resource_invalid(lda_req *r, json_t *errors, const char *detail)
     return true;
 }
 
+audit_actor resource_actor(const lda_req *r)
+{
+    return (audit_actor){r->who ? r->who->token_id : NULL, r->who ? r->who->role_name : NULL,
+                         r->request_id};
+}
+
+void resource_audit(const lda_req *r, const char *action, const char *resource_type,
+                    const char *resource_id, int status)
+{
+    audit_actor by = resource_actor(r);
+    audit_record(&by, action, resource_type, resource_id, status);
+}
+
 void resource_audit_page(lda_req *r, const char *type, const char *page_json)
 {
     json_t *page = json_loads(page_json, 0, NULL);
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(page, "items"), i, item)
-        audit_record(r, "list", type, json_string_value(json_object_get(item, "id")), 200);
+        resource_audit(r, "list", type, json_string_value(json_object_get(item, "id")), 200);
     json_decref(page);
 }
 
@@ -165,7 +154,7 @@ void resource_patch(lda_req *r, const patch_flow *f)
     store_doc out = {0};
     e = f->save(r, c, merged, d.version, &out);
     if (r->status) goto done; /* save answered (e.g. 409 with details) */
-    if (!e && f->audit_type) audit_record(r, "update", f->audit_type, r->params[0], 200);
+    if (!e && f->audit_type) resource_audit(r, "update", f->audit_type, r->params[0], 200);
     store_doc_free(&d);
     json_decref(stored);
     json_decref(merged);

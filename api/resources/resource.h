@@ -8,6 +8,7 @@
 #include "http/problem.h"
 #include "http/request.h"
 #include "domain/schema.h"
+#include "store/audit.h"
 #include "store/db.h"
 #include "store/doc.h"
 
@@ -25,9 +26,10 @@ void resource_answer(lda_req *r, db_conn *c, lda_err e, int status, char *json);
  * PostgreSQL rejected, and answers 422 naming `cursor`. */
 void resource_answer_list(lda_req *r, db_conn *c, lda_err e, char *json);
 
-/* The caller's scope as a PostgreSQL text[] literal, or NULL for every platform. Caller
- * frees. */
-char *resource_scope(const lda_req *r);
+/* The caller's scope as a PostgreSQL text[] literal, or NULL for every platform: the one
+ * value of the request (built once, when its token was read; core/identity.h), the same
+ * that resource_db gives the connection's row-level security. */
+const char *resource_scope(const lda_req *r);
 
 /* True when path parameter i is a UUID; else answers 404 and returns false. */
 bool resource_uuid_param(lda_req *r, int i);
@@ -43,6 +45,12 @@ void resource_send_doc(lda_req *r, db_conn *c, lda_err e, int status, char *json
 
 /* 422 with the collected errors (stolen) when there are any: returns true when it answered. */
 bool resource_invalid(lda_req *r, json_t *errors, const char *detail);
+
+/* The caller as the audit log names it (token id, role, request id). */
+audit_actor resource_actor(const lda_req *r);
+/* Queues one audit event of the caller (store/audit.h: never fails, never drops). */
+void resource_audit(const lda_req *r, const char *action, const char *resource_type,
+                    const char *resource_id, int status);
 
 /* Records one audit event per item id of a JSON list page (action "list"). */
 void resource_audit_page(lda_req *r, const char *type, const char *page_json);
@@ -110,7 +118,7 @@ void measures_list(lda_req *r);
 void measures_create(lda_req *r);
 void measures_get(lda_req *r);
 void measures_patch(lda_req *r);
-/* prevention.c, prevention_actions.c, prevention_rules.c: eviction prevention */
+/* prevention.c, prevention_actions.c, pex_rules.c: eviction prevention */
 void prevention_cases_list(lda_req *r);
 void prevention_cases_create(lda_req *r);
 void prevention_cases_get(lda_req *r);

@@ -16,7 +16,8 @@
 #include "resources/resource.h"
 #include "resources/stats_common.h"
 #include "resources/stats_report.h"
-#include "store/stats.h"
+#include "store/platform.h"
+#include "store/stats_store.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -42,10 +43,15 @@ static bool ref_ready(lda_req *r, db_conn *c)
     lda_err e = LDA_OK;
     if (!ok) {
         stats_ptable_row *rows = NULL;
-        stats_platform *plats = NULL;
+        platform_ami *plats = NULL;
         size_t nrows = 0, nplats = 0;
-        e = stats_reference(c, &rows, &nrows, &plats, &nplats);
-        if (!e && nrows <= MAX_PTABLE_ROWS && nplats > 0 && nplats <= SDC_MAX_PLATFORMS) {
+        e = stats_reference(c, &rows, &nrows);
+        if (!e) e = platform_amis_load(c, &plats, &nplats);
+        bool amis_ok = true; /* the AMIs are the families of the platform tree: 1 and 2 */
+        for (size_t i = 0; i < nplats; i++)
+            amis_ok = amis_ok && plats[i].ami >= 1 && plats[i].ami <= SDC_NFAMILIES;
+        if (!e && amis_ok && nrows <= MAX_PTABLE_ROWS && nplats > 0 &&
+            nplats <= SDC_MAX_PLATFORMS) {
             for (size_t i = 0; i < nrows; i++)
                 ref_rows[i] = (sdc_ptable_row){rows[i].max_noise, rows[i].excess, rows[i].noise,
                                                rows[i].key_from, rows[i].key_to};
@@ -53,7 +59,7 @@ static bool ref_ready(lda_req *r, db_conn *c)
             for (size_t i = 0; i < nplats; i++) {
                 snprintf(ref_codes[i], sizeof ref_codes[i], "%s", plats[i].code);
                 ref_tree.code[i] = ref_codes[i];
-                ref_tree.family[i] = plats[i].ami == 2 ? 1 : 0;
+                ref_tree.family[i] = plats[i].ami - 1; /* AMI n is family n - 1 */
             }
             ref_params =
                 (sdc_params){r->cfg->stats_min_cell, (int)r->cfg->stats_max_noise, ref_rows, nrows};
@@ -712,17 +718,17 @@ void observatory_series_get(lda_req *r)
 
     stats_report rp;
     report_init(&rp, p.filters);
-    free(rp.csv.buf);
+    buf_free(&rp.csv);
     memset(&rp.csv, 0, sizeof rp.csv);
-    sbuf_put(&rp.csv, "period,period_start", 19);
+    buf_add(&rp.csv, "period,period_start", 19);
     for (size_t k = 0; k < NSERIES; k++) {
-        sbuf_put(&rp.csv, ",", 1);
-        sbuf_put(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
-        sbuf_put(&rp.csv, ",", 1);
-        sbuf_put(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
-        sbuf_put(&rp.csv, "_status", 7);
+        buf_add(&rp.csv, ",", 1);
+        buf_add(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
+        buf_add(&rp.csv, ",", 1);
+        buf_add(&rp.csv, SERIES_KEYS[k], strlen(SERIES_KEYS[k]));
+        buf_add(&rp.csv, "_status", 7);
     }
-    sbuf_put(&rp.csv, "\r\n", 2);
+    buf_add(&rp.csv, "\r\n", 2);
     json_object_set_new(rp.doc, "granularity", JCHECK(json_string(grid_kind_name(gran))));
     json_t *items = JCHECK(json_array());
     for (size_t i = 0; i < npoints; i++) {

@@ -12,7 +12,7 @@
 #include "domain/stats_grid.h"
 #include "resources/resource.h"
 #include "resources/stats_report.h"
-#include "store/stats.h"
+#include "store/stats_store.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -364,10 +364,10 @@ void stats_outcomes_get(lda_req *r)
     ctx x;
     memset(&x, 0, sizeof x);
     report_init(&x.rp, p.filters);
-    free(x.rp.csv.buf);
+    buf_free(&x.rp.csv);
     memset(&x.rp.csv, 0, sizeof x.rp.csv);
     static const char header[] = "cohort,section,code,measure,figure,value,status\r\n";
-    sbuf_put(&x.rp.csv, header, sizeof header - 1);
+    buf_add(&x.rp.csv, header, sizeof header - 1);
     x.c = &whole;
     x.o = &o;
     x.cases = cases;

@@ -4,29 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-void sbuf_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->buf = xrealloc(b->buf, b->cap);
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-void csv_field(sbuf *b, const char *s, bool last)
+void csv_field(buf_t *b, const char *s, bool last)
 {
     if (s && strpbrk(s, ",\"\r\n")) {
-        sbuf_put(b, "\"", 1);
+        buf_add(b, "\"", 1);
         for (const char *p = s; *p; p++) {
-            if (*p == '"') sbuf_put(b, "\"", 1);
-            sbuf_put(b, p, 1);
+            if (*p == '"') buf_add(b, "\"", 1);
+            buf_add(b, p, 1);
         }
-        sbuf_put(b, "\"", 1);
+        buf_add(b, "\"", 1);
     } else if (s)
-        sbuf_put(b, s, strlen(s));
-    sbuf_put(b, last ? "\r\n" : ",", last ? 2 : 1);
+        buf_add(b, s, strlen(s));
+    buf_add(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
 published pub_count(sdc_figure f) { return (published){(double)f.value, true, f.status}; }
@@ -74,7 +63,7 @@ void report_init(stats_report *rp, json_t *filters)
     rp->exact = JCHECK(json_array());
     json_object_set(rp->doc, "filters", filters);
     static const char header[] = "section,code,label_fr,count,share,status\r\n";
-    sbuf_put(&rp->csv, header, sizeof header - 1);
+    buf_add(&rp->csv, header, sizeof header - 1);
 }
 
 void report_headline(stats_report *rp, json_t *obj, const char *key, const char *label, published v,
@@ -121,10 +110,10 @@ void report_send(lda_req *r, stats_report *rp, bool csv, const char *filename, l
         char disp[128];
         snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", filename);
         http_set_header(r, "Content-Disposition", disp);
-        http_send_body(r, 200, "text/csv; charset=utf-8", rp->csv.buf, rp->csv.len);
+        http_send_body(r, 200, "text/csv; charset=utf-8", rp->csv.data, rp->csv.len);
         json_decref(rp->doc);
     } else
         http_send_json(r, 200, rp->doc);
-    free(rp->csv.buf);
+    free(rp->csv.data);
     memset(rp, 0, sizeof *rp);
 }

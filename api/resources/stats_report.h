@@ -7,24 +7,18 @@
 #define LDA_RESOURCES_STATS_REPORT_H
 
 #include "domain/disclosure.h"
+#include "core/buf.h"
 #include "http/request.h"
 
 #include <jansson.h>
 #include <stddef.h>
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} sbuf;
-
-/* Appends n bytes (NUL-terminated after). */
-void sbuf_put(sbuf *b, const char *s, size_t n);
 /* One CSV field, quoted when it must be (RFC 4180); `last` ends the row. NULL: empty. */
-void csv_field(sbuf *b, const char *s, bool last);
+void csv_field(buf_t *b, const char *s, bool last);
 
 typedef struct {
     json_t *doc;
-    sbuf csv;
+    buf_t csv;
     json_t *exact; /* names of the figures published exact */
 } stats_report;
 

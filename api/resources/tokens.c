@@ -1,23 +1,15 @@
 /* Token management (admin) and the audit log. */
 #include "core/mem.h"
 #include "core/parse.h"
-#include "domain/token.h"
+#include "domain/token_rules.h"
 #include "http/auth.h"
 #include "resources/resource.h"
 #include "store/audit.h"
-#include "store/token.h"
+#include "store/token_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int resource_limit(const lda_req *r)
-{
-    long limit = 50;
-    const char *v = query_get(&r->query, "limit");
-    if (v) parse_long(v, 1, 500, &limit); /* already validated by the route's qparams */
-    return (int)limit;
-}
 
 void tokens_create(lda_req *r)
 {
@@ -31,7 +23,7 @@ void tokens_create(lda_req *r)
     db_conn *c = resource_db(r);
     if (!c) return;
     char *json = NULL;
-    token_actor by = {r->who->token_id, r->who->role_name, r->request_id};
+    audit_actor by = resource_actor(r);
     lda_err e = token_create(c, r->body, &by, &json);
     if (!e) {
         json_t *t = json_loads(json, 0, NULL);
@@ -60,7 +52,7 @@ void tokens_revoke(lda_req *r)
     }
     db_conn *c = resource_db(r);
     if (!c) return;
-    token_actor by = {r->who->token_id, r->who->role_name, r->request_id};
+    audit_actor by = resource_actor(r);
     lda_err e = token_revoke(c, r->params[0], &by);
     db_release(c);
     if (e) {

@@ -6,10 +6,10 @@
 #include "core/mem.h"
 #include "core/parse.h"
 #include "core/secret.h"
-#include "domain/webhook.h"
+#include "domain/webhook_rules.h"
 #include "resources/resource.h"
 #include "store/change.h"
-#include "store/webhook.h"
+#include "store/webhook_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

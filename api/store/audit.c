@@ -1,4 +1,6 @@
 #include "store/audit.h"
+#include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "store/doc.h"
@@ -49,7 +51,7 @@ static db_stmt S_INSERT = {
     " $6::uuid[], $7::text[], $8::smallint[])",
     0};
 
-void audit_record(const lda_req *r, const char *action, const char *resource_type,
+void audit_record(const audit_actor *by, const char *action, const char *resource_type,
                   const char *resource_id, int status)
 {
     event e;
@@ -60,14 +62,12 @@ void audit_record(const lda_req *r, const char *action, const char *resource_typ
     gmtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(e.at, sizeof e.at, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(e.at + n, sizeof e.at - n, ".%06ldZ", (long)tv.tv_usec);
-    if (r->who) {
-        snprintf(e.token_id, sizeof e.token_id, "%s", r->who->token_id);
-        e.role = r->who->role_name;
-    }
+    if (by->token_id) snprintf(e.token_id, sizeof e.token_id, "%s", by->token_id);
+    e.role = by->role;
     e.action = action;
     e.resource_type = resource_type;
     if (resource_id) snprintf(e.resource_id, sizeof e.resource_id, "%s", resource_id);
-    snprintf(e.request_id, sizeof e.request_id, "%s", r->request_id);
+    snprintf(e.request_id, sizeof e.request_id, "%s", by->request_id ? by->request_id : "");
     e.status = status;
 
     pthread_mutex_lock(&q.lock);
@@ -80,6 +80,13 @@ void audit_record(const lda_req *r, const char *action, const char *resource_typ
 }
 
 bool audit_queue_full(void) { return !audit_room(1); }
+
+bool audit_admit(void)
+{
+    if (!audit_queue_full()) return true;
+    audit_count_refusal();
+    return false;
+}
 
 bool audit_room(size_t n)
 {
@@ -104,32 +111,16 @@ void audit_get_stats(audit_stats *out)
     pthread_mutex_unlock(&q.lock);
 }
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} abuf;
-
-static void put(abuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->buf = xrealloc(b->buf, b->cap);
-    }
-    memcpy(b->buf + b->len, s, n + 1);
-    b->len += n;
-}
-
 /* Appends one element of a PostgreSQL array literal: NULL or a double-quoted value
  * (values here are ids, codes and timestamps: quoted anyway for safety). */
-static void put_elem(abuf *b, const char *v, bool first)
+static void put_elem(buf_t *b, const char *v, bool first)
 {
-    if (!first) put(b, ",");
+    if (!first) buf_puts(b, ",");
     if (!v || !*v) {
-        put(b, "NULL");
+        buf_puts(b, "NULL");
         return;
     }
-    put(b, "\"");
+    buf_puts(b, "\"");
     for (const char *p = v; *p; p++) {
         char ch[3] = {0};
         if (*p == '"' || *p == '\\') {
@@ -137,9 +128,9 @@ static void put_elem(abuf *b, const char *v, bool first)
             ch[1] = *p;
         } else
             ch[0] = *p;
-        put(b, ch);
+        buf_puts(b, ch);
     }
-    put(b, "\"");
+    buf_puts(b, "\"");
 }
 
 lda_err audit_flush(db_conn *c)
@@ -156,9 +147,9 @@ lda_err audit_flush(db_conn *c)
         pthread_mutex_unlock(&q.flushing);
         return LDA_OK;
     }
-    abuf cols[8];
+    buf_t cols[8];
     memset(cols, 0, sizeof cols);
-    for (int k = 0; k < 8; k++) put(&cols[k], "{");
+    for (int k = 0; k < 8; k++) buf_puts(&cols[k], "{");
     for (size_t i = 0; i < count; i++) {
         event *e = &items[i];
         char status[12];
@@ -169,13 +160,13 @@ lda_err audit_flush(db_conn *c)
     }
     const char *params[8];
     for (int k = 0; k < 8; k++) {
-        put(&cols[k], "}");
-        params[k] = cols[k].buf;
+        buf_puts(&cols[k], "}");
+        params[k] = cols[k].data;
     }
     lda_err err;
     PGresult *r = db_exec(c, &S_INSERT, 8, params, &err);
     PQclear(r);
-    for (int k = 0; k < 8; k++) free(cols[k].buf);
+    for (int k = 0; k < 8; k++) free(cols[k].data);
     pthread_mutex_lock(&q.lock);
     q.writing = 0;
     if (err) {
@@ -201,13 +192,7 @@ static void *writer(void *arg)
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&q.lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += FLUSH_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_deadline_in(FLUSH_MS);
         if (!q.stop) pthread_cond_timedwait(&q.wake, &q.lock, &ts);
         bool stop = q.stop;
         size_t pending = q.count;

@@ -12,8 +12,17 @@
 #define LDA_STORE_AUDIT_H
 
 #include "core/err.h"
-#include "http/request.h"
 #include "store/db.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Who acted, as the audit log names it: the token id and role (both NULL for no token) and
+ * the request id ("cli" for the command line). token_id and request_id are copied; role is
+ * a static name (identity_role_name). */
+typedef struct {
+    const char *token_id, *role, *request_id;
+} audit_actor;
 
 /* Starts the writer thread; `queue_max` events may wait to be written (LDA_AUDIT_QUEUE_MAX)
  * before audit_queue_full() says so. */
@@ -25,11 +34,14 @@ void audit_stop(void);
  * dispatcher refuses new work while the queue is full (audit_queue_full), and a batch
  * checks audit_room before it commits, so the queue stays within the limit plus what the
  * requests already admitted add. */
-void audit_record(const lda_req *r, const char *action, const char *resource_type,
+void audit_record(const audit_actor *by, const char *action, const char *resource_type,
                   const char *resource_id, int status);
 
 /* True when the queue holds its limit: new authenticated requests answer 503. */
 bool audit_queue_full(void);
+/* False (and the refusal counted) when the queue holds its limit: what the HTTP layer asks
+ * before it admits an authenticated request. */
+bool audit_admit(void);
 /* True when n more events fit under the limit (a batch about to commit its records). */
 bool audit_room(size_t n);
 /* Counts a request refused because the audit queue was full (metrics). */

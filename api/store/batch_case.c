@@ -1,5 +1,5 @@
-/* Batch upserts of households and referrals pushed by SIAO systems (see store/batch.h). */
-#include "store/batch.h"
+/* Batch upserts of households and referrals pushed by SIAO systems (see store/batch_store.h). */
+#include "store/batch_store.h"
 #include "core/log.h"
 #include "core/mem.h"
 

@@ -1,4 +1,5 @@
 #include "store/change.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -125,13 +126,6 @@ static struct {
 
 long long change_horizon(void) { return atomic_load(&clk.horizon); }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void pending_clear(void)
 {
     for (int i = 0; i < clk.npending; i++) free(clk.pending[i].holders);
@@ -234,7 +228,7 @@ static void *clock_main(void *arg)
 {
     (void)arg;
     PGconn *pg = NULL;
-    long long next_purge = mono_ms() + 5000, backoff = 100, pause = TICK_FAST_MS;
+    long long next_purge = clock_mono_ms() + 5000, backoff = 100, pause = TICK_FAST_MS;
     while (!atomic_load(&clk.stop)) {
         if (!pg) {
             pg = db_connect_dedicated();
@@ -254,9 +248,9 @@ static void *clock_main(void *arg)
             pg = NULL;
             continue;
         }
-        if (mono_ms() >= next_purge) {
+        if (clock_mono_ms() >= next_purge) {
             purge(pg, clk.retention_days);
-            next_purge = mono_ms() + PURGE_EVERY_MS;
+            next_purge = clock_mono_ms() + PURGE_EVERY_MS;
         }
         /* polled, not notified: a NOTIFY in every writing transaction would serialise their
          * commits (migration 013) */

@@ -1,4 +1,5 @@
 #include "store/db.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -76,13 +77,6 @@ static db_pool replica = {.lock = PTHREAD_MUTEX_INITIALIZER,
 
 static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int stmt_count;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pool_init(db_pool *pool, const lda_config *cfg, const char *url)
 {
@@ -204,12 +198,12 @@ static bool conn_alive(PGconn *pg)
 static bool conn_answers(PGconn *pg)
 {
     if (!PQsendQuery(pg, "")) return false;
-    long long deadline = now_ms() + CHECK_WAIT_MS;
+    long long deadline = clock_mono_ms() + CHECK_WAIT_MS;
     bool ok = true;
     for (;;) {
         if (!PQconsumeInput(pg)) return false;
         if (!PQisBusy(pg)) break;
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_mono_ms();
         struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0) return false; /* no answer in time */
     }
@@ -226,7 +220,7 @@ static void note_failure(db_pool *pool)
 {
     pool->connect_failures++;
     pool->fails_unlogged++;
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     if (now - pool->last_fail_log_ms < FAIL_LOG_MS) return;
     log_json(LOG_WARN, "database connection failed",
              json_pack("{s:I}", "attempts", (json_int_t)pool->fails_unlogged));
@@ -287,7 +281,7 @@ static void give_back(db_conn *c)
         c->stats = false;
         pool->stats_in_use--;
     }
-    c->released_ms = now_ms();
+    c->released_ms = clock_mono_ms();
     pthread_cond_broadcast(&pool->freed);
     pthread_mutex_unlock(&pool->lock);
 }
@@ -295,16 +289,9 @@ static void give_back(db_conn *c)
 /* Waits until cond(pool) holds or the deadline passes. Under pool->lock. */
 static bool wait_until(db_pool *pool, long long deadline)
 {
-    long long left = deadline - now_ms();
+    long long left = deadline - clock_mono_ms();
     if (left <= 0) return false;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (left % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_deadline_in(left);
     pthread_cond_timedwait(&pool->freed, &pool->lock, &ts);
     return true;
 }
@@ -319,7 +306,7 @@ static lda_err acquire_from(db_pool *pool, db_conn **out, bool stats, bool no_wa
     *out = NULL;
     pthread_mutex_lock(&pool->lock);
     db_conn *c = NULL;
-    long long deadline = now_ms() + (no_wait ? 0 : stats ? STATS_WAIT_MS : ACQUIRE_WAIT_MS);
+    long long deadline = clock_mono_ms() + (no_wait ? 0 : stats ? STATS_WAIT_MS : ACQUIRE_WAIT_MS);
     for (;;) {
         bool stats_ok = !stats || pool->stats_in_use < pool->stats_max;
         /* prefer a connected free slot */
@@ -348,7 +335,7 @@ static lda_err acquire_from(db_pool *pool, db_conn **out, bool stats, bool no_wa
 
     /* The slot is ours now: replace its connection if the server closed it while idle. */
     if (c->pg) {
-        bool idle_long = now_ms() - c->released_ms >= IDLE_CHECK_MS;
+        bool idle_long = clock_mono_ms() - c->released_ms >= IDLE_CHECK_MS;
         bool ok = conn_alive(c->pg);
         if (ok && idle_long) {
             pthread_mutex_lock(&pool->lock);
@@ -380,8 +367,17 @@ lda_err db_acquire_read(db_conn **out)
 
 lda_err db_try_acquire(db_conn **out) { return acquire_from(&primary, out, false, true); }
 
-lda_err db_set_scope(db_conn *c, const char *scope)
+lda_err db_set_scope(db_conn *c, const lda_principal *who)
 {
+    /* lda.scope's form of the caller's one scope value: "{a,b}" → "a,b" */
+    const char *literal = identity_scope(who);
+    char scope[SCOPE_LITERAL_MAX];
+    if (!who)
+        scope[0] = '\0';
+    else if (!literal)
+        snprintf(scope, sizeof scope, "*");
+    else
+        snprintf(scope, sizeof scope, "%.*s", (int)strlen(literal) - 2, literal + 1);
     if (c->scope && !strcmp(c->scope, scope)) return LDA_OK;
     static db_stmt S_SCOPE = {"set_scope", "SELECT set_config('lda.scope', $1, false)", 0};
     const char *p[] = {scope};
@@ -596,4 +592,43 @@ void db_replica_status_get(db_replica_status *out)
 PGconn *db_connect_dedicated(void)
 {
     return primary.url ? open_conn(primary.url, primary.options, primary.connect_timeout) : NULL;
+}
+
+/* ---- one-off connections of the commands ------------------------------------------------ */
+
+PGconn *db_connect_owner(const lda_config *cfg)
+{
+    char timeout[24]; /* LDA_DB_CONNECT_TIMEOUT_S, at least 5 s for these one-off commands */
+    snprintf(timeout, sizeof timeout, "%ld",
+             cfg->db_connect_timeout_s > 5 ? cfg->db_connect_timeout_s : 5);
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {cfg->database_url, timeout, "lda-api", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        log_json(LOG_ERROR, "cannot connect to the database",
+                 json_pack("{s:s}", "hint", "check LDA_DATABASE_URL and that PostgreSQL runs"));
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+bool db_durable(PGconn *pg)
+{
+    static const char *const settings[] = {"fsync", "full_page_writes", "synchronous_commit"};
+    bool ok = true;
+    for (size_t i = 0; i < 3; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT current_setting('%s')", settings[i]);
+        PGresult *r = PQexec(pg, sql);
+        const char *v = PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?";
+        if (strcmp(v, "on") &&
+            !(i == 2 && (!strcmp(v, "remote_apply") || !strcmp(v, "remote_write")))) {
+            log_json(LOG_ERROR, "PostgreSQL is not durable",
+                     json_pack("{s:s, s:s}", "setting", settings[i], "value", v));
+            ok = false;
+        }
+        PQclear(r);
+    }
+    return ok;
 }

@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/identity.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -36,10 +37,11 @@ void db_pool_stop(void);
 /* Leases a connected slot. Waits for a free slot at most a few seconds. Returns
  * LDA_EUNAVAILABLE when the database cannot be reached. The caller must db_release(). */
 lda_err db_acquire(db_conn **out);
-/* Sets the platform scope row-level security applies to the statements on c:
- * "*" (every platform) or a comma-separated list of codes. Costs a round trip only when it
- * differs from the scope the connection already has. */
-lda_err db_set_scope(db_conn *c, const char *scope);
+/* Sets the platform scope row-level security applies to the statements on c, from the
+ * caller's scope (who->scope; NULL who: no platform, what public routes read): the session
+ * setting lda.scope is "*" (every platform), "" (none) or the codes separated by commas.
+ * Costs a round trip only when it differs from the scope the connection already has. */
+lda_err db_set_scope(db_conn *c, const lda_principal *who);
 
 /* As db_acquire, from the read replica (LDA_DATABASE_URL_READ) when there is one, else from
  * the primary. For read-only statements that tolerate replication lag: the statistics. At
@@ -103,6 +105,15 @@ void db_replica_status_get(db_replica_status *out);
  * session settings, for a background thread (LISTEN, a delivery worker). NULL when the
  * database cannot be reached or db_pool_start has not run. The caller PQfinish()es it. */
 PGconn *db_connect_dedicated(void);
+
+/* A connection as LDA_DATABASE_URL's own user (the schema's owner), for the commands that
+ * migrate, seed or check the database before serving: connect timeout at least 5 s. NULL
+ * (logged) when the database cannot be reached. The caller PQfinish()es it. */
+PGconn *db_connect_owner(const lda_config *cfg);
+
+/* True when PostgreSQL acknowledges no write it could lose (fsync, full_page_writes,
+ * synchronous_commit); each setting that is off is logged. */
+bool db_durable(PGconn *pg);
 
 /* Convenience: the first cell of the first row, or NULL. */
 const char *db_value(const PGresult *r);

@@ -3,6 +3,7 @@
 #include "store/doc.h"
 #include "store/migrate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #define PLATFORM_JSON                                                                              \
@@ -27,6 +28,8 @@ static db_stmt S_FUNDING = {
     " 'state_share_percent', state_share_percent, 'note', note) ORDER BY ami, year), '[]'),"
     " 'next_cursor', NULL)::text FROM funding WHERE $1::smallint IS NULL OR ami = $1::smallint",
     0};
+static db_stmt S_AMIS = {"platform_amis",
+                         "SELECT code, ami FROM platform ORDER BY ami, code COLLATE \"C\"", 0};
 static db_stmt S_VERSION = {"schema_version", MIGRATE_VERSION_SQL, 0};
 
 /* Runs a statement expected to return one JSON text cell. */
@@ -53,6 +56,39 @@ lda_err funding_list_json(db_conn *c, const char *ami, char **json)
 {
     const char *p[] = {ami};
     return one_json(c, &S_FUNDING, 1, p, json);
+}
+
+lda_err platform_amis_load(db_conn *c, platform_ami **out, size_t *n)
+{
+    lda_err e;
+    *out = NULL;
+    *n = 0;
+    PGresult *r = db_exec(c, &S_AMIS, 0, NULL, &e);
+    if (!r) return e;
+    int rows = PQntuples(r);
+    *out = xcalloc(rows ? (size_t)rows : 1, sizeof **out);
+    for (int i = 0; i < rows; i++) {
+        snprintf((*out)[i].code, sizeof(*out)[i].code, "%s", PQgetvalue(r, i, 0));
+        (*out)[i].ami = atoi(PQgetvalue(r, i, 1));
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return LDA_OK;
+}
+
+lda_err platform_amis(db_conn *c, json_t **out)
+{
+    platform_ami *p = NULL;
+    size_t n = 0;
+    lda_err e = platform_amis_load(c, &p, &n);
+    *out = NULL;
+    if (!e) {
+        *out = JCHECK(json_object());
+        for (size_t i = 0; i < n; i++)
+            json_object_set_new(*out, p[i].code, JCHECK(json_integer(p[i].ami)));
+    }
+    free(p);
+    return e;
 }
 
 lda_err schema_version(db_conn *c, int *version)

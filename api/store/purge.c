@@ -1,6 +1,7 @@
 #include "store/purge.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "store/db.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,13 @@
 
 /* Any constant: the same for every instance and for the command line. */
 #define PURGE_LOCK_KEY "7243017"
+
+PGconn *purge_connect(void)
+{
+    PGconn *pg = db_connect_dedicated();
+    if (pg) PQclear(PQexec(pg, "SET statement_timeout = '10min'"));
+    return pg;
+}
 
 void purge_plan_init(purge_plan *p, const lda_config *cfg, const char *as_of)
 {

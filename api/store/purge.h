@@ -19,6 +19,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* db_connect_dedicated with the purge's statement timeout (10 minutes: one batch may delete
+ * many rows). NULL when the database cannot be reached; the caller PQfinish()es it. */
+PGconn *purge_connect(void);
+
 typedef struct {
     char as_of[11]; /* YYYY-MM-DD: the day the periods end (today, or an earlier day) */
     long siao_request_months, referral_months, prevention_months, audit_months;

@@ -1,7 +1,7 @@
 #include "store/seed.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "store/embedded.h"
 
 #include <stdio.h>

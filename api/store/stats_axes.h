@@ -4,14 +4,14 @@
  * counts (quartiles, occupancy), computed by PostgreSQL (db/migrations/015). Disclosure
  * control and rendering are the caller's.
  *
- * Counts come back as stats_counts (store/stats.h): whole months [m0, m1), split by `unit`,
+ * Counts come back as stats_counts (store/stats_store.h): whole months [m0, m1), split by `unit`,
  * for every platform. Their dims and codes are listed above lda_prevention_counts and
  * lda_housing_counts in the migration.
  */
 #ifndef LDA_STORE_STATS_AXES_H
 #define LDA_STORE_STATS_AXES_H
 
-#include "store/stats.h"
+#include "store/stats_store.h"
 
 #include <stdbool.h>
 #include <stddef.h>

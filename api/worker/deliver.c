@@ -1,11 +1,12 @@
 #include "worker/deliver.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/secret.h"
-#include "domain/webhook.h"
+#include "domain/webhook_rules.h"
 #include "store/change.h"
 #include "store/db.h"
-#include "store/webhook.h"
+#include "store/webhook_store.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -48,13 +49,6 @@ static struct {
     int ninflight;
     long long enqueued_horizon;
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .enqueued_horizon = -1};
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- one attempt ---------------------------------------------------------------------- */
 
@@ -125,7 +119,7 @@ static attempt *attempt_new(webhook_job *job)
     attempt *a = xcalloc(1, sizeof *a);
     a->job = *job;
     memset(job, 0, sizeof *job); /* taken */
-    a->started_ms = now_ms();
+    a->started_ms = clock_mono_ms();
     webhook_origin o;
     const char *why;
     a->allowed =
@@ -216,7 +210,7 @@ static bool finish(PGconn *pg, attempt *a, CURLcode rc)
     secret_random(r, sizeof r);
     jitter = (double)((unsigned)r[0] << 16 | (unsigned)r[1] << 8 | r[2]) / 16777216.0;
     long retry = webhook_retry_delay_ms(a->job.attempts, w.cfg->webhook_retry_base_ms, jitter);
-    long duration = (long)(now_ms() - a->started_ms);
+    long duration = (long)(clock_mono_ms() - a->started_ms);
     if (!ok)
         log_json(LOG_INFO, "webhook delivery failed",
                  json_pack("{s:s, s:s, s:s, s:i, s:i}", "delivery", a->job.id, "endpoint",
@@ -248,7 +242,7 @@ static void *deliver_main(void *arg)
 {
     (void)arg;
     PGconn *pg = NULL;
-    long long next_claim = 0, next_enqueue = 0, next_purge = now_ms() + 60000, backoff = 100;
+    long long next_claim = 0, next_enqueue = 0, next_purge = clock_mono_ms() + 60000, backoff = 100;
     long lease = w.cfg->webhook_timeout_s + LEASE_MARGIN_S;
     while (!atomic_load(&w.stop)) {
         if (!pg || PQstatus(pg) != CONNECTION_OK) {
@@ -265,16 +259,16 @@ static void *deliver_main(void *arg)
         }
         bool work = atomic_exchange(&w.woken, false);
         long long h = change_horizon();
-        if (h > w.enqueued_horizon || work || now_ms() >= next_enqueue) {
+        if (h > w.enqueued_horizon || work || clock_mono_ms() >= next_enqueue) {
             long created = 0;
             if (h >= 0 && webhook_enqueue(pg, h, &created) == LDA_OK) {
                 w.enqueued_horizon = h;
                 if (created) next_claim = 0;
             }
-            next_enqueue = now_ms() + ENQUEUE_EVERY_MS;
+            next_enqueue = clock_mono_ms() + ENQUEUE_EVERY_MS;
         }
         int free_slots = (int)w.cfg->webhook_concurrency - w.ninflight;
-        if (free_slots > 0 && now_ms() >= next_claim) {
+        if (free_slots > 0 && clock_mono_ms() >= next_claim) {
             webhook_job *jobs = NULL;
             int n = 0;
             if (webhook_claim(pg, free_slots, lease, &jobs, &n) == LDA_OK) {
@@ -290,7 +284,7 @@ static void *deliver_main(void *arg)
                 }
                 free(jobs); /* the members were taken */
             }
-            next_claim = now_ms() + CLAIM_EVERY_MS;
+            next_claim = clock_mono_ms() + CLAIM_EVERY_MS;
         }
         int running = 0, numfds = 0;
         curl_multi_perform(w.multi, &running);
@@ -312,9 +306,9 @@ static void *deliver_main(void *arg)
             finished = true;
         }
         if (finished) next_claim = 0; /* the next of the same resource may go now */
-        if (now_ms() >= next_purge) {
+        if (clock_mono_ms() >= next_purge) {
             webhook_purge(pg, w.cfg->changes_retention_days);
-            next_purge = now_ms() + PURGE_EVERY_MS;
+            next_purge = clock_mono_ms() + PURGE_EVERY_MS;
         }
         if (!finished && !atomic_load(&w.woken))
             curl_multi_poll(w.multi, NULL, 0, w.ninflight ? 50 : 200, &numfds);

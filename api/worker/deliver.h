@@ -2,7 +2,7 @@
  * deliver — the webhook delivery worker: one thread with a database connection of its own,
  * sending up to LDA_WEBHOOK_CONCURRENCY attempts at once through libcurl's multi interface.
  *
- * Each turn: the feed up to the horizon becomes deliveries (store/webhook.h); the due
+ * Each turn: the feed up to the horizon becomes deliveries (store/webhook_store.h); the due
  * deliveries are leased (in feed order per endpoint and resource) and sent, signed per
  * Standard Webhooks; each outcome is recorded (delivered, retried with exponential
  * backoff, or given up after LDA_WEBHOOK_GIVE_UP_S and the endpoint disabled). Everything

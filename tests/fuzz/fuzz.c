@@ -1,6 +1,6 @@
 #include "fuzz.h"
 #include "core/parse.h"
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "http/problem.h"
 
 #include <stdio.h>

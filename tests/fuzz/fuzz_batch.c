@@ -42,6 +42,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     coordinator.role_name = "coordinator";
     coordinator.nplatforms = 1;
     strcpy(coordinator.platforms[0], "artois");
+    identity_scope_build(&admin);
+    identity_scope_build(&coordinator);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* POST /v1/households and PATCH /v1/households/{id}: the body parsed, validated, and what the
  * handlers do with a valid one without the database (person_key, merge, the adults rule). */
-#include "domain/household.h"
+#include "domain/household_rules.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

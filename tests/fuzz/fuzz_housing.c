@@ -8,7 +8,7 @@
  * then the body.
  */
 #include "core/parse.h"
-#include "domain/housing.h"
+#include "domain/housing_rules.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * validated, with and without the head's birth date, and a patch merged into a stored
  * measure then checked by the cross-field rules, as the handlers do. */
 #include "core/parse.h"
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

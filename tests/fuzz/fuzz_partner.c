@@ -1,5 +1,5 @@
 /* POST /v1/partners and PATCH /v1/partners/{id}: the body parsed, validated, merged. */
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * 'r' rule; other bytes by value), then the body.
  */
 #include "core/parse.h"
-#include "domain/prevention.h"
+#include "domain/prevention_rules.h"
 #include "domain/vocab.h"
 #include "fuzz.h"
 

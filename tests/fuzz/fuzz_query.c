@@ -10,6 +10,7 @@
 #include "fuzz.h"
 #include "http/problem.h"
 #include "http/route.h"
+#include "resources/route_table.h"
 
 #include <stdlib.h>
 #include <string.h>

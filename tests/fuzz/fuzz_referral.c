@@ -1,7 +1,7 @@
 /* POST /v1/referrals (household by id or inline) and PATCH /v1/referrals/{id}: the body
  * parsed, validated, and the database-free part of what the handlers do with a valid one. */
-#include "domain/household.h"
-#include "domain/referral.h"
+#include "domain/household_rules.h"
+#include "domain/referral_rules.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* POST /v1/tokens: the body parsed and validated; a valid one's platforms rendered as the
  * PostgreSQL array the store sends. */
-#include "domain/token.h"
+#include "domain/token_rules.h"
 #include "fuzz.h"
 
 #include <stdlib.h>

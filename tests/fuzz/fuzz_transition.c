@@ -1,6 +1,6 @@
 /* POST /v1/referrals/{id}/transitions: the body parsed and validated; a valid `to` is then
  * checked against the status machine from every status. */
-#include "domain/referral.h"
+#include "domain/referral_rules.h"
 #include "domain/vocab.h"
 #include "fuzz.h"
 

@@ -129,7 +129,11 @@ describe('PostgreSQL restarted and crashed under the service (private cluster)',
     };
     // 6 clients with a 20 ms pause: a bounded load (a few hundred requests a second at most)
     const load = loadLoop({ clients: 6, step, maxMs: 120_000, maxIterations: 60_000, pauseMs: 20 });
+    // some answered load before the outage (at least 3 s of it, and 30 answers: on a busy
+    // machine the first answers take longer)
+    const loadFrom = Date.now();
     await sleep(3_000);
+    while (results.length < 30 && Date.now() - loadFrom < 30_000) await sleep(200);
     const stopAt = Date.now();
     await cluster.stop();
     const downAt = Date.now();

@@ -3,8 +3,8 @@
  * meetings). */
 #include "check.h"
 #include "core/parse.h"
-#include "domain/housing.h"
-#include "domain/prevention.h"
+#include "domain/housing_rules.h"
+#include "domain/prevention_rules.h"
 #include "domain/vocab.h"
 
 #include <stdlib.h>

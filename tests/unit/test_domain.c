@@ -1,9 +1,9 @@
 /* domain: vocabularies, field-description validation, person_key, status machine. */
 #include "check.h"
 #include "core/parse.h"
-#include "domain/household.h"
-#include "domain/referral.h"
-#include "domain/token.h"
+#include "domain/household_rules.h"
+#include "domain/referral_rules.h"
+#include "domain/token_rules.h"
 #include "domain/vocab.h"
 
 #include <stdlib.h>

@@ -3,6 +3,7 @@
 #include "http/problem.h"
 #include "http/query.h"
 #include "http/route.h"
+#include "resources/route_table.h"
 
 #include <stdlib.h>
 
@@ -65,6 +66,19 @@ TEST(routes_match_and_report_allowed_methods)
     CHECK(route_match("GET", "/nope", &route, params, allow, sizeof allow) == MATCH_NONE);
 }
 
+TEST(no_table_no_route)
+{
+    const lda_route *route = NULL;
+    char *params[4] = {0}, allow[128];
+    size_t n = 1;
+    route_table_set(NULL, 0);
+    CHECK(route_table(&n) == NULL && n == 0);
+    CHECK(route_match("GET", "/v1/platforms", &route, params, allow, sizeof allow) == MATCH_NONE);
+    route_table_set(ROUTES, ROUTE_COUNT);
+    CHECK(route_table(&n) == ROUTES && n == ROUTE_COUNT);
+    CHECK(route_match("GET", "/v1/platforms", &route, params, allow, sizeof allow) == MATCH_OK);
+}
+
 TEST(every_route_is_unique)
 {
     for (size_t i = 0; i < ROUTE_COUNT; i++)
@@ -96,9 +110,11 @@ TEST(problems_follow_rfc9457)
 
 int main(void)
 {
+    route_table_set(ROUTES, ROUTE_COUNT); /* as main hands it to the server */
     RUN(query_is_decoded_strictly);
     RUN(query_check_lists_every_problem);
     RUN(routes_match_and_report_allowed_methods);
+    RUN(no_table_no_route);
     RUN(every_route_is_unique);
     RUN(problems_follow_rfc9457);
     return check_summary();

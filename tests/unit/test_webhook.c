@@ -1,9 +1,9 @@
-/* domain/webhook and core/secret: the URL and address policy, the retry schedule, the
+/* domain/webhook_rules and core/secret: the URL and address policy, the retry schedule, the
  * Standard Webhooks signature, sealed secrets. */
 #include "check.h"
 #include "core/parse.h"
 #include "core/secret.h"
-#include "domain/webhook.h"
+#include "domain/webhook_rules.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
