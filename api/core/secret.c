@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <orcania.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,44 +20,30 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* base64url without padding is orcania's (the encoding of tokens and cursors). Its decoder
+ * writes whole 3-byte blocks, up to 2 bytes past the decoded length, and the encoder writes
+ * no terminating nul: both go through a buffer of their own here. */
 size_t secret_b64url_encode(const unsigned char *in, size_t n, char *out)
 {
-    int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    while (len > 0 && out[len - 1] == '=') len--;
+    size_t len = 0;
+    if (!n || !o_base64url_encode(in, n, (unsigned char *)out, &len)) len = 0;
     out[len] = '\0';
-    for (int i = 0; i < len; i++) {
-        if (out[i] == '+')
-            out[i] = '-';
-        else if (out[i] == '/')
-            out[i] = '_';
-    }
-    return (size_t)len;
+    return len;
 }
 
 long secret_b64url_decode(const char *in, size_t len, unsigned char *out)
 {
+    if (!len) return 0;
     if (len % 4 == 1) return -1;
-    size_t padded = len + (4 - len % 4) % 4;
-    char *tmp = xmalloc(padded + 1);
-    for (size_t i = 0; i < len; i++) {
-        char ch = in[i];
-        if (ch == '-')
-            ch = '+';
-        else if (ch == '_')
-            ch = '/';
-        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                   (ch >= '0' && ch <= '9'))) {
-            free(tmp);
-            return -1;
-        }
-        tmp[i] = ch;
-    }
-    for (size_t i = len; i < padded; i++) tmp[i] = '=';
-    tmp[padded] = '\0';
-    int n = EVP_DecodeBlock(out, (const unsigned char *)tmp, (int)padded);
+    size_t cap = len / 4 * 3 + 3, n = 0;
+    unsigned char *tmp = xmalloc(cap);
+    /* orcania refuses '=' and every character outside the alphabet; a nul would be skipped,
+     * so it is refused here */
+    bool ok = memchr(in, '\0', len) == NULL &&
+              o_base64url_decode((const unsigned char *)in, len, tmp, &n) && n <= cap;
+    if (ok) memcpy(out, tmp, n);
     free(tmp);
-    if (n < 0) return -1;
-    return n - (long)(padded - len); /* EVP_DecodeBlock counts the padding as zero bytes */
+    return ok ? (long)n : -1;
 }
 
 void secret_token_new(char out[SECRET_TOKEN_LEN])

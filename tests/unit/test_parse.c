@@ -5,6 +5,7 @@
 #include "core/secret.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 TEST(parse_long_accepts_whole_numbers_in_range)
 {
@@ -64,6 +65,32 @@ TEST(uuid_and_age)
     CHECK(age_on(b, on) == 25);
 }
 
+TEST(base64url_is_unpadded_and_strict)
+{
+    /* RFC 4648 test vectors, without padding, and their decoding back */
+    static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const coded[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        char out[16];
+        unsigned char back[16];
+        size_t n = strlen(plain[i]);
+        CHECK(secret_b64url_encode((const unsigned char *)plain[i], n, out) == strlen(coded[i]));
+        CHECK(!strcmp(out, coded[i]));
+        CHECK(secret_b64url_decode(coded[i], strlen(coded[i]), back) == (long)n);
+        CHECK(!memcmp(back, plain[i], n));
+    }
+    /* the url alphabet: bytes 0xfb 0xff are "-_8" */
+    static const unsigned char hi[] = {0xfb, 0xff};
+    char out[8];
+    CHECK(secret_b64url_encode(hi, 2, out) == 3 && !strcmp(out, "-_8"));
+    unsigned char back[8];
+    CHECK(secret_b64url_decode("Zm9v=", 5, back) == -1); /* padding */
+    CHECK(secret_b64url_decode("Zm9v+", 5, back) == -1); /* the standard alphabet */
+    CHECK(secret_b64url_decode("Zm+v", 4, back) == -1);
+    CHECK(secret_b64url_decode("Zm9vY", 5, back) == -1); /* a length no encoding has */
+    CHECK(secret_b64url_decode("Zm\0v", 4, back) == -1); /* a nul inside */
+}
+
 TEST(cursor_round_trips_and_rejects_garbage)
 {
     char *c = cursor_encode("2024-01-01 10:00:00+01", "8f14e45f-ceea-467f-a9c4-1b6c0d3a1e2b");
@@ -99,6 +126,7 @@ int main(void)
     RUN(parse_date_rejects_impossible_dates);
     RUN(parse_timestamp_needs_an_offset);
     RUN(uuid_and_age);
+    RUN(base64url_is_unpadded_and_strict);
     RUN(cursor_round_trips_and_rejects_garbage);
     RUN(tokens_are_long_random_and_hashed);
     return check_summary();
