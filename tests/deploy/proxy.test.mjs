@@ -253,7 +253,9 @@ test('proxy_load_loses_only_the_requests_in_flight_on_a_killed_instance', async 
 async function checkKillResults(results, seconds, eventTime, inFlightOnA) {
   const failed = results.filter((r) => !ok(r));
   const log = new Map(proxy.accessLog().map((l) => [l.request_id, l]));
-  const afterKill = results.filter((r) => r.start > eventTime);
+  // after the moment nginx takes to see A's idle keep-alive connections closed (a POST written
+  // on one of them in that moment is in flight on A: nginx never sends a POST twice)
+  const afterKill = results.filter((r) => r.start > eventTime + 250);
   console.log(
     `# load through the proxy, SIGKILL of instance A at ${KILL_AT_MS} ms: ${summary(results, seconds)}; ` +
       `failed ${failed.length} (${failed.map((r) => `${r.method} ${r.status || r.error} sent ${r.start - eventTime} ms after the kill`).join(', ') || 'none'}); ` +
