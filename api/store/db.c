@@ -447,12 +447,19 @@ lda_err db_error_from_result(db_conn *c, const PGresult *res)
         if (c->pg) drop_conn(c);
         return LDA_EUNAVAILABLE;
     }
+    if (!st) {
+        /* an error of libpq's own (no SQLSTATE: the connection broke while the answer was
+         * read): the connection is not trusted again */
+        log_json(LOG_WARN, "database connection error", NULL);
+        drop_conn(c);
+        return LDA_EUNAVAILABLE;
+    }
     lda_err e = LDA_EDB;
     if (st) {
-        if (!strcmp(st, "57014") || !strcmp(st, "55P03") || !strcmp(st, "40P01") ||
-            !strcmp(st, "40001") || !strncmp(st, "08", 2) || !strcmp(st, "57P01") ||
-            !strcmp(st, "57P03") || !strcmp(st, "53300"))
-            e = LDA_EUNAVAILABLE; /* timeout, lock, deadlock, serialization, shutdown */
+        if (!strcmp(st, "55P03") || !strcmp(st, "40P01") || !strcmp(st, "40001") ||
+            !strncmp(st, "08", 2) || !strncmp(st, "57", 2) || !strcmp(st, "53300"))
+            e = LDA_EUNAVAILABLE; /* lock, deadlock, serialization, connection, timeout or
+                                   * shutdown, crash of another backend, starting up */
         else if (!strcmp(st, "23505") || !strcmp(st, "23P01"))
             e = LDA_ECONFLICT;
         else if (!strncmp(st, "23", 2) || !strncmp(st, "22", 2))
