@@ -312,7 +312,8 @@ before(async () => {
   ids.delivery = (
     await svc.sql(
       `INSERT INTO webhook_delivery (endpoint_id, event_id, position, type, body, state)
-       VALUES ($1, 1, 1, 'referral_created', '{}', 'delivered') RETURNING id::text`,
+       VALUES ($1, 1, 1, 'referral_created', '{}', 'delivered')
+       ON CONFLICT (endpoint_id, event_id) DO UPDATE SET state = 'delivered' RETURNING id::text`,
       [wh.id],
     )
   ).rows[0].id;
